@@ -1,0 +1,123 @@
+//! The command line, as clap definitions only: no I/O, no defaults that need the
+//! file system. `Config::from_cli` turns these into a validated configuration.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Load secrets from dotenv files, validate them, and exec COMMAND with a clean
+/// environment holding only those secrets and what you keep.
+#[derive(Debug, Parser)]
+#[command(
+    name = "secretrun",
+    version,
+    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
+    after_help = "Exit codes: the command's own status after exec; 2 usage; 65 validation failed or \
+                  malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
+                  error; 126 command not executable; 127 command not found."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub shared: SharedArgs,
+
+    #[command(subcommand)]
+    pub subcommand: Option<Command>,
+
+    /// The command to run and its arguments, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<OsString>,
+}
+
+/// Options every subcommand shares.
+#[derive(Debug, Args)]
+pub struct SharedArgs {
+    /// A source to load, in order; a later source wins on a name clash. A path is a
+    /// dotenv file. Default: the config's `sources`, else `./.env`.
+    #[arg(short = 'f', long = "from", value_name = "SOURCE", global = true)]
+    pub from: Vec<String>,
+
+    /// The config file. Default: `./secretrun.toml` when present.
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        env = "SECRETRUN_CONFIG",
+        global = true
+    )]
+    pub config: Option<PathBuf>,
+
+    /// Pass this parent variable through; `*` and `?` match. VAULT_*, BAO_*, AWS_* and
+    /// SECRETRUN_* pass only when named exactly.
+    #[arg(long, value_name = "NAME|GLOB", global = true)]
+    pub keep: Vec<String>,
+
+    /// Pass nothing from the parent, not even PATH, HOME, TERM and the rest of the baseline.
+    #[arg(long, global = true)]
+    pub pure: bool,
+
+    /// Fail unless NAME is present and non-empty in the command's environment.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub require: Vec<String>,
+
+    /// One deadline for all fetching, such as `10s`, `500ms` or `2m`.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "SECRETRUN_TIMEOUT",
+        global = true
+    )]
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show every variable the command would get: name, origin and masked value.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print a shell completion script to standard output.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn command_after_double_dash() {
+        let cli = Cli::try_parse_from(["secretrun", "--keep", "PORT", "--", "list", "-x"]).unwrap();
+        assert!(cli.subcommand.is_none());
+        assert_eq!(cli.command, ["list", "-x"]);
+        assert_eq!(cli.shared.keep, ["PORT"]);
+    }
+
+    #[test]
+    fn shared_options_after_subcommand() {
+        let cli = Cli::try_parse_from(["secretrun", "list", "--from", "a.env", "--format", "json"])
+            .unwrap();
+        assert_eq!(cli.shared.from, ["a.env"]);
+        assert!(matches!(
+            cli.subcommand,
+            Some(Command::List {
+                format: Format::Json
+            })
+        ));
+    }
+}

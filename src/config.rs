@@ -1,0 +1,259 @@
+//! The validated configuration of one launch: `secretrun.toml`, then `SECRETRUN_*`
+//! environment fallbacks (through clap), then flags, resolved into a [`Config`].
+//! Flags beat the environment, which beats the file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use crate::cli::SharedArgs;
+use crate::error::{Failure, Kind, fail};
+use crate::escape::{Escaped, os};
+use crate::source::{SourceSpec, dotenv::is_valid_name};
+
+/// The default config file, read when present.
+pub const DEFAULT_CONFIG: &str = "secretrun.toml";
+/// The default source when neither flags nor the config name one.
+pub const DEFAULT_DOTENV: &str = ".env";
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything a launch needs to know, checked.
+#[derive(Debug)]
+pub struct Config {
+    pub sources: Vec<SourceSpec>,
+    /// Names or globs of parent variables to pass through.
+    pub keep: Vec<String>,
+    pub pure: bool,
+    /// Names that must be present and non-empty, from `--require` and `required = true`.
+    pub require: Vec<String>,
+    pub timeout: Duration,
+    pub vars: BTreeMap<String, VarSpec>,
+}
+
+/// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
+/// drop a requirement.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    sources: Option<Vec<String>>,
+    #[serde(default)]
+    keep: Vec<String>,
+    #[serde(default)]
+    pure: bool,
+    #[serde(default)]
+    require: Vec<String>,
+    timeout: Option<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, VarSpec>,
+}
+
+/// What the config says about one variable.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VarSpec {
+    #[serde(default)]
+    pub required: bool,
+    pub description: Option<String>,
+}
+
+impl Config {
+    pub fn from_cli(args: &SharedArgs) -> Result<Config> {
+        let (file, base) = match &args.config {
+            Some(path) => (read_file(path)?, path.parent().map(Path::to_path_buf)),
+            None if Path::new(DEFAULT_CONFIG).is_file() => {
+                (read_file(Path::new(DEFAULT_CONFIG))?, None)
+            }
+            None => (FileConfig::default(), None),
+        };
+        // Paths in the config file are relative to the file, not to where we run.
+        let base = base.unwrap_or_default();
+
+        let sources = if !args.from.is_empty() {
+            args.from
+                .iter()
+                .map(|s| SourceSpec::parse(s, Path::new("")))
+                .collect::<Result<Vec<_>>>()?
+        } else if let Some(sources) = &file.sources {
+            sources
+                .iter()
+                .map(|s| SourceSpec::parse(s, &base))
+                .collect::<Result<Vec<_>>>()
+                .context("in the config's `sources`")?
+        } else {
+            vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?]
+        };
+
+        let keep: Vec<String> = file.keep.iter().chain(&args.keep).cloned().collect();
+        for pattern in &keep {
+            if !is_valid_pattern(pattern) {
+                return fail(
+                    Kind::Config,
+                    format!(
+                        "`--keep {}` is not a variable name or glob",
+                        Escaped(pattern)
+                    ),
+                );
+            }
+        }
+
+        let mut require: Vec<String> = file.require.iter().chain(&args.require).cloned().collect();
+        for (name, spec) in &file.vars {
+            if !is_valid_name(name) {
+                return fail(
+                    Kind::Config,
+                    format!("`[vars.{}]` is not a valid variable name", Escaped(name)),
+                );
+            }
+            if spec.required {
+                require.push(name.clone());
+            }
+        }
+        for name in &require {
+            if !is_valid_name(name) {
+                return fail(
+                    Kind::Config,
+                    format!("`--require {}` is not a valid variable name", Escaped(name)),
+                );
+            }
+        }
+        require.sort();
+        require.dedup();
+
+        let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
+            Some(text) => parse_duration(text).ok_or_else(|| {
+                Failure::new(
+                    Kind::Config,
+                    format!(
+                        "`{}` is not a duration such as `10s`, `500ms` or `2m`",
+                        Escaped(text)
+                    ),
+                )
+            })?,
+            None => DEFAULT_TIMEOUT,
+        };
+
+        Ok(Config {
+            sources,
+            keep,
+            pure: args.pure || file.pure,
+            require,
+            timeout,
+            vars: file.vars,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let shown = os(path.as_os_str());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(Kind::Config, format!("reading config file `{shown}`: {e}")))?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start].matches('\n').count() + 1);
+        let at = line.map(|l| format!(":{l}")).unwrap_or_default();
+        // toml's own Display quotes the offending line, and serde's messages quote
+        // the offending value: a secret pasted into the config must not be echoed.
+        Failure::new(
+            Kind::Config,
+            format!(
+                "config file `{shown}{at}`: {}",
+                without_quoted_values(e.message())
+            ),
+        )
+        .into()
+    })
+}
+
+/// Drops `"…"` runs from a deserializer message (`invalid type: string "…"`), which
+/// quote the offending value; keeps the backticked names, which are keys.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::new();
+    let mut parts = message.split('"');
+    out.push_str(parts.next().unwrap_or(""));
+    for (i, part) in parts.enumerate() {
+        if i % 2 == 1 {
+            out.push_str(part);
+        } else {
+            out.push('…');
+        }
+    }
+    Escaped(out.trim_end()).to_string()
+}
+
+/// A `--keep` pattern: a variable name where `*` and `?` may stand for characters.
+fn is_valid_pattern(pattern: &str) -> bool {
+    !pattern.is_empty()
+        && pattern
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'*' | b'?'))
+}
+
+/// `10s`, `500ms`, `2m`, `1h`, `1m30s`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
+        if digits == 0 {
+            return None;
+        }
+        let number: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(number),
+            "s" => Duration::from_secs(number),
+            "m" => Duration::from_secs(number.checked_mul(60)?),
+            "h" => Duration::from_secs(number.checked_mul(3600)?),
+            _ => return None,
+        };
+        total = total.checked_add(unit)?;
+        rest = &rest[unit_len..];
+    }
+    (!text.is_empty()).then_some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Some(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
+        for bad in ["", "s", "10x", "-1s", "1.5s"] {
+            assert_eq!(parse_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn quoted_values_are_dropped_from_messages() {
+        assert_eq!(
+            without_quoted_values("invalid type: string \"sk_live_CANARY\", expected a boolean"),
+            "invalid type: string …, expected a boolean"
+        );
+        assert_eq!(
+            without_quoted_values("unknown field `x`"),
+            "unknown field `x`"
+        );
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(is_valid_pattern("RAILWAY_*"));
+        assert!(!is_valid_pattern("A=B"));
+        assert!(!is_valid_pattern(""));
+    }
+}

@@ -1,0 +1,213 @@
+//! The child's environment: the secrets, a small baseline of non-secret plumbing from
+//! the parent, and what `--keep` names. Nothing else of the parent passes, and the
+//! credentials secretrun itself uses to fetch never pass unless kept by exact name.
+
+use std::ffi::{OsStr, OsString};
+
+use crate::secret::{Origin, SecretSet, SecretValue};
+
+/// Parent variables every child gets unless `--pure`: plumbing, not secrets.
+pub const BASELINE: &[&str] = &[
+    "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_*", "TZ", "TMPDIR",
+];
+
+/// Prefixes of the credentials and settings secretrun reads to fetch secrets. A glob
+/// never passes them; only `--keep` with the exact name does.
+pub const PROTECTED_PREFIXES: &[&str] = &["VAULT_", "BAO_", "AWS_", "SECRETRUN_"];
+
+/// A value in the child's environment.
+pub enum Value<'a> {
+    Secret(&'a SecretValue),
+    Parent(OsString),
+}
+
+impl Value<'_> {
+    pub fn as_os_str(&self) -> &OsStr {
+        match self {
+            Value::Secret(secret) => OsStr::new(secret.expose()),
+            Value::Parent(value) => value,
+        }
+    }
+
+    /// The masked form; parent values are masked too, since `--keep` may name a secret.
+    pub fn masked(&self) -> String {
+        match self {
+            Value::Secret(secret) => secret.masked(),
+            Value::Parent(value) => crate::secret::mask(&value.to_string_lossy()),
+        }
+    }
+}
+
+/// One variable of the child's environment.
+pub struct Var<'a> {
+    pub name: String,
+    pub value: Value<'a>,
+    pub origin: Origin,
+}
+
+/// The whole environment the child will get, sorted by name.
+pub struct ChildEnv<'a> {
+    pub vars: Vec<Var<'a>>,
+}
+
+impl<'a> ChildEnv<'a> {
+    /// Builds the environment. Precedence, lowest first: the baseline, the secrets,
+    /// then variables named by `--keep` that the parent has (so `--keep PORT` takes
+    /// the platform's PORT over a development `.env`).
+    pub fn build(
+        secrets: &'a SecretSet,
+        parent: impl IntoIterator<Item = (OsString, OsString)>,
+        keep: &[String],
+        pure: bool,
+    ) -> ChildEnv<'a> {
+        let mut baseline = Vec::new();
+        let mut kept = Vec::new();
+        for (name, value) in parent {
+            // A name that is not UTF-8 cannot match any pattern we accept.
+            let Ok(name) = name.into_string() else {
+                continue;
+            };
+            let var = |name| Var {
+                name,
+                value: Value::Parent(value),
+                origin: Origin::Parent,
+            };
+            if keep.iter().any(|pattern| keeps(pattern, &name)) {
+                kept.push(var(name));
+            } else if !pure && BASELINE.iter().any(|pattern| glob_match(pattern, &name)) {
+                baseline.push(var(name));
+            }
+        }
+
+        let mut vars: Vec<Var<'a>> = baseline
+            .into_iter()
+            .filter(|var| secrets.get(&var.name).is_none())
+            .collect();
+        for (name, secret) in secrets.iter() {
+            if kept.iter().all(|var| var.name != name) {
+                vars.push(Var {
+                    name: name.to_owned(),
+                    value: Value::Secret(&secret.value),
+                    origin: secret.origin.clone(),
+                });
+            }
+        }
+        vars.extend(kept);
+        vars.sort_by(|a, b| a.name.cmp(&b.name));
+        ChildEnv { vars }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Var<'a>> {
+        self.vars.iter().find(|var| var.name == name)
+    }
+}
+
+/// Whether `--keep pattern` passes the parent's `name`.
+fn keeps(pattern: &str, name: &str) -> bool {
+    if PROTECTED_PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix))
+    {
+        return pattern == name;
+    }
+    glob_match(pattern, name)
+}
+
+/// `*` matches any run of characters, `?` one character; everything else itself.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let (p, n) = (pattern.as_bytes(), name.as_bytes());
+    let (mut pi, mut ni) = (0, 0);
+    // Where to resume after the last `*`: the pattern index past it, and the name
+    // index it has consumed up to.
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        match p.get(pi) {
+            Some(b'*') => {
+                star = Some((pi + 1, ni));
+                pi += 1;
+            }
+            Some(&c) if c == b'?' || c == n[ni] => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((after, consumed)) => {
+                    pi = after;
+                    ni = consumed + 1;
+                    star = Some((after, consumed + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parent(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs.iter().map(|(n, v)| (n.into(), v.into())).collect()
+    }
+
+    fn names(env: &ChildEnv) -> Vec<String> {
+        env.vars.iter().map(|v| v.name.clone()).collect()
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("LC_*", "LC_ALL"));
+        assert!(glob_match("LC_*", "LC_"));
+        assert!(!glob_match("LC_*", "LANG"));
+        assert!(glob_match("*_URL", "DATABASE_URL"));
+        assert!(glob_match("A?C*D", "ABCxxD"));
+        assert!(!glob_match("A?C*D", "ABCxxE"));
+        assert!(glob_match("*", ""));
+        assert!(glob_match("a*b*c", "aXbYbZc"));
+        assert!(!glob_match("PORT", "PORTS"));
+    }
+
+    #[test]
+    fn baseline_keep_and_protected() {
+        let secrets = SecretSet::new();
+        let parent = parent(&[
+            ("PATH", "/bin"),
+            ("LC_ALL", "C"),
+            ("UNRELATED", "x"),
+            ("PORT", "1"),
+            ("VAULT_TOKEN", "t"),
+            ("AWS_SECRET_ACCESS_KEY", "k"),
+            ("AWS_REGION", "r"),
+        ]);
+        let keep = [
+            "PORT".to_owned(),
+            "AWS_*".to_owned(),
+            "*TOKEN".to_owned(),
+            "AWS_REGION".to_owned(),
+        ];
+        let env = ChildEnv::build(&secrets, parent.clone(), &keep, false);
+        assert_eq!(names(&env), ["AWS_REGION", "LC_ALL", "PATH", "PORT"]);
+        let env = ChildEnv::build(&secrets, parent, &[], true);
+        assert!(env.vars.is_empty());
+    }
+
+    #[test]
+    fn precedence() {
+        let mut secrets = SecretSet::new();
+        for name in ["PATH", "PORT", "API"] {
+            secrets.insert(
+                name.into(),
+                SecretValue::new(format!("secret-{name}")),
+                Origin::Parent,
+            );
+        }
+        let parent = parent(&[("PATH", "/bin"), ("PORT", "1")]);
+        let env = ChildEnv::build(&secrets, parent, &["PORT".into(), "API".into()], false);
+        let value = |n: &str| env.get(n).unwrap().value.as_os_str().to_owned();
+        assert_eq!(value("PATH"), "secret-PATH");
+        assert_eq!(value("PORT"), "1");
+        // Kept but absent from the parent: the secret stays.
+        assert_eq!(value("API"), "secret-API");
+    }
+}

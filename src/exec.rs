@@ -1,0 +1,242 @@
+//! Hardening while secrets are held, and the final execve.
+//!
+//! secretrun replaces itself with COMMAND: same PID, no parent left to forward
+//! signals or hold secrets. Before that: no core dumps (RLIMIT_CORE 0 and not
+//! dumpable, which also keeps other processes of the same user from ptrace-attaching),
+//! COMMAND resolved on the parent's PATH (not the child's, which a secret could set),
+//! and the kernel's size limits checked so an oversized value is named instead of
+//! surfacing as a bare E2BIG. std's `CommandExt::exec` then clears the signal mask
+//! and restores SIGPIPE to its default; secretrun installs no handlers and starts no
+//! threads, so nothing else is left behind. Signals the parent ignored stay ignored,
+//! as with any exec (so `nohup secretrun -- app` keeps working).
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use crate::env::ChildEnv;
+use crate::error::{Failure, Kind};
+use crate::escape::os;
+
+/// The kernel's limit on one argument or environment string, NUL included
+/// (MAX_ARG_STRLEN, 32 pages).
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+
+/// Used when the parent has no PATH, as execvp does.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// The core-dump limit we found, restored for the child just before exec.
+pub struct Hardening {
+    core: libc::rlimit,
+}
+
+/// Turns off core dumps for as long as secretrun holds secrets.
+pub fn harden() -> io::Result<Hardening> {
+    let mut core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain syscalls on valid pointers.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_CORE, &mut core) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let off = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: core.rlim_max,
+        };
+        if libc::setrlimit(libc::RLIMIT_CORE, &off) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(Hardening { core })
+}
+
+/// Finds COMMAND the way a shell would, on the parent's PATH. A name with a `/` is
+/// taken as it is. Errors carry exit status 127 (not found) or 126 (not executable).
+pub fn resolve(program: &OsStr, path: Option<&OsStr>) -> Result<PathBuf, Failure> {
+    let shown = os(program);
+    if program.is_empty() {
+        return Err(Failure::new(
+            Kind::NotFound,
+            "the command is an empty string",
+        ));
+    }
+    if program.as_bytes().contains(&b'/') {
+        return Ok(PathBuf::from(program));
+    }
+    let path = path.unwrap_or(OsStr::new(DEFAULT_PATH));
+    let mut not_executable = None;
+    for dir in std::env::split_paths(path) {
+        // An empty PATH entry means the current directory; keep the `./` so the
+        // result still holds a `/` and is not searched again.
+        let dir = if dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            dir
+        };
+        let candidate = dir.join(program);
+        match std::fs::metadata(&candidate) {
+            Ok(meta) if meta.is_file() => {
+                if meta.permissions().mode() & 0o111 != 0 && is_executable(&candidate) {
+                    return Ok(candidate);
+                }
+                not_executable.get_or_insert(candidate);
+            }
+            _ => {}
+        }
+    }
+    match not_executable {
+        Some(found) => Err(Failure::new(
+            Kind::NotExecutable,
+            format!(
+                "`{shown}` was found at `{}` but is not executable",
+                os(found.as_os_str())
+            ),
+        )),
+        None => Err(Failure::new(
+            Kind::NotFound,
+            format!("`{shown}` was not found on PATH"),
+        )),
+    }
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+}
+
+/// Checks what the kernel will refuse: a string over MAX_ARG_STRLEN, or all of argv
+/// and the environment over ARG_MAX. Names the variables, never the values.
+pub fn check_limits(program: &Path, args: &[OsString], env: &ChildEnv) -> Result<(), Failure> {
+    let mut too_long: Vec<&str> = Vec::new();
+    let mut total = program.as_os_str().len() + 1;
+    for var in &env.vars {
+        let size = var.name.len() + 1 + var.value.as_os_str().len() + 1;
+        if size > MAX_ARG_STRLEN {
+            too_long.push(&var.name);
+        }
+        total += size + size_of::<usize>();
+    }
+    if !too_long.is_empty() {
+        return Err(Failure::new(
+            Kind::Invalid,
+            format!(
+                "{} over the kernel's limit of 128 KiB per variable: {}",
+                if too_long.len() == 1 {
+                    "this value is"
+                } else {
+                    "these values are"
+                },
+                too_long
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    for (i, arg) in args.iter().enumerate() {
+        if arg.len() + 1 > MAX_ARG_STRLEN {
+            return Err(Failure::new(
+                Kind::Invalid,
+                format!("argument {i} of the command is over the kernel's limit of 128 KiB"),
+            ));
+        }
+        total += arg.len() + 1 + size_of::<usize>();
+    }
+    total += 2 * size_of::<usize>();
+    // SAFETY: sysconf has no preconditions.
+    let arg_max = unsafe { libc::sysconf(libc::_SC_ARG_MAX) };
+    if arg_max > 0 && total > arg_max as usize {
+        let biggest = env
+            .vars
+            .iter()
+            .max_by_key(|var| var.value.as_os_str().len())
+            .map(|var| format!(" (the largest is `{}`)", var.name))
+            .unwrap_or_default();
+        return Err(Failure::new(
+            Kind::Invalid,
+            format!(
+                "the command's arguments and environment take {} KiB, over the system's \
+                 ARG_MAX of {} KiB{biggest}",
+                total / 1024,
+                arg_max / 1024
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces this process with the command. Returns only on failure.
+pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Hardening) -> Failure {
+    let mut command = std::process::Command::new(program);
+    command.arg0(&args[0]).args(&args[1..]).env_clear();
+    for var in &env.vars {
+        command.env(&var.name, var.value.as_os_str());
+    }
+    // The child's core-dump policy is the user's again. Until execve this process is
+    // still not dumpable, which alone prevents a dump; execve makes the new image
+    // dumpable as usual.
+    // SAFETY: a plain syscall on a valid pointer.
+    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &hardening.core) };
+    let err = command.exec();
+    let shown = os(program.as_os_str());
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => Failure::new(Kind::NotFound, format!("`{shown}` was not found")),
+        Some(libc::E2BIG) => Failure::new(
+            Kind::Invalid,
+            format!(
+                "running `{shown}`: the arguments and environment are too large for the system"
+            ),
+        ),
+        _ => Failure::new(Kind::NotExecutable, format!("running `{shown}`: {err}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_on_given_path() {
+        let found = resolve(
+            OsStr::new("sh"),
+            Some(OsStr::new("/nonexistent:/bin:/usr/bin")),
+        )
+        .unwrap();
+        assert!(found.ends_with("sh"));
+        let err =
+            resolve(OsStr::new("surely-not-a-command"), Some(OsStr::new("/bin"))).unwrap_err();
+        assert_eq!(err.kind, Kind::NotFound);
+        assert_eq!(
+            resolve(OsStr::new("./x"), None).unwrap(),
+            PathBuf::from("./x")
+        );
+    }
+
+    #[test]
+    fn not_executable_until_chmod() {
+        let dir = std::env::temp_dir().join(format!("secretrun-exec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("tool"), "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(dir.join("tool"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = resolve(OsStr::new("tool"), Some(dir.as_os_str())).unwrap_err();
+        assert_eq!(err.kind, Kind::NotExecutable);
+        std::fs::set_permissions(dir.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        assert_eq!(
+            resolve(OsStr::new("tool"), Some(dir.as_os_str())).unwrap(),
+            dir.join("tool")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,31 @@
+//! The binary: parse the command line, call the library, print the error chain and
+//! pick the exit status.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser};
+use secretrun::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.subcommand.is_none() && cli.command.is_empty() {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "no COMMAND given; write it after `--`: secretrun [OPTIONS] -- COMMAND [ARGS]...",
+            )
+            .exit();
+    }
+    match secretrun::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = writeln!(stderr, "caused by: {cause}");
+            }
+            ExitCode::from(secretrun::error::exit_code(&err))
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! Secret values and the set of them a launch collects. A [`SecretValue`] cannot leak
+//! by accident: it has no `Serialize`, its `Debug` and `Display` print the masked form,
+//! the plain text takes an explicit [`SecretValue::expose`], and its memory is zeroed
+//! when it is dropped.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use zeroize::Zeroize;
+
+use crate::escape::Escaped;
+
+/// A secret's plain text, zeroed on drop.
+pub struct SecretValue(String);
+
+impl SecretValue {
+    pub fn new(value: String) -> Self {
+        SecretValue(value)
+    }
+
+    /// The plain value. Every caller is a place the secret leaves this type: keep them
+    /// few (building the child environment, validation, redaction).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The masked form shown to people: `sk_live_…4f2a`.
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+impl Drop for SecretValue {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretValue({})", self.masked())
+    }
+}
+
+impl fmt::Display for SecretValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// Prefixes that say what a key is without saying anything of the key itself; the
+/// masked form keeps them. Only exact, public prefixes belong here: a heuristic
+/// ("everything up to the last `_`") would print part of a random secret.
+const PUBLIC_PREFIXES: &[&str] = &[
+    "sk_live_",
+    "sk_test_",
+    "pk_live_",
+    "pk_test_",
+    "rk_live_",
+    "rk_test_",
+    "whsec_",
+    "github_pat_",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "ghr_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xapp-",
+    "sk-ant-",
+    "sk-proj-",
+    "sk-",
+    "SG.",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "postgres://",
+    "postgresql://",
+    "redis://",
+    "rediss://",
+    "mysql://",
+    "https://",
+    "http://",
+    "django-insecure-",
+    "-----BEGIN ",
+];
+
+/// Values shorter than this show no tail at all: four characters of an eight-character
+/// password are half of it.
+const MIN_LEN_FOR_TAIL: usize = 12;
+
+/// The masked form of a value: a public prefix when it has one, `…`, and the last four
+/// characters when the value is long enough for them to give little away. Control
+/// characters in the shown parts are escaped.
+pub fn mask(value: &str) -> String {
+    if value.is_empty() {
+        return "(empty)".to_owned();
+    }
+    let chars = value.chars().count();
+    if chars < MIN_LEN_FOR_TAIL {
+        return "…".to_owned();
+    }
+    let prefix = PUBLIC_PREFIXES
+        .iter()
+        .find(|p| value.starts_with(*p) && chars - p.chars().count() >= MIN_LEN_FOR_TAIL)
+        .copied()
+        .unwrap_or("");
+    let tail_start = value.char_indices().nth_back(3).map_or(0, |(i, _)| i);
+    format!("{}…{}", Escaped(prefix), Escaped(&value[tail_start..]))
+}
+
+/// Appends to a buffer that holds secret text without leaving copies behind: where
+/// `String` would reallocate and free the old block as it is, this zeroes it first.
+pub fn push_zeroizing(buf: &mut String, s: &str) {
+    if buf.capacity() - buf.len() < s.len() {
+        let mut grown = String::with_capacity((buf.len() + s.len()).max(buf.capacity() * 2));
+        grown.push_str(buf);
+        std::mem::swap(buf, &mut grown);
+        grown.zeroize();
+    }
+    buf.push_str(s);
+}
+
+/// Where a variable came from, for `list`, `check` and messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A line of a dotenv file.
+    Dotenv { path: PathBuf, line: usize },
+    /// Passed through from secretrun's own environment.
+    Parent,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Dotenv { path, line } => {
+                write!(f, "{}:{line}", Escaped(&path.to_string_lossy()))
+            }
+            Origin::Parent => f.write_str("kept from parent"),
+        }
+    }
+}
+
+/// A secret with where it came from.
+#[derive(Debug)]
+pub struct Secret {
+    pub value: SecretValue,
+    pub origin: Origin,
+}
+
+/// Every secret of a launch, by name. Inserting a name again replaces it: later
+/// sources win.
+#[derive(Debug, Default)]
+pub struct SecretSet {
+    secrets: BTreeMap<String, Secret>,
+}
+
+impl SecretSet {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn insert(&mut self, name: String, value: SecretValue, origin: Origin) {
+        self.secrets.insert(name, Secret { value, origin });
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Secret> {
+        self.secrets.get(name)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Secret)> {
+        self.secrets
+            .iter()
+            .map(|(name, secret)| (name.as_str(), secret))
+    }
+
+    pub fn len(&self) -> usize {
+        self.secrets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CANARY: &str = "sk_live_CANARY0123456789abcdef4f2a";
+
+    #[test]
+    fn masks_with_public_prefix_and_tail() {
+        assert_eq!(mask(CANARY), "sk_live_…4f2a");
+        assert_eq!(mask("averylongrandomvalue9z8y"), "…9z8y");
+    }
+
+    #[test]
+    fn short_values_show_nothing() {
+        assert_eq!(mask("hunter2"), "…");
+        assert_eq!(mask(""), "(empty)");
+        // The prefix is shown only when enough is left after it.
+        assert_eq!(mask("sk_live_abcd"), "…abcd");
+    }
+
+    #[test]
+    fn mask_escapes_control_characters() {
+        assert_eq!(
+            mask("-----BEGIN KEY-----\nabc\n-----END\n"),
+            "-----BEGIN …END\\n"
+        );
+    }
+
+    #[test]
+    fn debug_and_display_never_show_the_value() {
+        let value = SecretValue::new(CANARY.to_owned());
+        let shown = format!("{value:?} {value} {value:#?}");
+        assert!(
+            !shown.contains("CANARY"),
+            "{}",
+            shown.replace(CANARY, "<leak>")
+        );
+        assert_eq!(value.expose(), CANARY);
+    }
+
+    #[test]
+    fn push_zeroizing_grows() {
+        let mut buf = String::with_capacity(2);
+        for _ in 0..100 {
+            push_zeroizing(&mut buf, "abc");
+        }
+        assert_eq!(buf.len(), 300);
+    }
+}
