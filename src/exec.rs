@@ -5,9 +5,9 @@
 //! dumpable, which also keeps other processes of the same user from ptrace-attaching),
 //! COMMAND resolved on the parent's PATH (not the child's, which a secret could set),
 //! and the kernel's size limits checked so an oversized value is named instead of
-//! surfacing as a bare E2BIG. std's `CommandExt::exec` then clears the signal mask
-//! and restores SIGPIPE to its default; secretrun installs no handlers and starts no
-//! threads, so nothing else is left behind. Signals the parent ignored stay ignored,
+//! surfacing as a bare E2BIG. Just before exec the signal mask is cleared and SIGPIPE
+//! (which Rust's runtime ignores) goes back to its default; secretrun installs no
+//! handlers and starts no threads, so nothing else is left behind. Signals the parent ignored stay ignored,
 //! as with any exec (so `nohup secretrun -- app` keeps working).
 
 use std::ffi::{OsStr, OsString};
@@ -187,8 +187,16 @@ pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Harden
     // The child's core-dump policy is the user's again. Until execve this process is
     // still not dumpable, which alone prevents a dump; execve makes the new image
     // dumpable as usual.
-    // SAFETY: a plain syscall on a valid pointer.
-    unsafe { libc::setrlimit(libc::RLIMIT_CORE, &hardening.core) };
+    // SAFETY: plain syscalls on valid pointers.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &hardening.core);
+        // Rust's runtime ignores SIGPIPE; a blocked signal would stay blocked across
+        // exec. Neither is ours to hand on.
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+    }
     let err = command.exec();
     let shown = os(program.as_os_str());
     match err.raw_os_error() {
@@ -206,6 +214,26 @@ pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Harden
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn harden_turns_off_dumps() {
+        let saved = harden().unwrap();
+        // SAFETY: plain syscalls on valid pointers.
+        let (dumpable, core) = unsafe {
+            let mut core = libc::rlimit {
+                rlim_cur: 1,
+                rlim_max: 1,
+            };
+            libc::getrlimit(libc::RLIMIT_CORE, &mut core);
+            (
+                libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0),
+                core.rlim_cur,
+            )
+        };
+        assert_eq!((dumpable, core), (0, 0));
+        // SAFETY: as above.
+        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &saved.core) };
+    }
 
     #[test]
     fn resolves_on_given_path() {

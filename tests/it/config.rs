@@ -1,0 +1,130 @@
+//! secretrun.toml: sources, keep, required variables, and its errors.
+
+use crate::util::Test;
+
+#[test]
+fn config_sources_keep_and_required() {
+    let run = Test::new()
+        .file("conf/secretrun.toml", "sources = [\"app.env\"]\nkeep = [\"PORT\"]\npure = true\n[vars.DB]\nrequired = true\ndescription = \"the database\"\n")
+        .file("conf/app.env", "DB=postgres://x\n")
+        .env("PORT", "99")
+        .args(["--config", "conf/secretrun.toml", "--", "env", "-0"])
+        .run();
+    run.success();
+    let env = run.env0();
+    assert_eq!(env.len(), 2);
+    assert_eq!(env["DB"], "postgres://x");
+    assert_eq!(env["PORT"], "99");
+}
+
+#[test]
+fn default_config_and_env_fallback() {
+    Test::new()
+        .file("secretrun.toml", "[vars.MISSING]\nrequired = true\n")
+        .file(".env", "A=1\n")
+        .args(["--", "true"])
+        .run()
+        .status(65)
+        .stderr_is("error: required but missing or empty: `MISSING`\n");
+    Test::new()
+        .file("other.toml", "sources = [\"x.env\"]\n")
+        .file("x.env", "X=1\n")
+        .env("SECRETRUN_CONFIG", "other.toml")
+        .args(["--pure", "--", "env", "-0"])
+        .run()
+        .success()
+        .stdout_is("X=1\0");
+}
+
+#[test]
+fn flags_beat_config_sources() {
+    Test::new()
+        .file("secretrun.toml", "sources = [\"a.env\"]\n")
+        .file("a.env", "A=1\n")
+        .file("b.env", "B=1\n")
+        .args(["--pure", "--from", "b.env", "--", "env", "-0"])
+        .run()
+        .success()
+        .stdout_is("B=1\0");
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    Test::new()
+        .file(".env", "A=1\n")
+        .file(
+            "secretrun.toml",
+            "sources = [\".env\"]\n\nkepp = [\"PORT\"]\n",
+        )
+        .args(["--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("error: config file `secretrun.toml:3`: unknown field `kepp`, expected one of");
+    Test::new()
+        .file(".env", "A=1\n")
+        .file("secretrun.toml", "[vars.A]\nrequird = true\n")
+        .args(["--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("unknown field `requird`");
+}
+
+#[test]
+fn missing_config_file_is_a_config_error() {
+    Test::new()
+        .args(["--config", "nope.toml", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("error: reading config file `nope.toml`");
+}
+
+#[test]
+fn require_names_every_missing_variable() {
+    Test::new()
+        .file(".env", "A=1\nEMPTY=\n")
+        .args([
+            "--require",
+            "A",
+            "--require",
+            "EMPTY",
+            "--require",
+            "GONE",
+            "--",
+            "true",
+        ])
+        .run()
+        .status(65)
+        .stderr_is("error: required but missing or empty: `EMPTY`, `GONE`\n");
+}
+
+#[test]
+fn bad_options_are_usage_or_config_errors() {
+    Test::new().args(["--nope", "--", "true"]).run().status(2);
+    Test::new()
+        .file(".env", "A=1\n")
+        .run()
+        .status(2)
+        .stderr_has("no COMMAND given");
+    Test::new()
+        .file(".env", "A=1\n")
+        .args(["--timeout", "soon", "--", "true"])
+        .run()
+        .status(78);
+    Test::new()
+        .file(".env", "A=1\n")
+        .args(["--from", "vault://secret/x", "--", "true"])
+        .run()
+        .status(78);
+}
+
+#[test]
+fn completions() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = Test::new().args(["completions", shell]).run();
+        run.success();
+        assert!(
+            run.stdout.contains("secretrun") && run.stdout.contains("keep"),
+            "{shell}"
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! The launch itself: the child's environment, exec, exit statuses, hardening.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+
+use crate::util::{CANARY, PATH, Test};
+
+fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn child_env_is_exactly_secrets_plus_baseline() {
+    let test = Test::new().file(".env", "API_KEY=abc\nexport DEBUG=false\n");
+    let home = test.dir().to_str().unwrap().to_owned();
+    let run = test
+        .env("USER", "u")
+        .env("LOGNAME", "u")
+        .env("SHELL", "/bin/sh")
+        .env("TERM", "xterm")
+        .env("LANG", "C.UTF-8")
+        .env("LC_ALL", "C")
+        .env("TZ", "UTC")
+        .env("TMPDIR", "/tmp")
+        .env("VAULT_TOKEN", "decoy-vault-token")
+        .env("AWS_SECRET_ACCESS_KEY", "decoy-aws-secret")
+        .env("SECRETRUN_TIMEOUT", "5s")
+        .env("UNRELATED", "x")
+        .args(["--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(
+        run.env0(),
+        map(&[
+            ("API_KEY", "abc"),
+            ("DEBUG", "false"),
+            ("PATH", PATH),
+            ("HOME", &home),
+            ("USER", "u"),
+            ("LOGNAME", "u"),
+            ("SHELL", "/bin/sh"),
+            ("TERM", "xterm"),
+            ("LANG", "C.UTF-8"),
+            ("LC_ALL", "C"),
+            ("TZ", "UTC"),
+            ("TMPDIR", "/tmp"),
+        ])
+    );
+}
+
+#[test]
+fn pure_passes_only_secrets() {
+    let run = Test::new()
+        .file(".env", "A=1\n")
+        .env("TERM", "xterm")
+        .args(["--pure", "--", "env", "-0"])
+        .run();
+    run.success();
+    // PATH is gone from the child, yet `env` was found on the parent's PATH.
+    assert_eq!(run.env0(), map(&[("A", "1")]));
+}
+
+#[test]
+fn keep_names_and_globs_but_protected_only_by_exact_name() {
+    let run = Test::new()
+        .file(".env", "PORT=8000\n")
+        .env("PORT", "1234")
+        .env("RAILWAY_ENVIRONMENT", "production")
+        .env("RAILWAY_TOKEN_X", "r")
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_SECRET_ACCESS_KEY", "decoy")
+        .env("VAULT_TOKEN", "decoy")
+        .env("BAO_TOKEN", "decoy")
+        .args([
+            "--pure",
+            "--keep",
+            "PORT",
+            "--keep",
+            "RAILWAY_*",
+            "--keep",
+            "AWS_*",
+        ])
+        .args([
+            "--keep",
+            "*TOKEN",
+            "--keep",
+            "AWS_REGION",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(
+        run.env0(),
+        map(&[
+            ("PORT", "1234"),
+            ("RAILWAY_ENVIRONMENT", "production"),
+            ("RAILWAY_TOKEN_X", "r"),
+            ("AWS_REGION", "eu-west-1"),
+        ])
+    );
+}
+
+#[test]
+fn kept_name_absent_from_parent_keeps_the_secret() {
+    let run = Test::new()
+        .file(".env", "PORT=8000\n")
+        .args(["--pure", "--keep", "PORT", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0(), map(&[("PORT", "8000")]));
+}
+
+#[test]
+fn exec_keeps_the_pid() {
+    let test = Test::new().file(".env", "A=1\n");
+    let child = test
+        .command()
+        .args(["--", "sh", "-c", "echo $$"])
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap().trim(),
+        pid.to_string()
+    );
+}
+
+#[test]
+fn argv_passes_through_unchanged() {
+    let run = Test::new()
+        .file(".env", "A=1\n")
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "printf '[%s]' \"$0\" \"$@\"",
+            "zero",
+            "a b",
+            "",
+            "--from",
+            "$A",
+            "*",
+        ])
+        .run();
+    run.success().stdout_is("[zero][a b][][--from][$A][*]");
+}
+
+#[test]
+fn exit_statuses_pass_through() {
+    let test = Test::new().file(".env", "A=1\n");
+    for code in 0..=255 {
+        let run = Test::run_with(&test, &["--", "sh", "-c", &format!("exit {code}")]);
+        run.status(code);
+    }
+}
+
+impl Test {
+    fn run_with(&self, args: &[&str]) -> crate::util::Run {
+        self.command().args(args).output().unwrap().into()
+    }
+}
+
+#[test]
+fn command_not_found_is_127() {
+    Test::new()
+        .file(".env", "A=1\n")
+        .args(["--", "no-such-command-here"])
+        .run()
+        .status(127)
+        .stderr_is("error: `no-such-command-here` was not found on PATH\n");
+    Test::new()
+        .file(".env", "A=1\n")
+        .args(["--", "./missing"])
+        .run()
+        .status(127)
+        .stderr_is("error: `./missing` was not found\n");
+}
+
+#[test]
+fn command_not_executable_is_126() {
+    let test = Test::new()
+        .file(".env", "A=1\n")
+        .file("bin/tool", "#!/bin/sh\necho hi\n");
+    let bin = test.dir().join("bin");
+    let path = format!("{}:{PATH}", bin.display());
+    let test = test.env("PATH", &path);
+    let run = test.run_with(&["--", "tool"]);
+    run.status(126).stderr_has("`tool` was found at");
+    let run = test.run_with(&["--", "./bin"]);
+    run.status(126).stderr_has("running `./bin`");
+    std::fs::set_permissions(bin.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = test.run_with(&["--", "tool"]);
+    run.success().stdout_is("hi\n");
+}
+
+#[test]
+fn command_is_resolved_on_the_parents_path_not_the_childs() {
+    // A secret named PATH must not decide which program runs.
+    let test = Test::new().file("evil/env", "#!/bin/sh\necho evil\n");
+    let evil = test.dir().join("evil");
+    std::fs::set_permissions(evil.join("env"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let run = test
+        .file(".env", format!("PATH={}\n", evil.display()))
+        .args(["--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["PATH"], evil.display().to_string());
+}
+
+#[test]
+fn signal_mask_and_sigpipe_are_reset() {
+    let test = Test::new().file(".env", "A=1\n");
+    let mut command = test.command();
+    command.args(["--", "grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    let run: crate::util::Run = command.output().unwrap().into();
+    run.success();
+    let field = |name: &str| {
+        let line = run.stdout.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    assert_eq!(field("SigBlk:"), 0, "the signal mask reached the child");
+    // Rust's runtime ignores SIGPIPE in secretrun; the child must not inherit that.
+    let sigpipe_bit = 1u64 << (libc::SIGPIPE - 1);
+    assert_eq!(
+        field("SigIgn:") & sigpipe_bit,
+        0,
+        "SIGPIPE stays ignored in the child"
+    );
+}
+
+#[test]
+fn no_core_dumps_while_secrets_are_held_and_the_childs_limit_restored() {
+    // The dotenv source is a FIFO: secretrun blocks reading it after hardening, and
+    // the secret travels through a pipe, never a file.
+    let test = Test::new();
+    let fifo = test.dir().join("fifo.env");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut command = test.command();
+    command.args(["--from", "fifo.env", "--", "sh", "-c", "ulimit -c"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 4096 * 512,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &limit);
+            Ok(())
+        });
+    }
+    let child = command.spawn().unwrap();
+    let limits_path = format!("/proc/{}/limits", child.id());
+    // Opening the FIFO for writing waits for secretrun to open it for reading.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    let limits = std::fs::read_to_string(&limits_path).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    assert_eq!(core.split_whitespace().nth(4), Some("0"), "{core}");
+    std::io::Write::write_all(&mut writer, format!("KEY={CANARY}\n").as_bytes()).unwrap();
+    drop(writer);
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    // `ulimit -c` counts 512-byte blocks... or KiB in dash: either way not 0.
+    let shown = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        ["4096", "2048"].contains(&shown.trim()),
+        "child core limit: {shown}"
+    );
+}
+
+#[test]
+fn value_over_128_kib_is_named_before_exec() {
+    let big = format!("{CANARY}{}", "x".repeat(130 * 1024));
+    let run = Test::new()
+        .file(".env", format!("SMALL=1\nBIG={big}\n"))
+        .args(["--", "true"])
+        .run();
+    run.status(65)
+        .no_canary()
+        .stderr_is("error: this value is over the kernel's limit of 128 KiB per variable: `BIG`\n");
+}
+
+#[test]
+fn total_over_arg_max_is_named_before_exec() {
+    let mut text = String::new();
+    for i in 0..40 {
+        text.push_str(&format!("V{i}={CANARY}{}\n", "y".repeat(100 * 1024)));
+    }
+    let run = Test::new().file(".env", text).args(["--", "true"]).run();
+    run.status(65)
+        .no_canary()
+        .stderr_has("over the system's ARG_MAX");
+}
+
+#[test]
+fn no_file_is_opened_for_writing() {
+    if which("strace").is_none() {
+        panic!("strace is needed for this test; the README's test command installs it");
+    }
+    let test = Test::new().file(".env", format!("KEY={CANARY}\nB=2\n"));
+    let output = std::process::Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,mkdir,mkdirat,truncate,ftruncate,unlink,unlinkat,memfd_create"])
+        .arg(crate::util::BIN)
+        .args(["--", "true"])
+        .env_clear()
+        .env("PATH", PATH)
+        .current_dir(test.dir())
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let trace = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        trace.contains("openat("),
+        "strace saw no open at all: {trace}"
+    );
+    for line in trace.lines() {
+        let writes = ["O_WRONLY", "O_RDWR", "O_CREAT", "O_TRUNC"]
+            .iter()
+            .any(|f| line.contains(f));
+        let mutates = [
+            "creat(",
+            "rename",
+            "link(",
+            "linkat(",
+            "symlink",
+            "mkdir",
+            "truncate(",
+            "unlink",
+            "memfd_create(",
+        ]
+        .iter()
+        .any(|call| line.contains(call));
+        assert!(!writes && !mutates, "a write to the file system: {line}");
+    }
+}
+
+pub fn which(program: &str) -> Option<std::path::PathBuf> {
+    PATH.split(':')
+        .map(|d| std::path::Path::new(d).join(program))
+        .find(|p| p.is_file())
+}

@@ -1,0 +1,9 @@
+//! The one integration test binary: every test runs the real `secretrun` from the
+//! outside, through the builder in `util`.
+
+mod config;
+mod dotenv;
+mod launch;
+mod leaks;
+mod list;
+mod util;

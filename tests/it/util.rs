@@ -1,0 +1,169 @@
+//! The test builder: runs the real binary in a temp dir with a cleared environment,
+//! then asserts on status, stdout and stderr. Child output comes back through pipes,
+//! never files.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_secretrun");
+
+/// The PATH every test runs with.
+pub const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+pub struct Test {
+    dir: tempfile::TempDir,
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = dir.path().to_path_buf();
+        Test {
+            dir,
+            args: Vec::new(),
+            env: vec![("PATH".into(), PATH.into()), ("HOME".into(), home.into())],
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes a file under the temp dir (dotenv inputs and configs: the sources, not
+    /// anything secretrun writes).
+    pub fn file(self, name: &str, contents: impl AsRef<[u8]>) -> Test {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    pub fn args<I: IntoIterator<Item = S>, S: Into<OsString>>(mut self, args: I) -> Test {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Sets a variable in secretrun's (the parent's) environment.
+    pub fn env(mut self, name: impl Into<OsString>, value: impl Into<OsString>) -> Test {
+        let name = name.into();
+        self.env.retain(|(n, _)| *n != name);
+        self.env.push((name, value.into()));
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .args(&self.args)
+            .env_clear()
+            .envs(self.env.iter().map(|(n, v)| (n, v)))
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        command
+    }
+
+    pub fn run(&self) -> Run {
+        Run::from(self.command().output().expect("running secretrun"))
+    }
+}
+
+pub struct Run {
+    pub status: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(output: Output) -> Run {
+        Run {
+            status: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    /// Asserts the exit status. On failure it prints stderr, which in these tests
+    /// holds no secret unless secretrun leaked one; canaries are cut out regardless.
+    #[track_caller]
+    pub fn status(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.status,
+            Some(code),
+            "unexpected status; stderr: {}",
+            redact(&self.stderr)
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        self.status(0)
+    }
+
+    #[track_caller]
+    pub fn stdout_is(&self, expected: &str) -> &Run {
+        assert_eq!(redact(&self.stdout), expected);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_is(&self, expected: &str) -> &Run {
+        assert_eq!(redact(&self.stderr), expected);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, part: &str) -> &Run {
+        assert!(
+            self.stderr.contains(part),
+            "stderr lacks {part:?}: {}",
+            redact(&self.stderr)
+        );
+        self
+    }
+
+    /// Asserts that no canary appears in stdout or stderr, without printing one.
+    #[track_caller]
+    pub fn no_canary(&self) -> &Run {
+        for (stream, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            assert!(
+                !text.contains(CANARY_MARK),
+                "a canary value leaked to {stream}"
+            );
+        }
+        self
+    }
+
+    /// The child's environment, when the command was `env -0`.
+    pub fn env0(&self) -> BTreeMap<String, String> {
+        self.stdout
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                let (name, value) = s.split_once('=').expect("NAME=value");
+                (name.to_owned(), value.to_owned())
+            })
+            .collect()
+    }
+}
+
+/// Every canary value holds this mark; no output of secretrun may.
+pub const CANARY_MARK: &str = "CANARY";
+
+/// A canary value that looks like a live Stripe key.
+pub const CANARY: &str = "sk_live_CANARY4d5e6f7a8b9c0d1e2f3a4b5c";
+
+/// Replaces anything canary-like so that a failing assertion never prints one.
+pub fn redact(text: &str) -> String {
+    text.split(CANARY_MARK).collect::<Vec<_>>().join("<canary>")
+}
