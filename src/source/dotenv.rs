@@ -532,4 +532,75 @@ mod tests {
         assert!(!is_valid_name("A.B"));
         assert!(!is_valid_name(""));
     }
+
+    /// A small deterministic generator, so the fuzz cases below need no extra crate
+    /// and a failure reproduces.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 as usize
+        }
+    }
+
+    // `-CANARY` can never be part of a name, which messages do show: only values.
+    const PIECES: &[&str] = &[
+        "A", "B_1", "=", "'", "\"", "\\", "$", "${", "}", ":-", "#", " ", "\t", "\n", "\r\n", "\r",
+        "export ", "-CANARY", "x", "\u{feff}", "é", "\0", "1",
+    ];
+
+    #[test]
+    fn fuzz_never_panics_nor_echoes() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..50_000 {
+            let len = rng.next() % 24;
+            let text: String = (0..len)
+                .map(|_| PIECES[rng.next() % PIECES.len()])
+                .collect();
+            match parse(&text, &SecretSet::new()) {
+                Ok(entries) => {
+                    for entry in entries {
+                        assert!(is_valid_name(&entry.name));
+                        assert!(!entry.value.expose().contains('\0'));
+                    }
+                }
+                Err(e) => {
+                    assert!(e.line >= 1 && e.line <= text.matches('\n').count() + 1);
+                    assert!(!e.message.contains("CANARY"), "echoed input for {text:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fuzz_quoting_round_trips() {
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        let alphabet: Vec<char> = "aZ9 _=#'\"\\$\n\t{}é-".chars().collect();
+        for _ in 0..20_000 {
+            let len = rng.next() % 16;
+            let value: String = (0..len)
+                .map(|_| alphabet[rng.next() % alphabet.len()])
+                .collect();
+            let mut double = String::from("V=\"");
+            for c in value.chars() {
+                match c {
+                    '"' | '\\' | '$' => {
+                        double.push('\\');
+                        double.push(c);
+                    }
+                    '\n' => double.push_str("\\n"),
+                    '\t' => double.push_str("\\t"),
+                    c => double.push(c),
+                }
+            }
+            double.push_str("\" # comment\n");
+            assert_eq!(one(&double), value, "double-quoted {double:?}");
+            if !value.contains('\'') {
+                assert_eq!(one(&format!("V='{value}'\n")), value, "single-quoted");
+            }
+        }
+    }
 }
