@@ -6,13 +6,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::validate::detectors::Mode;
+
 /// Load secrets from dotenv files, validate them, and exec COMMAND with a clean
 /// environment holding only those secrets and what you keep.
 #[derive(Debug, Parser)]
 #[command(
     name = "secretrun",
     version,
-    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
+    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
     after_help = "Exit codes: the command's own status after exec; 2 usage; 65 validation failed or \
                   malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
                   error; 126 command not executable; 127 command not found."
@@ -60,6 +62,17 @@ pub struct SharedArgs {
     #[arg(long, value_name = "NAME", global = true)]
     pub require: Vec<String>,
 
+    /// Which kind of provider keys this deployment must use: any key of the other
+    /// kind is an error. Without it, live keys only warn.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "live|test",
+        env = "SECRETRUN_EXPECT",
+        global = true
+    )]
+    pub expect: Option<Mode>,
+
     /// One deadline for all fetching, such as `10s`, `500ms` or `2m`.
     #[arg(
         long,
@@ -72,6 +85,15 @@ pub struct SharedArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole pipeline without exec: load, validate, report. Exit 0 (warnings
+    /// allowed) or 65.
+    Check {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Prove the keys work by calling their providers (Stripe: GET /v1/balance).
+        #[arg(long)]
+        probe: bool,
+    },
     /// Show every variable the command would get: name, origin and masked value.
     List {
         #[arg(long, value_enum, default_value_t = Format::Text)]

@@ -13,6 +13,8 @@ use crate::cli::SharedArgs;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::source::{SourceSpec, dotenv::is_valid_name};
+use crate::validate::detectors::Mode;
+use crate::validate::formats::Format;
 
 /// The default config file, read when present.
 pub const DEFAULT_CONFIG: &str = "secretrun.toml";
@@ -31,6 +33,8 @@ pub struct Config {
     pub require: Vec<String>,
     pub timeout: Duration,
     pub vars: BTreeMap<String, VarSpec>,
+    /// Which kind of provider keys this deployment must use.
+    pub expect: Option<Mode>,
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -46,17 +50,65 @@ struct FileConfig {
     #[serde(default)]
     require: Vec<String>,
     timeout: Option<String>,
+    expect: Option<Mode>,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
 }
 
-/// What the config says about one variable.
+/// What the config says about one variable: the schema `validate` checks.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VarSpec {
     #[serde(default)]
     pub required: bool,
     pub description: Option<String>,
+    pub format: Option<Format>,
+    pub pattern: Option<Pattern>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub min_length: Option<usize>,
+    pub one_of: Option<Vec<String>>,
+    #[serde(default)]
+    pub allow_empty: bool,
+}
+
+impl VarSpec {
+    /// Whether anything beyond presence is asked of the value.
+    pub fn has_constraints(&self) -> bool {
+        self.format.is_some()
+            || self.pattern.is_some()
+            || self.min.is_some()
+            || self.max.is_some()
+            || self.min_length.is_some()
+            || self.one_of.is_some()
+    }
+}
+
+/// A `pattern = "…"`, compiled once when the config is read, matched against the
+/// whole value.
+#[derive(Debug)]
+pub struct Pattern {
+    source: String,
+    regex: regex_lite::Regex,
+}
+
+impl Pattern {
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        let regex = regex_lite::Regex::new(&format!("^(?:{source})$"))
+            .map_err(|e| serde::de::Error::custom(format!("invalid pattern: {e}")))?;
+        Ok(Pattern { source, regex })
+    }
 }
 
 impl Config {
@@ -142,6 +194,7 @@ impl Config {
             require,
             timeout,
             vars: file.vars,
+            expect: args.expect.or(file.expect),
         })
     }
 }
@@ -190,6 +243,17 @@ fn is_valid_pattern(pattern: &str) -> bool {
         && pattern
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'*' | b'?'))
+}
+
+/// A duration as people write it: `10s`, `1.5s`, `250ms`.
+pub fn show_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d.as_secs() == 0 {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
 }
 
 /// `10s`, `500ms`, `2m`, `1h`, `1m30s`; a bare number is seconds.

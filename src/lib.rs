@@ -1,6 +1,7 @@
 //! secretrun: load secrets, check them, and exec a command with a clean environment.
 //! [`run`] is the whole flow of DESIGN.md; each step lives in its own module.
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod env;
@@ -10,24 +11,31 @@ pub mod exec;
 pub mod list;
 pub mod secret;
 pub mod source;
+pub mod validate;
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, Format};
 use crate::config::Config;
 use crate::env::ChildEnv;
 use crate::error::{Failure, Kind};
+use crate::validate::probe::Outcome;
+use crate::validate::{Finding, Report};
 
 /// Runs what the command line asks. For a launch this returns only on failure; for
 /// the subcommands it returns the exit status.
 pub fn run(cli: Cli) -> Result<u8> {
     let hardening = exec::harden().context("disabling core dumps")?;
     let parent: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    match cli.subcommand {
+    let path = parent
+        .iter()
+        .find(|(n, _)| n == "PATH")
+        .map(|(_, v)| v.clone());
+    let format = match cli.subcommand {
         Some(Command::Completions { shell }) => {
             clap_complete::generate(
                 shell,
@@ -35,27 +43,65 @@ pub fn run(cli: Cli) -> Result<u8> {
                 "secretrun",
                 &mut std::io::stdout(),
             );
-            Ok(0)
+            return Ok(0);
         }
-        Some(Command::List { format }) => {
-            let config = Config::from_cli(&cli.shared)?;
-            let secrets = source::load(&config.sources)?;
-            let env = ChildEnv::build(&secrets, parent, &config.keep, config.pure);
-            check_required(&config, &env)?;
-            let mut out = std::io::stdout().lock();
-            list::print(&env, format, &mut out)?;
+        Some(Command::List { format } | Command::Check { format, .. }) => Some(format),
+        None => None,
+    };
+    let config = Config::from_cli(&cli.shared)?;
+    let secrets = source::load(&config.sources)?;
+    let env = ChildEnv::build(&secrets, parent, &config.keep, config.pure);
+    let mut out = std::io::stdout().lock();
+    match cli.subcommand {
+        Some(Command::List { .. }) => {
+            list::print(&env, format.unwrap_or(Format::Text), &mut out)?;
             out.flush()?;
             Ok(0)
         }
-        None => {
-            let config = Config::from_cli(&cli.shared)?;
-            let path = parent
-                .iter()
-                .find(|(n, _)| n == "PATH")
-                .map(|(_, v)| v.clone());
-            let secrets = source::load(&config.sources)?;
-            let env = ChildEnv::build(&secrets, parent, &config.keep, config.pure);
-            check_required(&config, &env)?;
+        Some(Command::Check { probe, .. }) => {
+            let mut report = validate::validate(&env, &config);
+            let mut unreachable = false;
+            if probe {
+                unreachable = run_probes(&env, &config, &mut report);
+            }
+            let colour = std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            check::print(
+                &env,
+                &report,
+                format.unwrap_or(Format::Text),
+                colour,
+                &mut out,
+            )?;
+            out.flush()?;
+            Ok(if !report.errors.is_empty() {
+                Kind::Invalid.exit_code()
+            } else if unreachable {
+                Kind::Unreachable.exit_code()
+            } else {
+                0
+            })
+        }
+        _ => {
+            drop(out);
+            let report = validate::validate(&env, &config);
+            let mut stderr = std::io::stderr().lock();
+            for warning in &report.warnings {
+                let _ = writeln!(stderr, "warning: {}", warning.message);
+            }
+            if !report.errors.is_empty() {
+                let lines: Vec<String> = report
+                    .errors
+                    .iter()
+                    .map(|f| format!("  {}", f.message))
+                    .collect();
+                return Err(Failure::new(
+                    Kind::Invalid,
+                    format!("validation failed, nothing was run:\n{}", lines.join("\n")),
+                )
+                .into());
+            }
+            drop(stderr);
             let program = exec::resolve(&cli.command[0], path.as_deref())?;
             exec::check_limits(&program, &cli.command, &env)?;
             Err(exec::exec(&program, &cli.command, &env, hardening).into())
@@ -63,22 +109,45 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
 }
 
-/// Every required name must be present and non-empty; all missing ones are named.
-fn check_required(config: &Config, env: &ChildEnv) -> Result<(), Failure> {
-    let missing: Vec<String> = config
-        .require
+/// Runs the probes for every detected key, adds what they found to the report, and
+/// says whether any provider could not be asked.
+fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) -> bool {
+    let values: Vec<(String, String)> = env
+        .vars
         .iter()
-        .filter(|name| {
-            env.get(name)
-                .is_none_or(|var| var.value.as_os_str().is_empty())
+        .filter(|var| report.detected.contains_key(&var.name))
+        .map(|var| {
+            (
+                var.name.clone(),
+                var.value.as_os_str().to_string_lossy().into_owned(),
+            )
         })
-        .map(|name| format!("`{name}`"))
         .collect();
-    if missing.is_empty() {
-        return Ok(());
+    let keys: Vec<(&str, &'static validate::detectors::Detector, &str)> = values
+        .iter()
+        .map(|(name, value)| (name.as_str(), report.detected[name], value.as_str()))
+        .collect();
+    let mut unreachable = false;
+    for (name, outcome) in validate::probe::run(&keys, config.timeout) {
+        let finding = |message: String| Finding {
+            names: vec![name.clone()],
+            message,
+        };
+        match outcome {
+            Outcome::Valid => {}
+            Outcome::Limited(why) => report.warnings.push(finding(format!("`{name}`: {why}"))),
+            Outcome::Invalid(why) => report.errors.push(finding(format!("`{name}`: {why}"))),
+            Outcome::Unreachable(why) => {
+                unreachable = true;
+                report
+                    .warnings
+                    .push(finding(format!("`{name}` could not be probed: {why}")));
+            }
+        }
     }
-    Err(Failure::new(
-        Kind::Invalid,
-        format!("required but missing or empty: {}", missing.join(", ")),
-    ))
+    drop(keys);
+    for (_, mut value) in values {
+        zeroize::Zeroize::zeroize(&mut value);
+    }
+    unreachable
 }

@@ -25,7 +25,9 @@ fn default_config_and_env_fallback() {
         .args(["--", "true"])
         .run()
         .status(65)
-        .stderr_is("error: required but missing or empty: `MISSING`\n");
+        .stderr_is(
+            "error: validation failed, nothing was run:\n  `MISSING` is required but missing\n",
+        );
     Test::new()
         .file("other.toml", "sources = [\"x.env\"]\n")
         .file("x.env", "X=1\n")
@@ -94,7 +96,11 @@ fn require_names_every_missing_variable() {
         ])
         .run()
         .status(65)
-        .stderr_is("error: required but missing or empty: `EMPTY`, `GONE`\n");
+        .stderr_is(concat!(
+            "error: validation failed, nothing was run:\n",
+            "  `EMPTY` is required but empty\n",
+            "  `GONE` is required but missing\n"
+        ));
 }
 
 #[test]

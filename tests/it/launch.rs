@@ -297,9 +297,9 @@ fn value_over_128_kib_is_named_before_exec() {
         .file(".env", format!("SMALL=1\nBIG={big}\n"))
         .args(["--", "true"])
         .run();
-    run.status(65)
-        .no_canary()
-        .stderr_is("error: this value is over the kernel's limit of 128 KiB per variable: `BIG`\n");
+    run.status(65).no_canary().stderr_has(
+        "error: this value is over the kernel's limit of 128 KiB per variable: `BIG`\n",
+    );
 }
 
 #[test]

@@ -40,10 +40,7 @@ fn canaries_never_reach_stderr_on_failure() {
         let run = Test::new().file(".env", text).args(args).run();
         assert_eq!(run.status, Some(status), "case {i}: status");
         run.no_canary();
-        assert!(
-            run.stderr.starts_with("error: "),
-            "case {i}: no error printed"
-        );
+        assert!(run.stderr.contains("error: "), "case {i}: no error printed");
     }
 }
 

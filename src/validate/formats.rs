@@ -1,0 +1,375 @@
+//! Named formats for `format = "…"` in the schema. Each check says why a value fails
+//! without quoting it.
+
+use serde::Deserialize;
+
+use super::detectors::detect;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Format {
+    StripeSecretKey,
+    StripePublishableKey,
+    StripeWebhookSecret,
+    Url,
+    PostgresUrl,
+    DatabaseUrl,
+    RedisUrl,
+    Email,
+    Int,
+    Number,
+    Bool,
+    Port,
+    Base64,
+    Hex,
+    FernetKey,
+    DjangoSecretKey,
+    AwsAccessKeyId,
+    PemPrivateKey,
+    Jwt,
+}
+
+/// The outcome of a format check: fine, or why not (never quoting the value).
+pub type Check = Result<(), String>;
+
+fn fail(why: impl Into<String>) -> Check {
+    Err(why.into())
+}
+
+impl Format {
+    pub fn check(self, value: &str) -> Check {
+        match self {
+            Format::StripeSecretKey => stripe(
+                value,
+                &["secret key", "restricted key"],
+                "`sk_live_`, `sk_test_`, `rk_live_` or `rk_test_`",
+            ),
+            Format::StripePublishableKey => {
+                stripe(value, &["publishable key"], "`pk_live_` or `pk_test_`")
+            }
+            Format::StripeWebhookSecret => stripe(value, &["webhook secret"], "`whsec_`"),
+            Format::Url => url(value, None),
+            Format::PostgresUrl => url(value, Some(&["postgres", "postgresql"])),
+            Format::DatabaseUrl => url(
+                value,
+                Some(&[
+                    "postgres",
+                    "postgresql",
+                    "pgsql",
+                    "mysql",
+                    "mariadb",
+                    "sqlite",
+                    "oracle",
+                    "mssql",
+                    "cockroachdb",
+                ]),
+            ),
+            Format::RedisUrl => url(value, Some(&["redis", "rediss", "unix"])),
+            Format::Email => email(value),
+            Format::Int => value
+                .parse::<i64>()
+                .map(drop)
+                .or_else(|_| fail("is not an integer")),
+            Format::Number => match value.parse::<f64>() {
+                Ok(n) if n.is_finite() => Ok(()),
+                _ => fail("is not a number"),
+            },
+            Format::Bool => match parse_bool(value) {
+                Some(_) => Ok(()),
+                None => fail("is not a boolean (true/false, 1/0, yes/no, on/off)"),
+            },
+            Format::Port => match value.parse::<u16>() {
+                Ok(1..) => Ok(()),
+                _ => fail("is not a port number (1 to 65535)"),
+            },
+            Format::Base64 => match base64_decode(value) {
+                Some(_) => Ok(()),
+                None => fail("is not base64"),
+            },
+            Format::Hex => {
+                if !value.is_empty()
+                    && value.len().is_multiple_of(2)
+                    && value.bytes().all(|b| b.is_ascii_hexdigit())
+                {
+                    Ok(())
+                } else {
+                    fail("is not hex (an even number of 0-9, a-f)")
+                }
+            }
+            Format::FernetKey => match base64_decode(value) {
+                Some(bytes) if bytes.len() == 32 && !value.contains(['+', '/']) => Ok(()),
+                _ => fail("is not a Fernet key (URL-safe base64 of 32 bytes)"),
+            },
+            Format::DjangoSecretKey => {
+                let unique = value
+                    .chars()
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                if value.chars().count() < 50 || unique < 5 {
+                    fail("is not a strong Django secret key (at least 50 characters, 5 different)")
+                } else {
+                    Ok(())
+                }
+            }
+            Format::AwsAccessKeyId => match detect(value) {
+                Some(d) if d.provider == "AWS" => Ok(()),
+                _ => fail("is not an AWS access key id (AKIA or ASIA and 16 characters)"),
+            },
+            Format::PemPrivateKey => pem(value),
+            Format::Jwt => jwt(value),
+        }
+    }
+}
+
+/// A Stripe key of one of `kinds`.
+fn stripe(value: &str, kinds: &[&str], prefixes: &str) -> Check {
+    match detect(value) {
+        Some(d) if d.provider == "Stripe" && kinds.contains(&d.kind) => Ok(()),
+        Some(d) if d.provider == "Stripe" => {
+            fail(format!("is a Stripe {}, not a {}", d.kind, kinds[0]))
+        }
+        _ => fail(format!(
+            "is not a Stripe {} (starts {prefixes}, then letters and digits)",
+            kinds[0]
+        )),
+    }
+}
+
+fn url(value: &str, schemes: Option<&[&str]>) -> Check {
+    let Some((scheme, rest)) = value.split_once("://") else {
+        return fail("is not a URL (scheme://host…)");
+    };
+    let valid_scheme = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+    if !valid_scheme || value.chars().any(char::is_whitespace) {
+        return fail("is not a URL (scheme://host…)");
+    }
+    if let Some(schemes) = schemes {
+        let base = scheme.split('+').next().unwrap_or(scheme);
+        if !schemes.contains(&base) {
+            return fail(format!(
+                "has the wrong scheme (expected {})",
+                schemes
+                    .iter()
+                    .map(|s| format!("`{s}://`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() && !matches!(scheme, "sqlite" | "unix") {
+        return fail("is a URL without a host");
+    }
+    Ok(())
+}
+
+fn email(value: &str) -> Check {
+    match value.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !value.chars().any(|c| c.is_whitespace() || c == ',')
+                && !domain.contains('@') =>
+        {
+            Ok(())
+        }
+        _ => fail("is not an email address"),
+    }
+}
+
+pub fn parse_bool(value: &str) -> Option<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+fn pem(value: &str) -> Check {
+    let value = value.trim();
+    let ok = value.starts_with("-----BEGIN ")
+        && value
+            .lines()
+            .next()
+            .is_some_and(|l| l.ends_with("PRIVATE KEY-----"))
+        && value
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("-----END ") && l.ends_with("PRIVATE KEY-----"))
+        && value.lines().count() >= 3;
+    let body: String = value.lines().filter(|l| !l.starts_with("-----")).collect();
+    if ok && base64_decode(&body).is_some() {
+        Ok(())
+    } else {
+        fail(
+            "is not a PEM private key (-----BEGIN … PRIVATE KEY----- on its own line, base64, -----END …)",
+        )
+    }
+}
+
+fn jwt(value: &str) -> Check {
+    let parts: Vec<&str> = value.split('.').collect();
+    let header = match parts.as_slice() {
+        [header, payload, _signature] if base64_decode(payload).is_some() => base64_decode(header),
+        _ => None,
+    };
+    let has_alg = header
+        .and_then(|h| serde_json::from_slice::<serde_json::Value>(&h).ok())
+        .is_some_and(|h| h.get("alg").is_some());
+    if has_alg {
+        Ok(())
+    } else {
+        fail("is not a JWT (three base64url parts, a JSON header with `alg`)")
+    }
+}
+
+/// Decodes standard or URL-safe base64, padded or not (but not mixed alphabets).
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let trimmed = text.trim_end_matches('=');
+    if text.len() - trimmed.len() > 2 || trimmed.is_empty() {
+        return None;
+    }
+    if text.len() != trimmed.len() && !text.len().is_multiple_of(4) {
+        return None;
+    }
+    let url_safe = trimmed.contains(['-', '_']);
+    if url_safe && trimmed.contains(['+', '/']) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(trimmed.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for b in trimmed.bytes() {
+        let v = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    // A lone trailing character (6 bits) cannot end valid base64.
+    if trimmed.len() % 4 == 1 {
+        return None;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Format::*;
+
+    // Made-up samples: none is a real key.
+    #[test]
+    fn valid_samples() {
+        let cases: &[(Format, &str)] = &[
+            (StripeSecretKey, "sk_live_4eC39HqLyjWDarjtT1zdp7dc"),
+            (StripeSecretKey, "rk_test_4eC39HqLyjWDarjtT1zdp7dc"),
+            (StripePublishableKey, "pk_test_TYooMQauvdEDq54NiTphI7jx"),
+            (StripeWebhookSecret, "whsec_5fbd0c3a7e4b4f2c9a1d8e6b"),
+            (Url, "https://example.com/path?q=1"),
+            (PostgresUrl, "postgres://user:pw@db.internal:5432/app"),
+            (DatabaseUrl, "mysql://u@h/db"),
+            (DatabaseUrl, "sqlite:///var/db.sqlite3"),
+            (DatabaseUrl, "postgresql+psycopg://u@h/db"),
+            (RedisUrl, "rediss://:pw@cache:6380/0"),
+            (Email, "ops@example.com"),
+            (Int, "-42"),
+            (Number, "0.15"),
+            (Bool, "False"),
+            (Port, "8000"),
+            (Base64, "aGVsbG8="),
+            (Base64, "aGVsbG8"),
+            (Hex, "deadBEEF"),
+            (FernetKey, "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="),
+            (
+                DjangoSecretKey,
+                "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8o9p0z1x2c3v4b5n6m7",
+            ),
+            (AwsAccessKeyId, "AKIAIOSFODNN7EXAMPLE"),
+            (
+                PemPrivateKey,
+                "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n",
+            ),
+            (Jwt, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"),
+        ];
+        for (format, value) in cases {
+            assert_eq!(
+                format.check(value),
+                Ok(()),
+                "{format:?} rejected a valid sample"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_samples() {
+        let cases: &[(Format, &str)] = &[
+            (StripeSecretKey, "pk_live_TYooMQauvdEDq54NiTphI7jx"),
+            (StripeSecretKey, "sk_live_short"),
+            (StripeSecretKey, "not-a-key"),
+            (StripePublishableKey, "sk_test_4eC39HqLyjWDarjtT1zdp7dc"),
+            (StripeWebhookSecret, "whsec_abc"),
+            (Url, "example.com"),
+            (Url, "http://exa mple.com"),
+            (Url, "https://"),
+            (PostgresUrl, "mysql://u@h/db"),
+            (RedisUrl, "http://cache"),
+            (Email, "ops@localhost"),
+            (Email, "@example.com"),
+            (Int, "1.5"),
+            (Number, "NaN"),
+            (Number, "abc"),
+            (Bool, "maybe"),
+            (Port, "0"),
+            (Port, "65536"),
+            (Base64, "a"),
+            (Base64, "ab$c"),
+            (Hex, "abc"),
+            (Hex, "zz"),
+            (FernetKey, "aGVsbG8="),
+            (FernetKey, "cw/0x689RpI+jtRR7oE8h/eQsKImvJapLeSbXpwF4e4="),
+            (DjangoSecretKey, "short"),
+            (DjangoSecretKey, &"a".repeat(60)),
+            (AwsAccessKeyId, "AKIA123"),
+            (
+                PemPrivateKey,
+                "-----BEGIN CERTIFICATE-----\nMII\n-----END CERTIFICATE-----",
+            ),
+            (Jwt, "a.b"),
+            (Jwt, "aGVsbG8.aGVsbG8.aGVsbG8"),
+        ];
+        for (format, value) in cases {
+            let why = format.check(value).expect_err("accepted an invalid sample");
+            // Short samples such as `a` occur in any sentence; longer ones must not.
+            assert!(
+                value.len() < 5 || !why.contains(value),
+                "the reason quotes {value:?}: {why}"
+            );
+        }
+    }
+
+    #[test]
+    fn base64_round_trip() {
+        assert_eq!(base64_decode("aGVsbG8=").unwrap(), b"hello");
+        assert_eq!(base64_decode("aGk").unwrap(), b"hi");
+        assert_eq!(base64_decode("-_8").unwrap(), [0xfb, 0xff]);
+        assert!(base64_decode("aGVsbG8==").is_none());
+    }
+}

@@ -1,0 +1,244 @@
+//! Validation before launch: the schema of `secretrun.toml` (required, format,
+//! pattern, bounds, one_of) and the built-in detectors (what a value is, live or
+//! test) produce one [`Report`] holding every failure at once.
+
+pub mod detectors;
+pub mod formats;
+pub mod placeholder;
+pub mod probe;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::config::{Config, VarSpec};
+use crate::env::ChildEnv;
+use detectors::{Detector, Mode, detect};
+use placeholder::is_placeholder;
+
+/// One problem, about one or more variables. The message names them and never holds
+/// a value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub names: Vec<String>,
+    pub message: String,
+}
+
+/// What validation found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<Finding>,
+    /// What each recognised value is.
+    pub detected: BTreeMap<String, &'static Detector>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    Warning,
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Warning => "warning",
+            Verdict::Error => "error",
+        }
+    }
+}
+
+impl Report {
+    fn error(&mut self, name: &str, message: String) {
+        self.errors.push(Finding {
+            names: vec![name.to_owned()],
+            message,
+        });
+    }
+
+    fn warning(&mut self, name: &str, message: String) {
+        self.warnings.push(Finding {
+            names: vec![name.to_owned()],
+            message,
+        });
+    }
+
+    pub fn verdict(&self, name: &str) -> Verdict {
+        let about = |f: &Finding| f.names.iter().any(|n| n == name);
+        if self.errors.iter().any(about) {
+            Verdict::Error
+        } else if self.warnings.iter().any(about) {
+            Verdict::Warning
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+/// Validates the child's environment against the config.
+pub fn validate(env: &ChildEnv, config: &Config) -> Report {
+    let mut report = Report::default();
+    let default_spec = VarSpec::default();
+    let mut names: Vec<&str> = config.vars.keys().map(String::as_str).collect();
+    names.extend(config.require.iter().map(String::as_str));
+    names.sort();
+    names.dedup();
+    for name in names {
+        let spec = config.vars.get(name).unwrap_or(&default_spec);
+        let required = config.require.iter().any(|r| r == name);
+        let value = env
+            .get(name)
+            .map(|var| var.value.as_os_str().to_string_lossy());
+        check_schema(&mut report, name, spec, required, value.as_deref());
+    }
+
+    for var in &env.vars {
+        let value: Cow<str> = var.value.as_os_str().to_string_lossy();
+        if !config.vars.contains_key(&var.name) && !value.is_empty() && is_placeholder(&value) {
+            report.warning(
+                &var.name,
+                format!("`{}` looks like a placeholder, not a real value", var.name),
+            );
+        }
+        if value.starts_with("django-insecure-") {
+            let message = format!(
+                "`{}` is a Django `django-insecure-` development key",
+                var.name
+            );
+            if config.expect == Some(Mode::Live) {
+                report.error(&var.name, format!("{message}, but live keys are expected"));
+            } else {
+                report.warning(&var.name, message);
+            }
+        }
+        let Some(detector) = detect(&value) else {
+            continue;
+        };
+        report.detected.insert(var.name.clone(), detector);
+        let Some(mode) = detector.mode else { continue };
+        let what = format!(
+            "`{}` holds a {mode} {} {}",
+            var.name, detector.provider, detector.kind
+        );
+        match config.expect {
+            Some(expected) if expected != mode => {
+                report.error(
+                    &var.name,
+                    format!("{what}, but {expected} keys are expected"),
+                );
+            }
+            None if mode == Mode::Live => report.warning(&var.name, what),
+            _ => {}
+        }
+    }
+    check_mixed_modes(&mut report);
+    report
+}
+
+fn check_schema(
+    report: &mut Report,
+    name: &str,
+    spec: &VarSpec,
+    required: bool,
+    value: Option<&str>,
+) {
+    let Some(value) = value else {
+        if required {
+            report.error(name, format!("`{name}` is required but missing"));
+        }
+        return;
+    };
+    if value.is_empty() {
+        if spec.allow_empty {
+            return;
+        }
+        if required {
+            report.error(name, format!("`{name}` is required but empty"));
+        } else if spec.has_constraints() {
+            report.error(name, format!("`{name}` is empty"));
+        }
+        return;
+    }
+    if is_placeholder(value) {
+        let message = format!("`{name}` holds a placeholder, not a real value");
+        if required {
+            report.error(name, message);
+        } else {
+            report.warning(name, message);
+        }
+        return;
+    }
+    if let Some(format) = spec.format
+        && let Err(why) = format.check(value)
+    {
+        report.error(name, format!("`{name}` {why}"));
+    }
+    if let Some(pattern) = &spec.pattern
+        && !pattern.is_match(value)
+    {
+        report.error(
+            name,
+            format!("`{name}` does not match the pattern `{}`", pattern.source()),
+        );
+    }
+    if spec.min.is_some() || spec.max.is_some() {
+        match value.trim().parse::<f64>() {
+            Ok(n) if n.is_finite() => {
+                if let Some(min) = spec.min
+                    && n < min
+                {
+                    report.error(name, format!("`{name}` is below the minimum of {min}"));
+                }
+                if let Some(max) = spec.max
+                    && n > max
+                {
+                    report.error(name, format!("`{name}` is above the maximum of {max}"));
+                }
+            }
+            _ => report.error(name, format!("`{name}` is not a number")),
+        }
+    }
+    if let Some(min_length) = spec.min_length
+        && value.chars().count() < min_length
+    {
+        report.error(
+            name,
+            format!("`{name}` is shorter than {min_length} characters"),
+        );
+    }
+    if let Some(allowed) = &spec.one_of
+        && !allowed.iter().any(|a| a == value)
+    {
+        let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
+        report.error(name, format!("`{name}` is not one of {}", list.join(", ")));
+    }
+}
+
+/// Keys of one provider in different modes: a `pk_test_` beside an `sk_live_`.
+fn check_mixed_modes(report: &mut Report) {
+    let mut by_provider: BTreeMap<&str, Vec<(&str, Mode)>> = BTreeMap::new();
+    for (name, detector) in &report.detected {
+        if let Some(mode) = detector.mode {
+            by_provider
+                .entry(detector.provider)
+                .or_default()
+                .push((name, mode));
+        }
+    }
+    let mut findings = Vec::new();
+    for (provider, keys) in by_provider {
+        if keys.iter().all(|(_, mode)| *mode == keys[0].1) {
+            continue;
+        }
+        let listed: Vec<String> = keys
+            .iter()
+            .map(|(name, mode)| format!("`{name}` is {mode}"))
+            .collect();
+        findings.push(Finding {
+            names: keys.iter().map(|(name, _)| name.to_string()).collect(),
+            message: format!("{provider} keys in mixed modes: {}", listed.join(", ")),
+        });
+    }
+    report.errors.extend(findings);
+}
