@@ -19,6 +19,8 @@ fn main() -> ExitCode {
     }
     match secretrun::run(cli) {
         Ok(code) => ExitCode::from(code),
+        // A closed pipe (`secretrun list | head`) is the reader's choice, not an error.
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "error: {err}");
@@ -28,4 +30,10 @@ fn main() -> ExitCode {
             ExitCode::from(secretrun::error::exit_code(&err))
         }
     }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|cause| cause.downcast_ref::<std::io::Error>())
+        .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
 }

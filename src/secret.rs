@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use zeroize::Zeroize;
 
 use crate::escape::Escaped;
+use crate::validate::detectors::detect;
 
 /// A secret's plain text, zeroed on drop.
 pub struct SecretValue(String);
@@ -57,34 +58,10 @@ impl fmt::Display for SecretValue {
     }
 }
 
-/// Prefixes that say what a key is without saying anything of the key itself; the
-/// masked form keeps them. Only exact, public prefixes belong here: a heuristic
+/// URL schemes and other public starts of a value that the masked form keeps. Key
+/// prefixes come from the detectors' table. Only exact, public prefixes: a heuristic
 /// ("everything up to the last `_`") would print part of a random secret.
-const PUBLIC_PREFIXES: &[&str] = &[
-    "sk_live_",
-    "sk_test_",
-    "pk_live_",
-    "pk_test_",
-    "rk_live_",
-    "rk_test_",
-    "whsec_",
-    "github_pat_",
-    "ghp_",
-    "gho_",
-    "ghs_",
-    "ghu_",
-    "ghr_",
-    "glpat-",
-    "xoxb-",
-    "xoxp-",
-    "xapp-",
-    "sk-ant-",
-    "sk-proj-",
-    "sk-",
-    "SG.",
-    "AKIA",
-    "ASIA",
-    "AIza",
+const PUBLIC_STARTS: &[&str] = &[
     "postgres://",
     "postgresql://",
     "redis://",
@@ -93,7 +70,6 @@ const PUBLIC_PREFIXES: &[&str] = &[
     "https://",
     "http://",
     "django-insecure-",
-    "-----BEGIN ",
 ];
 
 /// Values shorter than this show no tail at all: four characters of an eight-character
@@ -111,10 +87,10 @@ pub fn mask(value: &str) -> String {
     if chars < MIN_LEN_FOR_TAIL {
         return "…".to_owned();
     }
-    let prefix = PUBLIC_PREFIXES
-        .iter()
-        .find(|p| value.starts_with(*p) && chars - p.chars().count() >= MIN_LEN_FOR_TAIL)
-        .copied()
+    let prefix = detect(value)
+        .map(|d| d.prefix)
+        .or_else(|| PUBLIC_STARTS.iter().copied().find(|p| value.starts_with(p)))
+        .filter(|p| chars - p.chars().count() >= MIN_LEN_FOR_TAIL)
         .unwrap_or("");
     let tail_start = value.char_indices().nth_back(3).map_or(0, |(i, _)| i);
     format!("{}…{}", Escaped(prefix), Escaped(&value[tail_start..]))
@@ -217,8 +193,8 @@ mod tests {
     #[test]
     fn mask_escapes_control_characters() {
         assert_eq!(
-            mask("-----BEGIN KEY-----\nabc\n-----END\n"),
-            "-----BEGIN …END\\n"
+            mask("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\n"),
+            "-----BEGIN …---\\n"
         );
     }
 

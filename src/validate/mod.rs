@@ -84,7 +84,7 @@ pub fn validate(env: &ChildEnv, config: &Config) -> Report {
     names.extend(config.require.iter().map(String::as_str));
     names.sort();
     names.dedup();
-    for name in names {
+    for &name in &names {
         let spec = config.vars.get(name).unwrap_or(&default_spec);
         let required = config.require.iter().any(|r| r == name);
         let value = env
@@ -95,7 +95,8 @@ pub fn validate(env: &ChildEnv, config: &Config) -> Report {
 
     for var in &env.vars {
         let value: Cow<str> = var.value.as_os_str().to_string_lossy();
-        if !config.vars.contains_key(&var.name) && !value.is_empty() && is_placeholder(&value) {
+        let in_schema = names.binary_search(&var.name.as_str()).is_ok();
+        if !in_schema && !value.is_empty() && is_placeholder(&value) {
             report.warning(
                 &var.name,
                 format!("`{}` looks like a placeholder, not a real value", var.name),

@@ -6,4 +6,6 @@ mod dotenv;
 mod launch;
 mod leaks;
 mod list;
+mod stub;
 mod util;
+mod validate;

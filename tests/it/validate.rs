@@ -1,0 +1,240 @@
+//! Validation before launch and `secretrun check`, through the binary.
+
+use crate::stub;
+use crate::util::{CANARY, Test};
+
+/// A made-up test-mode key that the Stripe stub accepts.
+const GOOD_TEST_KEY: &str = "sk_test_GoodKey00000000000000000000";
+
+#[test]
+fn every_schema_failure_is_reported_at_once_and_nothing_runs() {
+    let config = r#"
+[vars.PORT]
+format = "port"
+[vars.RATE]
+min = 0
+max = 1
+[vars.CODE]
+pattern = "[A-Z]{3}"
+[vars.SHORT]
+min_length = 10
+[vars.TIER]
+one_of = ["free", "pro"]
+[vars.OPTIONAL_EMPTY]
+allow_empty = true
+format = "url"
+[vars.SITE]
+format = "url"
+[vars.ABSENT]
+required = true
+"#;
+    let run = Test::new()
+        .file("secretrun.toml", config)
+        .file(".env", "PORT=99999\nRATE=1.5\nCODE=abcd\nSHORT=abc\nTIER=gold\nOPTIONAL_EMPTY=\nSITE=https://ok.example\n")
+        .args(["--", "sh", "-c", "echo RAN"])
+        .run();
+    run.status(65).stdout_is("").stderr_is(concat!(
+        "error: validation failed, nothing was run:\n",
+        "  `ABSENT` is required but missing\n",
+        "  `CODE` does not match the pattern `[A-Z]{3}`\n",
+        "  `PORT` is not a port number (1 to 65535)\n",
+        "  `RATE` is above the maximum of 1\n",
+        "  `SHORT` is shorter than 10 characters\n",
+        "  `TIER` is not one of `free`, `pro`\n",
+    ));
+}
+
+#[test]
+fn placeholders_fail_required_variables() {
+    Test::new()
+        .file("secretrun.toml", "require = [\"SECRET_KEY\", \"STRIPE_SECRET_KEY\"]\n")
+        .file(".env", "SECRET_KEY=your-django-secret-key\nSTRIPE_SECRET_KEY=sk_live_YOUR_NEW_SECRET_KEY\nOTHER=changeme\n")
+        .args(["--", "true"])
+        .run()
+        .status(65)
+        .stderr_is(concat!(
+            "warning: `OTHER` looks like a placeholder, not a real value\n",
+            "error: validation failed, nothing was run:\n",
+            "  `SECRET_KEY` holds a placeholder, not a real value\n",
+            "  `STRIPE_SECRET_KEY` holds a placeholder, not a real value\n",
+        ));
+}
+
+#[test]
+fn a_live_key_warns_and_the_launch_goes_on() {
+    Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={CANARY}\n"))
+        .args(["--", "echo", "started"])
+        .run()
+        .success()
+        .no_canary()
+        .stdout_is("started\n")
+        .stderr_is("warning: `STRIPE_SECRET_KEY` holds a live Stripe secret key\n");
+}
+
+#[test]
+fn expect_test_refuses_live_keys() {
+    for how in [&["--expect", "test"][..], &[]] {
+        let mut test = Test::new().file(".env", format!("STRIPE_SECRET_KEY={CANARY}\n"));
+        if how.is_empty() {
+            test = test.env("SECRETRUN_EXPECT", "test");
+        }
+        test.args(how.iter().copied())
+            .args(["--", "echo", "started"])
+            .run()
+            .status(65)
+            .no_canary()
+            .stdout_is("")
+            .stderr_is(concat!(
+                "error: validation failed, nothing was run:\n",
+                "  `STRIPE_SECRET_KEY` holds a live Stripe secret key, but test keys are expected\n",
+            ));
+    }
+}
+
+#[test]
+fn expect_live_refuses_test_keys_and_insecure_django_keys() {
+    Test::new()
+        .file("secretrun.toml", "expect = \"live\"\n")
+        .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\nSECRET_KEY=django-insecure-0123456789abcdefghijklmnopqrstuvwxyz0123456789\n"))
+        .args(["--", "true"])
+        .run()
+        .status(65)
+        .stderr_is(concat!(
+            "error: validation failed, nothing was run:\n",
+            "  `SECRET_KEY` is a Django `django-insecure-` development key, but live keys are expected\n",
+            "  `STRIPE_SECRET_KEY` holds a test Stripe secret key, but live keys are expected\n",
+        ));
+}
+
+#[test]
+fn keys_of_one_provider_in_mixed_modes_are_an_error() {
+    Test::new()
+        .file(".env", format!("STRIPE_PUBLISHABLE_KEY=pk_test_TYooMQauvdEDq54NiTphI7jx\nSTRIPE_SECRET_KEY={CANARY}\n"))
+        .args(["--", "true"])
+        .run()
+        .status(65)
+        .no_canary()
+        .stderr_is(concat!(
+            "warning: `STRIPE_SECRET_KEY` holds a live Stripe secret key\n",
+            "error: validation failed, nothing was run:\n",
+            "  Stripe keys in mixed modes: `STRIPE_PUBLISHABLE_KEY` is test, `STRIPE_SECRET_KEY` is live\n",
+        ));
+}
+
+#[test]
+fn check_text() {
+    Test::new()
+        .file(
+            "secretrun.toml",
+            "[vars.RATE]\nformat = \"number\"\nmax = 1\n",
+        )
+        .file(".env", format!("STRIPE_SECRET_KEY={CANARY}\nRATE=2\n"))
+        .env("NO_COLOR", "")
+        .args(["check", "--pure"])
+        .run()
+        .status(65)
+        .no_canary()
+        .stderr_is("")
+        .stdout_is(concat!(
+            "NAME               ORIGIN  KIND                      VALUE          VERDICT\n",
+            "RATE               .env:2  -                         …              error\n",
+            "STRIPE_SECRET_KEY  .env:1  Stripe secret key (live)  sk_live_…4b5c  warning\n",
+            "\n",
+            "errors:\n",
+            "  `RATE` is above the maximum of 1\n",
+            "\n",
+            "warnings:\n",
+            "  `STRIPE_SECRET_KEY` holds a live Stripe secret key\n",
+            "\n",
+            "1 error, 1 warning\n",
+        ));
+}
+
+#[test]
+fn check_json_shape() {
+    let run = Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={CANARY}\n"))
+        .args(["check", "--pure", "--format", "json"])
+        .run();
+    run.success().no_canary();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({
+            "ok": true,
+            "variables": [{
+                "name": "STRIPE_SECRET_KEY", "origin": ".env:1", "masked": "sk_live_…4b5c",
+                "provider": "Stripe", "kind": "secret key", "mode": "live", "verdict": "warning"
+            }],
+            "errors": [],
+            "warnings": [{"names": ["STRIPE_SECRET_KEY"], "message": "`STRIPE_SECRET_KEY` holds a live Stripe secret key"}]
+        })
+    );
+}
+
+fn stripe_stub() -> stub::Stub {
+    stub::serve(|request| {
+        if request.path != "/v1/balance" {
+            return (404, "{}".into());
+        }
+        if request.header("authorization") == Some(&format!("Bearer {GOOD_TEST_KEY}")) {
+            (200, r#"{"object":"balance","available":[]}"#.into())
+        } else {
+            (401, r#"{"error":{"type":"invalid_request_error","message":"Invalid API Key provided"}}"#.into())
+        }
+    })
+}
+
+#[test]
+fn probe_accepts_a_working_key() {
+    let stripe = stripe_stub();
+    Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\n"))
+        .env("SECRETRUN_STRIPE_API_BASE", stripe.url())
+        .args(["check", "--pure", "--probe"])
+        .run()
+        .success();
+    let requests = stripe.requests.lock().unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "GET");
+}
+
+#[test]
+fn probe_rejects_an_invalid_key() {
+    let stripe = stripe_stub();
+    let run = Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={CANARY}\n"))
+        .env("SECRETRUN_STRIPE_API_BASE", stripe.url())
+        .args([
+            "check", "--pure", "--probe", "--expect", "live", "--format", "json",
+        ])
+        .run();
+    run.status(65).no_canary();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["errors"],
+        serde_json::json!([{"names": ["STRIPE_SECRET_KEY"], "message": "`STRIPE_SECRET_KEY`: Stripe rejected the key (401)"}])
+    );
+}
+
+#[test]
+fn probe_unreachable_is_69() {
+    let port = stub::closed_port();
+    let run = Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\n"))
+        .env(
+            "SECRETRUN_STRIPE_API_BASE",
+            format!("http://127.0.0.1:{port}"),
+        )
+        .args(["check", "--pure", "--probe", "--timeout", "2s"])
+        .run();
+    run.status(69);
+    assert!(
+        run.stdout
+            .contains("`STRIPE_SECRET_KEY` could not be probed: asking Stripe at"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains(GOOD_TEST_KEY));
+}
