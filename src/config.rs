@@ -12,6 +12,7 @@ use serde::Deserialize;
 use crate::cli::SharedArgs;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
+use crate::source::vault::VaultConfig;
 use crate::source::{SourceSpec, dotenv::is_valid_name};
 use crate::validate::detectors::Mode;
 use crate::validate::formats::Format;
@@ -35,6 +36,7 @@ pub struct Config {
     pub vars: BTreeMap<String, VarSpec>,
     /// Which kind of provider keys this deployment must use.
     pub expect: Option<Mode>,
+    pub vault: VaultConfig,
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -51,6 +53,8 @@ struct FileConfig {
     require: Vec<String>,
     timeout: Option<String>,
     expect: Option<Mode>,
+    #[serde(default)]
+    vault: VaultConfig,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
 }
@@ -195,6 +199,7 @@ impl Config {
             timeout,
             vars: file.vars,
             expect: args.expect.or(file.expect),
+            vault: file.vault,
         })
     }
 }

@@ -49,7 +49,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         None => None,
     };
     let config = Config::from_cli(&cli.shared)?;
-    let secrets = source::load(&config.sources)?;
+    let secrets = source::load(&config, &parent)?;
     let env = ChildEnv::build(&secrets, parent, &config.keep, config.pure);
     let mut out = std::io::stdout().lock();
     match cli.subcommand {

@@ -115,6 +115,10 @@ pub enum Origin {
     Dotenv { path: PathBuf, line: usize },
     /// Passed through from secretrun's own environment.
     Parent,
+    /// A secret store, named by `--from`.
+    Remote { source: String },
+    /// A dotenv line whose value is a store reference.
+    Reference { path: PathBuf, line: usize, source: String },
 }
 
 impl fmt::Display for Origin {
@@ -124,6 +128,10 @@ impl fmt::Display for Origin {
                 write!(f, "{}:{line}", Escaped(&path.to_string_lossy()))
             }
             Origin::Parent => f.write_str("kept from parent"),
+            Origin::Remote { source } => f.write_str(source),
+            Origin::Reference { path, line, source } => {
+                write!(f, "{}:{line} ({source})", Escaped(&path.to_string_lossy()))
+            }
         }
     }
 }

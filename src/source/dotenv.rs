@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use crate::secret::{SecretSet, SecretValue, push_zeroizing};
+use crate::secret::{SecretValue, push_zeroizing};
+use crate::source::remote::is_reference;
 
 /// One `NAME=value` assignment.
 pub struct Entry {
@@ -43,7 +44,10 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// Parses a dotenv text. `$NAME` and `${NAME}` expand from the lines before, then
 /// from `earlier` (the sources loaded before this one), never from the environment.
-pub fn parse(text: &str, earlier: &SecretSet) -> Result<Vec<Entry>, ParseError> {
+pub fn parse<'e>(
+    text: &str,
+    earlier: &'e dyn Fn(&str) -> Option<&'e str>,
+) -> Result<Vec<Entry>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         text,
@@ -58,7 +62,7 @@ pub fn parse(text: &str, earlier: &SecretSet) -> Result<Vec<Entry>, ParseError> 
                 .rev()
                 .find(|entry| entry.name == wanted)
                 .map(|entry| entry.value.expose())
-                .or_else(|| earlier.get(wanted).map(|s| s.value.expose()))
+                .or_else(|| earlier(wanted))
         };
         let value = parser.value(name, line, &lookup)?;
         if value.expose().contains('\0') {
@@ -370,6 +374,15 @@ fn expand<'b>(
         (&after[..len], None, 1 + len)
     };
     match lookup(wanted).or(default) {
+        Some(value) if is_reference(value) => {
+            return Err(ParseError {
+                line,
+                message: format!(
+                    "the value of `{name}` expands a variable whose value is fetched from a \
+                     secret store; expanding fetched values is not supported"
+                ),
+            });
+        }
         Some(value) => push_zeroizing(out, value),
         None => {
             return Err(ParseError {
@@ -390,7 +403,7 @@ mod tests {
     use super::*;
 
     fn parse_ok(text: &str) -> Vec<(String, String)> {
-        parse(text, &SecretSet::new())
+        parse(text, &|_| None)
             .unwrap()
             .into_iter()
             .map(|e| (e.name, e.value.expose().to_owned()))
@@ -404,7 +417,7 @@ mod tests {
     }
 
     fn err(text: &str) -> ParseError {
-        match parse(text, &SecretSet::new()) {
+        match parse(text, &|_| None) {
             Ok(_) => panic!("expected a parse error"),
             Err(e) => e,
         }
@@ -440,7 +453,7 @@ mod tests {
     #[test]
     fn multi_line_pem() {
         let text = "KEY=\"-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----\"\nB=2\n";
-        let all = parse(text, &SecretSet::new()).unwrap();
+        let all = parse(text, &|_| None).unwrap();
         assert_eq!(
             all[0].value.expose(),
             "-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----"
@@ -470,12 +483,7 @@ mod tests {
 
     #[test]
     fn expansion_from_earlier_lines_and_sources() {
-        let mut earlier = SecretSet::new();
-        earlier.insert(
-            "HOST".into(),
-            SecretValue::new("db".into()),
-            crate::secret::Origin::Parent,
-        );
+        let earlier = |name: &str| (name == "HOST").then_some("db");
         let all = parse(
             "U=me\nURL=\"pg://$U@${HOST}:${PORT:-5432}\"\nX=$U-$\nY=$5",
             &earlier,
@@ -560,7 +568,7 @@ mod tests {
             let text: String = (0..len)
                 .map(|_| PIECES[rng.next() % PIECES.len()])
                 .collect();
-            match parse(&text, &SecretSet::new()) {
+            match parse(&text, &|_| None) {
                 Ok(entries) => {
                     for entry in entries {
                         assert!(is_valid_name(&entry.name));

@@ -1,40 +1,52 @@
 //! Sources of secrets: what a `--from` string names ([`SourceSpec`]) and loading
-//! them, in order, into one [`SecretSet`] where a later source wins.
+//! them into one [`SecretSet`] where a later source wins.
+//!
+//! Loading has three steps: dotenv files are parsed in order (they are local, and a
+//! later file may expand names of an earlier one); every store reference, from
+//! `--from` or inside a dotenv value, is fetched concurrently under one deadline,
+//! each distinct secret once; then everything is merged in source order.
 
 pub mod dotenv;
+pub mod remote;
+pub mod vault;
 
+use std::collections::HashMap;
+use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use tokio::time::Instant;
 use zeroize::Zeroizing;
 
+use crate::config::Config;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::secret::{Origin, SecretSet};
+use remote::{Fetched, RemoteRef, Scheme};
 
 /// One source, as named on the command line or in the config.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceSpec {
     /// A dotenv file.
     Dotenv(PathBuf),
+    /// A secret in a store.
+    Remote(RemoteRef),
 }
 
 impl SourceSpec {
     /// Parses a `--from` string; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path) -> Result<SourceSpec> {
+        if let Some(parsed) = RemoteRef::parse(text) {
+            return Ok(SourceSpec::Remote(parsed?));
+        }
         if let Some((scheme, _)) = text.split_once("://")
             && !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'+')
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'+')
         {
             return fail(
                 Kind::Config,
-                format!(
-                    "`{}://` sources are not supported by this build",
-                    Escaped(scheme)
-                ),
+                format!("`{}://` is not a source secretrun knows (vault://, aws-sm://, or a path)", Escaped(scheme)),
             );
         }
         if text.is_empty() {
@@ -48,22 +60,138 @@ impl std::fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SourceSpec::Dotenv(path) => f.write_str(&os(path.as_os_str())),
+            SourceSpec::Remote(r) => r.fmt(f),
         }
     }
 }
 
-/// Loads every source in order into one set.
-pub fn load(specs: &[SourceSpec]) -> Result<SecretSet> {
+/// A dotenv file, parsed, its references not yet fetched.
+struct ParsedFile {
+    path: PathBuf,
+    entries: Vec<dotenv::Entry>,
+}
+
+/// Loads every source of the config into one set.
+pub fn load(config: &Config, parent: &[(OsString, OsString)]) -> Result<SecretSet> {
+    let deadline = Instant::now() + config.timeout;
+    let mut files: Vec<ParsedFile> = Vec::new();
+    for spec in &config.sources {
+        if let SourceSpec::Dotenv(path) = spec {
+            let entries = {
+                let earlier = |name: &str| -> Option<&str> {
+                    files.iter().rev().find_map(|f| {
+                        f.entries.iter().rev().find(|e| e.name == name).map(|e| e.value.expose())
+                    })
+                };
+                parse_dotenv(path, &earlier)?
+            };
+            files.push(ParsedFile { path: path.clone(), entries });
+        }
+    }
+
+    // Every reference, from `--from` and from dotenv values.
+    let mut refs: Vec<RemoteRef> = Vec::new();
+    for spec in &config.sources {
+        if let SourceSpec::Remote(r) = spec {
+            refs.push(r.clone());
+        }
+    }
+    let mut file_refs: HashMap<(usize, usize), RemoteRef> = HashMap::new();
+    for (fi, file) in files.iter().enumerate() {
+        for (ei, entry) in file.entries.iter().enumerate() {
+            if let Some(parsed) = RemoteRef::parse(entry.value.expose()) {
+                let r = parsed.with_context(|| {
+                    format!("in `{}` line {}, the value of `{}`", os(file.path.as_os_str()), entry.line, entry.name)
+                })?;
+                refs.push(r.clone());
+                file_refs.insert((fi, ei), r);
+            }
+        }
+    }
+    let fetched = fetch_all(&refs, config, parent, deadline)?;
+
     let mut set = SecretSet::new();
-    for spec in specs {
+    let mut files = files.into_iter().enumerate();
+    for spec in &config.sources {
         match spec {
-            SourceSpec::Dotenv(path) => load_dotenv(path, &mut set)?,
+            SourceSpec::Dotenv(_) => {
+                let (fi, file) = files.next().expect("one parsed file per dotenv source");
+                for (ei, entry) in file.entries.into_iter().enumerate() {
+                    let Some(r) = file_refs.get(&(fi, ei)) else {
+                        let origin = Origin::Dotenv { path: file.path.clone(), line: entry.line };
+                        set.insert(entry.name, entry.value, origin);
+                        continue;
+                    };
+                    let vars = remote::to_vars(r, &fetched[&r.fetch_key()], Some(&entry.name))?;
+                    for (name, value) in vars {
+                        let origin = Origin::Reference { path: file.path.clone(), line: entry.line, source: r.to_string() };
+                        set.insert(name, value, origin);
+                    }
+                }
+            }
+            SourceSpec::Remote(r) => {
+                for (name, value) in remote::to_vars(r, &fetched[&r.fetch_key()], None)? {
+                    set.insert(name, value, Origin::Remote { source: r.to_string() });
+                }
+            }
         }
     }
     Ok(set)
 }
 
-fn load_dotenv(path: &Path, set: &mut SecretSet) -> Result<()> {
+type FetchKey = (Scheme, String, Option<u64>, Option<String>, Option<String>);
+
+/// Fetches each distinct secret once, all stores at once, under the deadline. The
+/// async runtime lives only inside this call: no thread survives it.
+fn fetch_all(
+    refs: &[RemoteRef],
+    config: &Config,
+    parent: &[(OsString, OsString)],
+    deadline: Instant,
+) -> Result<HashMap<FetchKey, Fetched>> {
+    let mut unique: Vec<&RemoteRef> = Vec::new();
+    for r in refs {
+        if !unique.iter().any(|u| u.fetch_key() == r.fetch_key()) {
+            unique.push(r);
+        }
+    }
+    if unique.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let env = |name: &str| {
+        parent
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.to_str())
+            .map(str::to_owned)
+    };
+    let vault_refs: Vec<&RemoteRef> = unique.iter().copied().filter(|r| r.scheme == Scheme::Vault).collect();
+    if let Some(r) = unique.iter().find(|r| r.scheme == Scheme::AwsSm) {
+        return fail(Kind::Config, format!("`{r}`: AWS Secrets Manager sources are not supported by this build"));
+    }
+    let settings = vault::Settings::resolve(&config.vault, &env)?;
+    if settings.skip_verify {
+        eprintln!("warning: VAULT_SKIP_VERIFY is on: the Vault server's certificate is NOT verified, anyone in the path can read your secrets");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the network runtime")?;
+    let results = runtime.block_on(async {
+        let client = vault::Client::connect(settings, deadline).await?;
+        let reads = vault_refs.iter().map(|r| client.read(r, deadline));
+        let results = futures_util::future::join_all(reads).await;
+        anyhow::Ok(results)
+    });
+    drop(runtime);
+    let mut fetched = HashMap::new();
+    for (r, result) in vault_refs.into_iter().zip(results?) {
+        fetched.insert(r.fetch_key(), result?);
+    }
+    Ok(fetched)
+}
+
+fn parse_dotenv<'e>(path: &Path, earlier: &'e dyn Fn(&str) -> Option<&'e str>) -> Result<Vec<dotenv::Entry>> {
     let shown = os(path.as_os_str());
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
         let kind = match e.kind() {
@@ -77,27 +205,16 @@ fn load_dotenv(path: &Path, set: &mut SecretSet) -> Result<()> {
         Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
     })?);
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
         Failure::new(
             Kind::Invalid,
             format!("malformed dotenv file `{shown}`: line {line} is not UTF-8"),
         )
     })?;
-    let entries = dotenv::parse(text, set)
+    let entries = dotenv::parse(text, earlier)
         .map_err(|e| Failure::new(Kind::Invalid, e.to_string()))
         .with_context(|| format!("malformed dotenv file `{shown}`"))?;
-    for entry in entries {
-        let origin = Origin::Dotenv {
-            path: path.to_path_buf(),
-            line: entry.line,
-        };
-        set.insert(entry.name, entry.value, origin);
-    }
-    Ok(())
+    Ok(entries)
 }
 
 #[cfg(test)]
@@ -114,6 +231,7 @@ mod tests {
             SourceSpec::parse("/abs/.env", Path::new("/etc/app")).unwrap(),
             SourceSpec::Dotenv(PathBuf::from("/abs/.env"))
         );
+        assert!(matches!(SourceSpec::parse("vault://secret/x", Path::new("")).unwrap(), SourceSpec::Remote(_)));
     }
 
     #[test]

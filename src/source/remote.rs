@@ -1,0 +1,329 @@
+//! References to secrets in a store (`vault://…`, `aws-sm://…`), as written on the
+//! command line or as a dotenv value, and turning what a store returns into
+//! variables. The rules here are the same for every store.
+
+use anyhow::Result;
+
+use crate::error::{Failure, Kind, fail};
+use crate::escape::Escaped;
+use crate::secret::SecretValue;
+use crate::source::dotenv::is_valid_name;
+
+/// Which store a reference names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scheme {
+    Vault,
+    AwsSm,
+}
+
+impl Scheme {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Scheme::Vault => "vault://",
+            Scheme::AwsSm => "aws-sm://",
+        }
+    }
+}
+
+/// `vault://secret/app#KEY?prefix=APP_`: a secret, and what to take from it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RemoteRef {
+    pub scheme: Scheme,
+    /// Vault: `MOUNT/PATH`; AWS: the secret id (name or ARN).
+    pub path: String,
+    pub key: Option<String>,
+    pub prefix: Option<String>,
+    pub as_name: Option<String>,
+    /// Vault KV v2 version.
+    pub version: Option<u64>,
+    /// AWS version stage (`AWSPREVIOUS`) and version id.
+    pub stage: Option<String>,
+    pub version_id: Option<String>,
+    /// Keep nested objects as JSON text.
+    pub json: bool,
+}
+
+/// True when a dotenv value is a reference to be fetched.
+pub fn is_reference(value: &str) -> bool {
+    [Scheme::Vault, Scheme::AwsSm].iter().any(|s| value.starts_with(s.prefix()))
+}
+
+impl RemoteRef {
+    /// Parses `scheme://PATH[#KEY][?query]` (the `#` and `?` parts in either order).
+    /// `None` when the text names no store scheme.
+    pub fn parse(text: &str) -> Option<Result<RemoteRef>> {
+        let scheme = [Scheme::Vault, Scheme::AwsSm]
+            .into_iter()
+            .find(|s| text.starts_with(s.prefix()))?;
+        Some(Self::parse_rest(scheme, &text[scheme.prefix().len()..]).map_err(|why| {
+            Failure::new(Kind::Config, format!("`{}` is not a valid source: {why}", Escaped(text))).into()
+        }))
+    }
+
+    fn parse_rest(scheme: Scheme, rest: &str) -> Result<RemoteRef, String> {
+        let end = rest.find(['#', '?']).unwrap_or(rest.len());
+        let path = rest[..end].trim_matches('/');
+        if path.is_empty() {
+            return Err("the path is empty".into());
+        }
+        let mut r = RemoteRef {
+            scheme,
+            path: path.to_owned(),
+            key: None,
+            prefix: None,
+            as_name: None,
+            version: None,
+            stage: None,
+            version_id: None,
+            json: false,
+        };
+        let mut rest = &rest[end..];
+        while !rest.is_empty() {
+            let marker = rest.as_bytes()[0];
+            let part_end = rest[1..].find(['#', '?']).map_or(rest.len(), |i| i + 1);
+            let part = &rest[1..part_end];
+            rest = &rest[part_end..];
+            if marker == b'#' {
+                if part.is_empty() || r.key.is_some() {
+                    return Err("`#KEY` must name one key".into());
+                }
+                r.key = Some(part.to_owned());
+                continue;
+            }
+            for pair in part.split('&').filter(|p| !p.is_empty()) {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                match (name, scheme) {
+                    ("prefix", _) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+                        r.prefix = Some(value.to_owned())
+                    }
+                    ("as", _) if is_valid_name(value) => r.as_name = Some(value.to_owned()),
+                    ("json", _) if value.is_empty() || value == "true" => r.json = true,
+                    ("version", Scheme::Vault) => {
+                        r.version = Some(value.parse().map_err(|_| "`version` takes a number")?)
+                    }
+                    ("stage", Scheme::AwsSm) if !value.is_empty() => r.stage = Some(value.to_owned()),
+                    ("version-id", Scheme::AwsSm) if !value.is_empty() => r.version_id = Some(value.to_owned()),
+                    _ => return Err(format!("`{}` is not a known option here", Escaped(pair))),
+                }
+            }
+        }
+        if r.prefix.is_some() && r.as_name.is_some() {
+            return Err("`prefix` and `as` do not go together".into());
+        }
+        if r.prefix.is_some() && r.key.is_some() {
+            return Err("`prefix` names many keys; with `#KEY` use `as`".into());
+        }
+        Ok(r)
+    }
+
+    /// Identifies the fetch, so that several references to one secret fetch it once.
+    pub fn fetch_key(&self) -> (Scheme, String, Option<u64>, Option<String>, Option<String>) {
+        (self.scheme, self.path.clone(), self.version, self.stage.clone(), self.version_id.clone())
+    }
+}
+
+impl std::fmt::Display for RemoteRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.scheme.prefix(), Escaped(&self.path))?;
+        if let Some(key) = &self.key {
+            write!(f, "#{}", Escaped(key))?;
+        }
+        Ok(())
+    }
+}
+
+/// What a store returned for one secret.
+pub enum Fetched {
+    /// A JSON object: key → value.
+    Object(Vec<(String, serde_json::Value)>),
+    /// Plain text (an AWS secret that is not a JSON object).
+    Text(SecretValue),
+}
+
+impl Fetched {
+    /// Parses a secret string: a JSON object becomes its keys, anything else is text.
+    pub fn from_text(text: String) -> Fetched {
+        if text.trim_start().starts_with('{')
+            && let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text)
+        {
+            // The raw text is not needed any more: zero it on the way out.
+            drop(SecretValue::new(text));
+            return Fetched::Object(map.into_iter().collect());
+        }
+        Fetched::Text(SecretValue::new(text))
+    }
+}
+
+/// Turns a fetched secret into variables. `reference_name` is the variable a dotenv
+/// reference (`DB_PASSWORD=vault://…`) assigns; it gets exactly one value.
+pub fn to_vars(r: &RemoteRef, fetched: &Fetched, reference_name: Option<&str>) -> Result<Vec<(String, SecretValue)>> {
+    let missing_key = |key: &str| {
+        fail(Kind::Config, format!("`{r}` has no key `{}`", Escaped(key)))
+    };
+    match (fetched, r.key.as_deref(), reference_name) {
+        (Fetched::Text(_), Some(key), _) => fail(
+            Kind::Config,
+            format!("`{r}` is plain text, not a JSON object: it has no key `{}`", Escaped(key)),
+        ),
+        (Fetched::Text(text), None, Some(name)) => Ok(vec![(name.to_owned(), copy(text))]),
+        (Fetched::Text(text), None, None) => match &r.as_name {
+            Some(name) => Ok(vec![(name.clone(), copy(text))]),
+            None => fail(Kind::Config, format!("`{r}` is plain text: name its variable with `?as=NAME`")),
+        },
+        (Fetched::Object(map), Some(key), name) => {
+            let Some((_, value)) = map.iter().find(|(k, _)| k == key) else {
+                return missing_key(key);
+            };
+            let name = match name.or(r.as_name.as_deref()) {
+                Some(name) => name.to_owned(),
+                None if is_valid_name(key) => key.to_owned(),
+                None => {
+                    return fail(
+                        Kind::Config,
+                        format!("`{r}`: `{}` is not a variable name; name it with `?as=NAME`", Escaped(key)),
+                    );
+                }
+            };
+            Ok(vec![(name.clone(), convert(r, key, value)?)])
+        }
+        (Fetched::Object(map), None, Some(name)) => {
+            let count = map.len();
+            let value = match map.iter().find(|(k, _)| k == name) {
+                Some(found) => found,
+                None if count == 1 => &map[0],
+                None => {
+                    return fail(
+                        Kind::Config,
+                        format!("`{r}` holds {count} keys and none is `{name}`: pick one with `#KEY`"),
+                    );
+                }
+            };
+            Ok(vec![(name.to_owned(), convert(r, &value.0, &value.1)?)])
+        }
+        (Fetched::Object(map), None, None) => {
+            if let Some(name) = &r.as_name {
+                if map.len() != 1 {
+                    return fail(Kind::Config, format!("`{r}` holds {} keys: `as` needs `#KEY`", map.len()));
+                }
+                let (key, value) = &map[0];
+                return Ok(vec![(name.clone(), convert(r, key, value)?)]);
+            }
+            let prefix = r.prefix.as_deref().unwrap_or("");
+            let mut vars = Vec::with_capacity(map.len());
+            for (key, value) in map {
+                let name = format!("{prefix}{key}");
+                if !is_valid_name(&name) {
+                    return fail(
+                        Kind::Config,
+                        format!("`{r}`: key `{}` is not a variable name; pick it with `#KEY` and `?as=NAME`", Escaped(key)),
+                    );
+                }
+                let value = convert(r, key, value)?;
+                vars.push((name, value));
+            }
+            Ok(vars)
+        }
+    }
+}
+
+fn copy(value: &SecretValue) -> SecretValue {
+    SecretValue::new(value.expose().to_owned())
+}
+
+/// Strings stay, numbers and booleans become their text, nested values are errors
+/// unless `?json`.
+fn convert(r: &RemoteRef, key: &str, value: &serde_json::Value) -> Result<SecretValue> {
+    use serde_json::Value;
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => return fail(Kind::Config, format!("`{r}`: key `{}` is null", Escaped(key))),
+        nested if r.json => nested.to_string(),
+        _ => {
+            return fail(
+                Kind::Config,
+                format!("`{r}`: key `{}` holds a nested object or list; pick a string key, or add `?json` to keep it as JSON text", Escaped(key)),
+            );
+        }
+    };
+    if text.contains('\0') {
+        return fail(Kind::Invalid, format!("`{r}`: key `{}` holds a NUL byte", Escaped(key)));
+    }
+    Ok(SecretValue::new(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(text: &str) -> RemoteRef {
+        RemoteRef::parse(text).unwrap().unwrap()
+    }
+
+    fn names(vars: &[(String, SecretValue)]) -> Vec<(&str, &str)> {
+        vars.iter().map(|(n, v)| (n.as_str(), v.expose())).collect()
+    }
+
+    fn object(value: serde_json::Value) -> Fetched {
+        Fetched::Object(value.as_object().unwrap().clone().into_iter().collect())
+    }
+
+    #[test]
+    fn parses_keys_and_options_in_either_order() {
+        let r = parse("vault://secret/app#password?version=3");
+        assert_eq!((r.path.as_str(), r.key.as_deref(), r.version), ("secret/app", Some("password"), Some(3)));
+        let r = parse("vault://secret/app?version=3#password");
+        assert_eq!((r.key.as_deref(), r.version), (Some("password"), Some(3)));
+        let r = parse("aws-sm://arn:aws:secretsmanager:eu-west-1:1:secret:prod/x-AbC?stage=AWSPREVIOUS&prefix=X_");
+        assert_eq!(r.path, "arn:aws:secretsmanager:eu-west-1:1:secret:prod/x-AbC");
+        assert_eq!((r.stage.as_deref(), r.prefix.as_deref()), (Some("AWSPREVIOUS"), Some("X_")));
+        assert!(RemoteRef::parse("./.env").is_none());
+        for bad in ["vault://", "vault://a?bogus=1", "vault://a?stage=X", "aws-sm://a?version=1", "vault://a?prefix=A_&as=B", "vault://a#k?prefix=P_", "vault://a?as=1X"] {
+            assert!(RemoteRef::parse(bad).unwrap().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn objects_expand_with_prefix_and_convert_scalars() {
+        let r = parse("vault://secret/app?prefix=APP_");
+        let vars = to_vars(&r, &object(json!({"A": "x", "N": 3, "B": true})), None).unwrap();
+        assert_eq!(names(&vars), [("APP_A", "x"), ("APP_B", "true"), ("APP_N", "3")]);
+    }
+
+    #[test]
+    fn key_as_and_references() {
+        let r = parse("vault://secret/app#db-pass?as=DB");
+        assert_eq!(names(&to_vars(&r, &object(json!({"db-pass": "p"})), None).unwrap()), [("DB", "p")]);
+        let r = parse("vault://secret/app#db-pass");
+        assert!(to_vars(&r, &object(json!({"db-pass": "p"})), None).is_err());
+        assert_eq!(names(&to_vars(&r, &object(json!({"db-pass": "p"})), Some("X")).unwrap()), [("X", "p")]);
+        let r = parse("vault://secret/db");
+        assert_eq!(names(&to_vars(&r, &object(json!({"only": "p"})), Some("X")).unwrap()), [("X", "p")]);
+        assert_eq!(names(&to_vars(&r, &object(json!({"X": "a", "Y": "b"})), Some("X")).unwrap()), [("X", "a")]);
+        assert!(to_vars(&r, &object(json!({"A": "a", "B": "b"})), Some("X")).is_err());
+    }
+
+    #[test]
+    fn plain_text_needs_a_name() {
+        let r = parse("aws-sm://plain");
+        assert!(to_vars(&r, &Fetched::from_text("v".into()), None).is_err());
+        let r = parse("aws-sm://plain?as=P");
+        assert_eq!(names(&to_vars(&r, &Fetched::from_text("v".into()), None).unwrap()), [("P", "v")]);
+    }
+
+    #[test]
+    fn nested_values_and_missing_keys_are_errors_naming_the_key() {
+        let r = parse("vault://secret/app");
+        let err = to_vars(&r, &object(json!({"obj": {"a": "SECRETVALUE"}})), None).unwrap_err();
+        assert!(err.to_string().contains("`obj`") && !err.to_string().contains("SECRETVALUE"));
+        let r = parse("vault://secret/app?json");
+        assert_eq!(names(&to_vars(&r, &object(json!({"obj": {"a": 1}})), None).unwrap()), [("obj", "{\"a\":1}")]);
+        let r = parse("vault://secret/app#nope");
+        assert!(to_vars(&r, &object(json!({"a": "b"})), None).unwrap_err().to_string().contains("no key `nope`"));
+        let r = parse("vault://secret/app");
+        assert!(to_vars(&r, &object(json!({"bad-name": "b"})), None).is_err());
+        assert!(to_vars(&r, &object(json!({"n": null})), None).is_err());
+    }
+}
