@@ -118,7 +118,11 @@ pub enum Origin {
     /// A secret store, named by `--from`.
     Remote { source: String },
     /// A dotenv line whose value is a store reference.
-    Reference { path: PathBuf, line: usize, source: String },
+    Reference {
+        path: PathBuf,
+        line: usize,
+        source: String,
+    },
 }
 
 impl fmt::Display for Origin {

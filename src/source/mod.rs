@@ -42,11 +42,16 @@ impl SourceSpec {
         }
         if let Some((scheme, _)) = text.split_once("://")
             && !scheme.is_empty()
-            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'+')
+            && scheme
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'+')
         {
             return fail(
                 Kind::Config,
-                format!("`{}://` is not a source secretrun knows (vault://, aws-sm://, or a path)", Escaped(scheme)),
+                format!(
+                    "`{}://` is not a source secretrun knows (vault://, aws-sm://, or a path)",
+                    Escaped(scheme)
+                ),
             );
         }
         if text.is_empty() {
@@ -80,12 +85,19 @@ pub fn load(config: &Config, parent: &[(OsString, OsString)]) -> Result<SecretSe
             let entries = {
                 let earlier = |name: &str| -> Option<&str> {
                     files.iter().rev().find_map(|f| {
-                        f.entries.iter().rev().find(|e| e.name == name).map(|e| e.value.expose())
+                        f.entries
+                            .iter()
+                            .rev()
+                            .find(|e| e.name == name)
+                            .map(|e| e.value.expose())
                     })
                 };
                 parse_dotenv(path, &earlier)?
             };
-            files.push(ParsedFile { path: path.clone(), entries });
+            files.push(ParsedFile {
+                path: path.clone(),
+                entries,
+            });
         }
     }
 
@@ -101,7 +113,12 @@ pub fn load(config: &Config, parent: &[(OsString, OsString)]) -> Result<SecretSe
         for (ei, entry) in file.entries.iter().enumerate() {
             if let Some(parsed) = RemoteRef::parse(entry.value.expose()) {
                 let r = parsed.with_context(|| {
-                    format!("in `{}` line {}, the value of `{}`", os(file.path.as_os_str()), entry.line, entry.name)
+                    format!(
+                        "in `{}` line {}, the value of `{}`",
+                        os(file.path.as_os_str()),
+                        entry.line,
+                        entry.name
+                    )
                 })?;
                 refs.push(r.clone());
                 file_refs.insert((fi, ei), r);
@@ -118,20 +135,33 @@ pub fn load(config: &Config, parent: &[(OsString, OsString)]) -> Result<SecretSe
                 let (fi, file) = files.next().expect("one parsed file per dotenv source");
                 for (ei, entry) in file.entries.into_iter().enumerate() {
                     let Some(r) = file_refs.get(&(fi, ei)) else {
-                        let origin = Origin::Dotenv { path: file.path.clone(), line: entry.line };
+                        let origin = Origin::Dotenv {
+                            path: file.path.clone(),
+                            line: entry.line,
+                        };
                         set.insert(entry.name, entry.value, origin);
                         continue;
                     };
                     let vars = remote::to_vars(r, &fetched[&r.fetch_key()], Some(&entry.name))?;
                     for (name, value) in vars {
-                        let origin = Origin::Reference { path: file.path.clone(), line: entry.line, source: r.to_string() };
+                        let origin = Origin::Reference {
+                            path: file.path.clone(),
+                            line: entry.line,
+                            source: r.to_string(),
+                        };
                         set.insert(name, value, origin);
                     }
                 }
             }
             SourceSpec::Remote(r) => {
                 for (name, value) in remote::to_vars(r, &fetched[&r.fetch_key()], None)? {
-                    set.insert(name, value, Origin::Remote { source: r.to_string() });
+                    set.insert(
+                        name,
+                        value,
+                        Origin::Remote {
+                            source: r.to_string(),
+                        },
+                    );
                 }
             }
         }
@@ -165,13 +195,22 @@ fn fetch_all(
             .and_then(|(_, v)| v.to_str())
             .map(str::to_owned)
     };
-    let vault_refs: Vec<&RemoteRef> = unique.iter().copied().filter(|r| r.scheme == Scheme::Vault).collect();
+    let vault_refs: Vec<&RemoteRef> = unique
+        .iter()
+        .copied()
+        .filter(|r| r.scheme == Scheme::Vault)
+        .collect();
     if let Some(r) = unique.iter().find(|r| r.scheme == Scheme::AwsSm) {
-        return fail(Kind::Config, format!("`{r}`: AWS Secrets Manager sources are not supported by this build"));
+        return fail(
+            Kind::Config,
+            format!("`{r}`: AWS Secrets Manager sources are not supported by this build"),
+        );
     }
     let settings = vault::Settings::resolve(&config.vault, &env)?;
     if settings.skip_verify {
-        eprintln!("warning: VAULT_SKIP_VERIFY is on: the Vault server's certificate is NOT verified, anyone in the path can read your secrets");
+        eprintln!(
+            "warning: VAULT_SKIP_VERIFY is on: the Vault server's certificate is NOT verified, anyone in the path can read your secrets"
+        );
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -191,7 +230,10 @@ fn fetch_all(
     Ok(fetched)
 }
 
-fn parse_dotenv<'e>(path: &Path, earlier: &'e dyn Fn(&str) -> Option<&'e str>) -> Result<Vec<dotenv::Entry>> {
+fn parse_dotenv<'e>(
+    path: &Path,
+    earlier: &'e dyn Fn(&str) -> Option<&'e str>,
+) -> Result<Vec<dotenv::Entry>> {
     let shown = os(path.as_os_str());
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
         let kind = match e.kind() {
@@ -205,7 +247,11 @@ fn parse_dotenv<'e>(path: &Path, earlier: &'e dyn Fn(&str) -> Option<&'e str>) -
         Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
     })?);
     let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         Failure::new(
             Kind::Invalid,
             format!("malformed dotenv file `{shown}`: line {line} is not UTF-8"),
@@ -231,7 +277,10 @@ mod tests {
             SourceSpec::parse("/abs/.env", Path::new("/etc/app")).unwrap(),
             SourceSpec::Dotenv(PathBuf::from("/abs/.env"))
         );
-        assert!(matches!(SourceSpec::parse("vault://secret/x", Path::new("")).unwrap(), SourceSpec::Remote(_)));
+        assert!(matches!(
+            SourceSpec::parse("vault://secret/x", Path::new("")).unwrap(),
+            SourceSpec::Remote(_)
+        ));
     }
 
     #[test]

@@ -45,7 +45,9 @@ pub struct RemoteRef {
 
 /// True when a dotenv value is a reference to be fetched.
 pub fn is_reference(value: &str) -> bool {
-    [Scheme::Vault, Scheme::AwsSm].iter().any(|s| value.starts_with(s.prefix()))
+    [Scheme::Vault, Scheme::AwsSm]
+        .iter()
+        .any(|s| value.starts_with(s.prefix()))
 }
 
 impl RemoteRef {
@@ -55,9 +57,15 @@ impl RemoteRef {
         let scheme = [Scheme::Vault, Scheme::AwsSm]
             .into_iter()
             .find(|s| text.starts_with(s.prefix()))?;
-        Some(Self::parse_rest(scheme, &text[scheme.prefix().len()..]).map_err(|why| {
-            Failure::new(Kind::Config, format!("`{}` is not a valid source: {why}", Escaped(text))).into()
-        }))
+        Some(
+            Self::parse_rest(scheme, &text[scheme.prefix().len()..]).map_err(|why| {
+                Failure::new(
+                    Kind::Config,
+                    format!("`{}` is not a valid source: {why}", Escaped(text)),
+                )
+                .into()
+            }),
+        )
     }
 
     fn parse_rest(scheme: Scheme, rest: &str) -> Result<RemoteRef, String> {
@@ -93,7 +101,12 @@ impl RemoteRef {
             for pair in part.split('&').filter(|p| !p.is_empty()) {
                 let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
                 match (name, scheme) {
-                    ("prefix", _) if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') => {
+                    ("prefix", _)
+                        if !value.is_empty()
+                            && value
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                    {
                         r.prefix = Some(value.to_owned())
                     }
                     ("as", _) if is_valid_name(value) => r.as_name = Some(value.to_owned()),
@@ -101,8 +114,12 @@ impl RemoteRef {
                     ("version", Scheme::Vault) => {
                         r.version = Some(value.parse().map_err(|_| "`version` takes a number")?)
                     }
-                    ("stage", Scheme::AwsSm) if !value.is_empty() => r.stage = Some(value.to_owned()),
-                    ("version-id", Scheme::AwsSm) if !value.is_empty() => r.version_id = Some(value.to_owned()),
+                    ("stage", Scheme::AwsSm) if !value.is_empty() => {
+                        r.stage = Some(value.to_owned())
+                    }
+                    ("version-id", Scheme::AwsSm) if !value.is_empty() => {
+                        r.version_id = Some(value.to_owned())
+                    }
                     _ => return Err(format!("`{}` is not a known option here", Escaped(pair))),
                 }
             }
@@ -118,7 +135,13 @@ impl RemoteRef {
 
     /// Identifies the fetch, so that several references to one secret fetch it once.
     pub fn fetch_key(&self) -> (Scheme, String, Option<u64>, Option<String>, Option<String>) {
-        (self.scheme, self.path.clone(), self.version, self.stage.clone(), self.version_id.clone())
+        (
+            self.scheme,
+            self.path.clone(),
+            self.version,
+            self.stage.clone(),
+            self.version_id.clone(),
+        )
     }
 }
 
@@ -156,19 +179,28 @@ impl Fetched {
 
 /// Turns a fetched secret into variables. `reference_name` is the variable a dotenv
 /// reference (`DB_PASSWORD=vault://…`) assigns; it gets exactly one value.
-pub fn to_vars(r: &RemoteRef, fetched: &Fetched, reference_name: Option<&str>) -> Result<Vec<(String, SecretValue)>> {
-    let missing_key = |key: &str| {
-        fail(Kind::Config, format!("`{r}` has no key `{}`", Escaped(key)))
-    };
+pub fn to_vars(
+    r: &RemoteRef,
+    fetched: &Fetched,
+    reference_name: Option<&str>,
+) -> Result<Vec<(String, SecretValue)>> {
+    let missing_key =
+        |key: &str| fail(Kind::Config, format!("`{r}` has no key `{}`", Escaped(key)));
     match (fetched, r.key.as_deref(), reference_name) {
         (Fetched::Text(_), Some(key), _) => fail(
             Kind::Config,
-            format!("`{r}` is plain text, not a JSON object: it has no key `{}`", Escaped(key)),
+            format!(
+                "`{r}` is plain text, not a JSON object: it has no key `{}`",
+                Escaped(key)
+            ),
         ),
         (Fetched::Text(text), None, Some(name)) => Ok(vec![(name.to_owned(), copy(text))]),
         (Fetched::Text(text), None, None) => match &r.as_name {
             Some(name) => Ok(vec![(name.clone(), copy(text))]),
-            None => fail(Kind::Config, format!("`{r}` is plain text: name its variable with `?as=NAME`")),
+            None => fail(
+                Kind::Config,
+                format!("`{r}` is plain text: name its variable with `?as=NAME`"),
+            ),
         },
         (Fetched::Object(map), Some(key), name) => {
             let Some((_, value)) = map.iter().find(|(k, _)| k == key) else {
@@ -180,7 +212,10 @@ pub fn to_vars(r: &RemoteRef, fetched: &Fetched, reference_name: Option<&str>) -
                 None => {
                     return fail(
                         Kind::Config,
-                        format!("`{r}`: `{}` is not a variable name; name it with `?as=NAME`", Escaped(key)),
+                        format!(
+                            "`{r}`: `{}` is not a variable name; name it with `?as=NAME`",
+                            Escaped(key)
+                        ),
                     );
                 }
             };
@@ -194,7 +229,9 @@ pub fn to_vars(r: &RemoteRef, fetched: &Fetched, reference_name: Option<&str>) -
                 None => {
                     return fail(
                         Kind::Config,
-                        format!("`{r}` holds {count} keys and none is `{name}`: pick one with `#KEY`"),
+                        format!(
+                            "`{r}` holds {count} keys and none is `{name}`: pick one with `#KEY`"
+                        ),
                     );
                 }
             };
@@ -203,7 +240,10 @@ pub fn to_vars(r: &RemoteRef, fetched: &Fetched, reference_name: Option<&str>) -
         (Fetched::Object(map), None, None) => {
             if let Some(name) = &r.as_name {
                 if map.len() != 1 {
-                    return fail(Kind::Config, format!("`{r}` holds {} keys: `as` needs `#KEY`", map.len()));
+                    return fail(
+                        Kind::Config,
+                        format!("`{r}` holds {} keys: `as` needs `#KEY`", map.len()),
+                    );
                 }
                 let (key, value) = &map[0];
                 return Ok(vec![(name.clone(), convert(r, key, value)?)]);
@@ -215,7 +255,10 @@ pub fn to_vars(r: &RemoteRef, fetched: &Fetched, reference_name: Option<&str>) -
                 if !is_valid_name(&name) {
                     return fail(
                         Kind::Config,
-                        format!("`{r}`: key `{}` is not a variable name; pick it with `#KEY` and `?as=NAME`", Escaped(key)),
+                        format!(
+                            "`{r}`: key `{}` is not a variable name; pick it with `#KEY` and `?as=NAME`",
+                            Escaped(key)
+                        ),
                     );
                 }
                 let value = convert(r, key, value)?;
@@ -238,17 +281,28 @@ fn convert(r: &RemoteRef, key: &str, value: &serde_json::Value) -> Result<Secret
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Null => return fail(Kind::Config, format!("`{r}`: key `{}` is null", Escaped(key))),
+        Value::Null => {
+            return fail(
+                Kind::Config,
+                format!("`{r}`: key `{}` is null", Escaped(key)),
+            );
+        }
         nested if r.json => nested.to_string(),
         _ => {
             return fail(
                 Kind::Config,
-                format!("`{r}`: key `{}` holds a nested object or list; pick a string key, or add `?json` to keep it as JSON text", Escaped(key)),
+                format!(
+                    "`{r}`: key `{}` holds a nested object or list; pick a string key, or add `?json` to keep it as JSON text",
+                    Escaped(key)
+                ),
             );
         }
     };
     if text.contains('\0') {
-        return fail(Kind::Invalid, format!("`{r}`: key `{}` holds a NUL byte", Escaped(key)));
+        return fail(
+            Kind::Invalid,
+            format!("`{r}`: key `{}` holds a NUL byte", Escaped(key)),
+        );
     }
     Ok(SecretValue::new(text))
 }
@@ -273,14 +327,33 @@ mod tests {
     #[test]
     fn parses_keys_and_options_in_either_order() {
         let r = parse("vault://secret/app#password?version=3");
-        assert_eq!((r.path.as_str(), r.key.as_deref(), r.version), ("secret/app", Some("password"), Some(3)));
+        assert_eq!(
+            (r.path.as_str(), r.key.as_deref(), r.version),
+            ("secret/app", Some("password"), Some(3))
+        );
         let r = parse("vault://secret/app?version=3#password");
         assert_eq!((r.key.as_deref(), r.version), (Some("password"), Some(3)));
-        let r = parse("aws-sm://arn:aws:secretsmanager:eu-west-1:1:secret:prod/x-AbC?stage=AWSPREVIOUS&prefix=X_");
-        assert_eq!(r.path, "arn:aws:secretsmanager:eu-west-1:1:secret:prod/x-AbC");
-        assert_eq!((r.stage.as_deref(), r.prefix.as_deref()), (Some("AWSPREVIOUS"), Some("X_")));
+        let r = parse(
+            "aws-sm://arn:aws:secretsmanager:eu-west-1:1:secret:prod/x-AbC?stage=AWSPREVIOUS&prefix=X_",
+        );
+        assert_eq!(
+            r.path,
+            "arn:aws:secretsmanager:eu-west-1:1:secret:prod/x-AbC"
+        );
+        assert_eq!(
+            (r.stage.as_deref(), r.prefix.as_deref()),
+            (Some("AWSPREVIOUS"), Some("X_"))
+        );
         assert!(RemoteRef::parse("./.env").is_none());
-        for bad in ["vault://", "vault://a?bogus=1", "vault://a?stage=X", "aws-sm://a?version=1", "vault://a?prefix=A_&as=B", "vault://a#k?prefix=P_", "vault://a?as=1X"] {
+        for bad in [
+            "vault://",
+            "vault://a?bogus=1",
+            "vault://a?stage=X",
+            "aws-sm://a?version=1",
+            "vault://a?prefix=A_&as=B",
+            "vault://a#k?prefix=P_",
+            "vault://a?as=1X",
+        ] {
             assert!(RemoteRef::parse(bad).unwrap().is_err(), "{bad}");
         }
     }
@@ -289,19 +362,34 @@ mod tests {
     fn objects_expand_with_prefix_and_convert_scalars() {
         let r = parse("vault://secret/app?prefix=APP_");
         let vars = to_vars(&r, &object(json!({"A": "x", "N": 3, "B": true})), None).unwrap();
-        assert_eq!(names(&vars), [("APP_A", "x"), ("APP_B", "true"), ("APP_N", "3")]);
+        assert_eq!(
+            names(&vars),
+            [("APP_A", "x"), ("APP_B", "true"), ("APP_N", "3")]
+        );
     }
 
     #[test]
     fn key_as_and_references() {
         let r = parse("vault://secret/app#db-pass?as=DB");
-        assert_eq!(names(&to_vars(&r, &object(json!({"db-pass": "p"})), None).unwrap()), [("DB", "p")]);
+        assert_eq!(
+            names(&to_vars(&r, &object(json!({"db-pass": "p"})), None).unwrap()),
+            [("DB", "p")]
+        );
         let r = parse("vault://secret/app#db-pass");
         assert!(to_vars(&r, &object(json!({"db-pass": "p"})), None).is_err());
-        assert_eq!(names(&to_vars(&r, &object(json!({"db-pass": "p"})), Some("X")).unwrap()), [("X", "p")]);
+        assert_eq!(
+            names(&to_vars(&r, &object(json!({"db-pass": "p"})), Some("X")).unwrap()),
+            [("X", "p")]
+        );
         let r = parse("vault://secret/db");
-        assert_eq!(names(&to_vars(&r, &object(json!({"only": "p"})), Some("X")).unwrap()), [("X", "p")]);
-        assert_eq!(names(&to_vars(&r, &object(json!({"X": "a", "Y": "b"})), Some("X")).unwrap()), [("X", "a")]);
+        assert_eq!(
+            names(&to_vars(&r, &object(json!({"only": "p"})), Some("X")).unwrap()),
+            [("X", "p")]
+        );
+        assert_eq!(
+            names(&to_vars(&r, &object(json!({"X": "a", "Y": "b"})), Some("X")).unwrap()),
+            [("X", "a")]
+        );
         assert!(to_vars(&r, &object(json!({"A": "a", "B": "b"})), Some("X")).is_err());
     }
 
@@ -310,7 +398,10 @@ mod tests {
         let r = parse("aws-sm://plain");
         assert!(to_vars(&r, &Fetched::from_text("v".into()), None).is_err());
         let r = parse("aws-sm://plain?as=P");
-        assert_eq!(names(&to_vars(&r, &Fetched::from_text("v".into()), None).unwrap()), [("P", "v")]);
+        assert_eq!(
+            names(&to_vars(&r, &Fetched::from_text("v".into()), None).unwrap()),
+            [("P", "v")]
+        );
     }
 
     #[test]
@@ -319,9 +410,17 @@ mod tests {
         let err = to_vars(&r, &object(json!({"obj": {"a": "SECRETVALUE"}})), None).unwrap_err();
         assert!(err.to_string().contains("`obj`") && !err.to_string().contains("SECRETVALUE"));
         let r = parse("vault://secret/app?json");
-        assert_eq!(names(&to_vars(&r, &object(json!({"obj": {"a": 1}})), None).unwrap()), [("obj", "{\"a\":1}")]);
+        assert_eq!(
+            names(&to_vars(&r, &object(json!({"obj": {"a": 1}})), None).unwrap()),
+            [("obj", "{\"a\":1}")]
+        );
         let r = parse("vault://secret/app#nope");
-        assert!(to_vars(&r, &object(json!({"a": "b"})), None).unwrap_err().to_string().contains("no key `nope`"));
+        assert!(
+            to_vars(&r, &object(json!({"a": "b"})), None)
+                .unwrap_err()
+                .to_string()
+                .contains("no key `nope`")
+        );
         let r = parse("vault://secret/app");
         assert!(to_vars(&r, &object(json!({"bad-name": "b"})), None).is_err());
         assert!(to_vars(&r, &object(json!({"n": null})), None).is_err());

@@ -51,8 +51,16 @@ const K8S_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 enum Auth {
     Token(Zeroizing<String>),
-    AppRole { mount: String, role_id: Zeroizing<String>, secret_id: Zeroizing<String> },
-    Jwt { mount: String, role: String, jwt: Zeroizing<String> },
+    AppRole {
+        mount: String,
+        role_id: Zeroizing<String>,
+        secret_id: Zeroizing<String>,
+    },
+    Jwt {
+        mount: String,
+        role: String,
+        jwt: Zeroizing<String>,
+    },
 }
 
 /// Everything needed to talk to Vault, resolved.
@@ -72,41 +80,66 @@ pub struct Settings {
 
 fn read_secret_file(path: &std::path::Path, what: &str) -> Result<Zeroizing<String>> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Failure::new(Kind::Config, format!("reading {what} from `{}`: {e}", Escaped(&path.to_string_lossy())))
+        Failure::new(
+            Kind::Config,
+            format!(
+                "reading {what} from `{}`: {e}",
+                Escaped(&path.to_string_lossy())
+            ),
+        )
     })?;
     let text = Zeroizing::new(text);
-    Ok(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_owned()))
+    Ok(Zeroizing::new(
+        text.trim_end_matches(['\n', '\r']).to_owned(),
+    ))
 }
 
 impl Settings {
     /// Resolves the settings: `env` (the parent's environment) beats `file`.
     pub fn resolve(file: &VaultConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
         let var = |names: &[&str]| names.iter().find_map(|n| env(n).filter(|v| !v.is_empty()));
-        let path = |names: &[&str], file: &Option<PathBuf>| var(names).map(PathBuf::from).or_else(|| file.clone());
+        let path = |names: &[&str], file: &Option<PathBuf>| {
+            var(names).map(PathBuf::from).or_else(|| file.clone())
+        };
         let addr = var(&["VAULT_ADDR", "BAO_ADDR"])
             .or_else(|| file.address.clone())
             .unwrap_or_else(|| "https://127.0.0.1:8200".to_owned());
         let addr = addr.trim_end_matches('/').to_owned();
         if !(addr.starts_with("http://") || addr.starts_with("https://")) {
-            return fail(Kind::Config, format!("the Vault address `{}` is not an http(s) URL", Escaped(&addr)));
+            return fail(
+                Kind::Config,
+                format!(
+                    "the Vault address `{}` is not an http(s) URL",
+                    Escaped(&addr)
+                ),
+            );
         }
         let skip_verify = match var(&["VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY"]) {
             Some(v) => crate::validate::formats::parse_bool(&v).ok_or_else(|| {
-                Failure::new(Kind::Config, format!("VAULT_SKIP_VERIFY=`{}` is not a boolean", Escaped(&v)))
+                Failure::new(
+                    Kind::Config,
+                    format!("VAULT_SKIP_VERIFY=`{}` is not a boolean", Escaped(&v)),
+                )
             })?,
             None => file.skip_verify.unwrap_or(false),
         };
         let max_retries = match var(&["VAULT_MAX_RETRIES"]) {
-            Some(v) => v.parse().map_err(|_| Failure::new(Kind::Config, "VAULT_MAX_RETRIES is not a number"))?,
+            Some(v) => v
+                .parse()
+                .map_err(|_| Failure::new(Kind::Config, "VAULT_MAX_RETRIES is not a number"))?,
             None => file.max_retries.unwrap_or(2),
         };
-        let client_timeout = match var(&["VAULT_CLIENT_TIMEOUT"]).or_else(|| file.client_timeout.clone()) {
-            Some(v) => parse_duration(&v)
-                .ok_or_else(|| Failure::new(Kind::Config, format!("`{}` is not a duration", Escaped(&v))))?,
-            None => Duration::from_secs(60),
-        };
+        let client_timeout =
+            match var(&["VAULT_CLIENT_TIMEOUT"]).or_else(|| file.client_timeout.clone()) {
+                Some(v) => parse_duration(&v).ok_or_else(|| {
+                    Failure::new(Kind::Config, format!("`{}` is not a duration", Escaped(&v)))
+                })?,
+                None => Duration::from_secs(60),
+            };
 
-        let method = var(&["SECRETRUN_VAULT_AUTH"]).or_else(|| file.auth.clone()).unwrap_or_else(|| "token".into());
+        let method = var(&["SECRETRUN_VAULT_AUTH"])
+            .or_else(|| file.auth.clone())
+            .unwrap_or_else(|| "token".into());
         let mount = var(&["SECRETRUN_VAULT_AUTH_MOUNT"]).or_else(|| file.auth_mount.clone());
         let role = var(&["SECRETRUN_VAULT_ROLE"]).or_else(|| file.role.clone());
         let jwt_file = path(&["SECRETRUN_VAULT_JWT_FILE"], &file.jwt_file);
@@ -115,53 +148,106 @@ impl Settings {
                 let token = match var(&["VAULT_TOKEN", "BAO_TOKEN"]) {
                     Some(token) => Zeroizing::new(token),
                     None => match env("HOME") {
-                        Some(home) if std::path::Path::new(&home).join(".vault-token").is_file() => {
-                            read_secret_file(&std::path::Path::new(&home).join(".vault-token"), "the Vault token")?
+                        Some(home)
+                            if std::path::Path::new(&home).join(".vault-token").is_file() =>
+                        {
+                            read_secret_file(
+                                &std::path::Path::new(&home).join(".vault-token"),
+                                "the Vault token",
+                            )?
                         }
-                        _ => return fail(Kind::Config, "no Vault token: set VAULT_TOKEN, write ~/.vault-token, or configure `[vault] auth`"),
+                        _ => {
+                            return fail(
+                                Kind::Config,
+                                "no Vault token: set VAULT_TOKEN, write ~/.vault-token, or configure `[vault] auth`",
+                            );
+                        }
                     },
                 };
                 Auth::Token(token)
             }
             "approle" => {
-                let role_id = match (var(&["VAULT_ROLE_ID"]), &file.role_id, path(&["VAULT_ROLE_ID_FILE"], &file.role_id_file)) {
+                let role_id = match (
+                    var(&["VAULT_ROLE_ID"]),
+                    &file.role_id,
+                    path(&["VAULT_ROLE_ID_FILE"], &file.role_id_file),
+                ) {
                     (Some(id), _, _) => Zeroizing::new(id),
                     (None, Some(id), _) => Zeroizing::new(id.clone()),
                     (None, None, Some(p)) => read_secret_file(&p, "the AppRole role id")?,
-                    _ => return fail(Kind::Config, "AppRole login needs a role id: VAULT_ROLE_ID, `role_id` or `role_id_file`"),
+                    _ => {
+                        return fail(
+                            Kind::Config,
+                            "AppRole login needs a role id: VAULT_ROLE_ID, `role_id` or `role_id_file`",
+                        );
+                    }
                 };
-                let secret_id = match (var(&["VAULT_SECRET_ID"]), path(&["VAULT_SECRET_ID_FILE"], &file.secret_id_file)) {
+                let secret_id = match (
+                    var(&["VAULT_SECRET_ID"]),
+                    path(&["VAULT_SECRET_ID_FILE"], &file.secret_id_file),
+                ) {
                     (Some(id), _) => Zeroizing::new(id),
                     (None, Some(p)) => read_secret_file(&p, "the AppRole secret id")?,
-                    _ => return fail(Kind::Config, "AppRole login needs a secret id: VAULT_SECRET_ID or `secret_id_file`"),
+                    _ => {
+                        return fail(
+                            Kind::Config,
+                            "AppRole login needs a secret id: VAULT_SECRET_ID or `secret_id_file`",
+                        );
+                    }
                 };
-                Auth::AppRole { mount: mount.unwrap_or_else(|| "approle".into()), role_id, secret_id }
+                Auth::AppRole {
+                    mount: mount.unwrap_or_else(|| "approle".into()),
+                    role_id,
+                    secret_id,
+                }
             }
             "jwt" | "kubernetes" => {
                 let Some(role) = role else {
-                    return fail(Kind::Config, format!("{method} login needs a role: `[vault] role` or SECRETRUN_VAULT_ROLE"));
+                    return fail(
+                        Kind::Config,
+                        format!(
+                            "{method} login needs a role: `[vault] role` or SECRETRUN_VAULT_ROLE"
+                        ),
+                    );
                 };
                 let token_path = match (jwt_file, method.as_str()) {
                     (Some(p), _) => p,
                     (None, "kubernetes") => PathBuf::from(K8S_TOKEN),
-                    (None, _) => return fail(Kind::Config, "JWT login needs `[vault] jwt_file` or SECRETRUN_VAULT_JWT_FILE"),
+                    (None, _) => {
+                        return fail(
+                            Kind::Config,
+                            "JWT login needs `[vault] jwt_file` or SECRETRUN_VAULT_JWT_FILE",
+                        );
+                    }
                 };
                 let jwt = read_secret_file(&token_path, "the login token")?;
-                Auth::Jwt { mount: mount.unwrap_or_else(|| method.clone()), role, jwt }
+                Auth::Jwt {
+                    mount: mount.unwrap_or_else(|| method.clone()),
+                    role,
+                    jwt,
+                }
             }
             other => {
-                return fail(Kind::Config, format!("`{}` is not a Vault auth method (token, approle, jwt, kubernetes)", Escaped(other)));
+                return fail(
+                    Kind::Config,
+                    format!(
+                        "`{}` is not a Vault auth method (token, approle, jwt, kubernetes)",
+                        Escaped(other)
+                    ),
+                );
             }
         };
         Ok(Settings {
             addr,
-            namespace: var(&["VAULT_NAMESPACE", "BAO_NAMESPACE"]).or_else(|| file.namespace.clone()),
+            namespace: var(&["VAULT_NAMESPACE", "BAO_NAMESPACE"])
+                .or_else(|| file.namespace.clone()),
             auth,
             cacert: path(&["VAULT_CACERT", "BAO_CACERT"], &file.cacert),
             capath: path(&["VAULT_CAPATH", "BAO_CAPATH"], &file.capath),
             client_cert: path(&["VAULT_CLIENT_CERT", "BAO_CLIENT_CERT"], &file.client_cert),
             client_key: path(&["VAULT_CLIENT_KEY", "BAO_CLIENT_KEY"], &file.client_key),
-            tls_server_name: var(&["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"]).or_else(|| file.tls_server_name.clone()),
+            tls_server_name: var(&["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"])
+                .or_else(|| file.tls_server_name.clone()),
             skip_verify,
             max_retries,
             client_timeout,
@@ -194,7 +280,9 @@ impl Client {
         let shown = settings.addr.clone();
         let (http, base) = build_http(&settings)?;
         let namespace = match &settings.namespace {
-            Some(ns) => Some(HeaderValue::from_str(ns).map_err(|_| Failure::new(Kind::Config, "VAULT_NAMESPACE is not a valid header value"))?),
+            Some(ns) => Some(HeaderValue::from_str(ns).map_err(|_| {
+                Failure::new(Kind::Config, "VAULT_NAMESPACE is not a valid header value")
+            })?),
             None => None,
         };
         let mut client = Client {
@@ -208,7 +296,11 @@ impl Client {
         };
         let token = match settings.auth {
             Auth::Token(token) => token,
-            Auth::AppRole { mount, role_id, secret_id } => {
+            Auth::AppRole {
+                mount,
+                role_id,
+                secret_id,
+            } => {
                 let body = json!({ "role_id": role_id.as_str(), "secret_id": secret_id.as_str() });
                 client.login(&mount, body, deadline).await?
             }
@@ -217,16 +309,24 @@ impl Client {
                 client.login(&mount, body, deadline).await?
             }
         };
-        let mut header = HeaderValue::from_str(&token)
-            .map_err(|_| Failure::new(Kind::Config, "the Vault token is not a valid header value"))?;
+        let mut header = HeaderValue::from_str(&token).map_err(|_| {
+            Failure::new(Kind::Config, "the Vault token is not a valid header value")
+        })?;
         header.set_sensitive(true);
         client.token = header;
         Ok(client)
     }
 
-    async fn login(&self, mount: &str, mut body: Value, deadline: Instant) -> Result<Zeroizing<String>> {
+    async fn login(
+        &self,
+        mount: &str,
+        mut body: Value,
+        deadline: Instant,
+    ) -> Result<Zeroizing<String>> {
         let path = format!("auth/{}/login", mount.trim_matches('/'));
-        let result = self.request(Method::POST, &path, Some(&body), deadline).await;
+        let result = self
+            .request(Method::POST, &path, Some(&body), deadline)
+            .await;
         // The body holds the secret id or the JWT.
         if let Value::Object(map) = &mut body {
             for value in map.values_mut() {
@@ -235,14 +335,34 @@ impl Client {
                 }
             }
         }
-        let bytes = result.map_err(|e| self.failure(e, &format!("logging in at `{}`", Escaped(&path))))?;
+        let what = format!("logging in at `{}`", Escaped(&path));
+        let bytes = result.map_err(|e| match e {
+            // Vault answers a wrong secret id or JWT with 400.
+            HttpError::Status(StatusCode::BAD_REQUEST) => Failure::new(
+                Kind::Denied,
+                format!(
+                    "{what}: Vault at `{}` refused the credentials (400)",
+                    self.shown
+                ),
+            ),
+            e => self.failure(e, &what),
+        })?;
         let bytes = Zeroizing::new(bytes);
-        let token = serde_json::from_slice::<Value>(&bytes)
-            .ok()
-            .and_then(|v| v.pointer("/auth/client_token").and_then(Value::as_str).map(str::to_owned));
+        let token = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
+            v.pointer("/auth/client_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
         match token {
             Some(token) => Ok(Zeroizing::new(token)),
-            None => fail(Kind::Unreachable, format!("logging in at `{}` on Vault at `{}`: no token in the answer", Escaped(&path), self.shown)),
+            None => fail(
+                Kind::Unreachable,
+                format!(
+                    "logging in at `{}` on Vault at `{}`: no token in the answer",
+                    Escaped(&path),
+                    self.shown
+                ),
+            ),
         }
     }
 
@@ -251,13 +371,26 @@ impl Client {
     pub async fn read(&self, r: &RemoteRef, deadline: Instant) -> Result<Fetched> {
         let what = format!("reading `{r}`");
         let preflight = self
-            .request(Method::GET, &format!("sys/internal/ui/mounts/{}", r.path), None, deadline)
+            .request(
+                Method::GET,
+                &format!("sys/internal/ui/mounts/{}", r.path),
+                None,
+                deadline,
+            )
             .await;
         let (mount, version) = match preflight {
             Ok(bytes) => {
                 let info: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                let mount = info.pointer("/data/path").and_then(Value::as_str).unwrap_or("").to_owned();
-                let version = info.pointer("/data/options/version").and_then(Value::as_str).unwrap_or("1").to_owned();
+                let mount = info
+                    .pointer("/data/path")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let version = info
+                    .pointer("/data/options/version")
+                    .and_then(Value::as_str)
+                    .unwrap_or("1")
+                    .to_owned();
                 (mount, version)
             }
             // Old servers have no such endpoint: take the path as a KV v1 path.
@@ -265,7 +398,11 @@ impl Client {
             Err(e) => return Err(self.failure(e, &what).into()),
         };
         let url_path = if version == "2" {
-            let rest = r.path.strip_prefix(mount.trim_end_matches('/')).unwrap_or(&r.path).trim_start_matches('/');
+            let rest = r
+                .path
+                .strip_prefix(mount.trim_end_matches('/'))
+                .unwrap_or(&r.path)
+                .trim_start_matches('/');
             let mut p = format!("{}data/{rest}", ensure_slash(&mount));
             if let Some(v) = r.version {
                 p.push_str(&format!("?version={v}"));
@@ -273,7 +410,10 @@ impl Client {
             p
         } else {
             if r.version.is_some() {
-                return fail(Kind::Config, format!("`{r}` is in a KV v1 mount, which has no versions"));
+                return fail(
+                    Kind::Config,
+                    format!("`{r}` is in a KV v1 mount, which has no versions"),
+                );
             }
             r.path.clone()
         };
@@ -283,13 +423,26 @@ impl Client {
             .map_err(|e| self.failure(e, &what))?;
         let bytes = Zeroizing::new(bytes);
         let mut doc: Value = serde_json::from_slice(&bytes).map_err(|_| {
-            Failure::new(Kind::Unreachable, format!("{what} from Vault at `{}`: the answer is not JSON", self.shown))
+            Failure::new(
+                Kind::Unreachable,
+                format!(
+                    "{what} from Vault at `{}`: the answer is not JSON",
+                    self.shown
+                ),
+            )
         })?;
-        let data = if version == "2" { doc.pointer_mut("/data/data") } else { doc.pointer_mut("/data") };
+        let data = if version == "2" {
+            doc.pointer_mut("/data/data")
+        } else {
+            doc.pointer_mut("/data")
+        };
         match data.map(Value::take) {
             Some(Value::Object(map)) => Ok(Fetched::Object(map.into_iter().collect())),
             // KV v2 answers a deleted or destroyed version with `data: null`.
-            _ => fail(Kind::Config, format!("{what}: not found on Vault at `{}` (deleted?)", self.shown)),
+            _ => fail(
+                Kind::Config,
+                format!("{what}: not found on Vault at `{}` (deleted?)", self.shown),
+            ),
         }
     }
 
@@ -297,26 +450,48 @@ impl Client {
         let at = &self.shown;
         match e {
             HttpError::Status(s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)) => {
-                Failure::new(Kind::Denied, format!("{what}: Vault at `{at}` refused access ({})", s.as_u16()))
+                Failure::new(
+                    Kind::Denied,
+                    format!("{what}: Vault at `{at}` refused access ({})", s.as_u16()),
+                )
             }
-            HttpError::Status(StatusCode::NOT_FOUND) => Failure::new(Kind::Config, format!("{what}: not found on Vault at `{at}`")),
+            HttpError::Status(StatusCode::NOT_FOUND) => Failure::new(
+                Kind::Config,
+                format!("{what}: not found on Vault at `{at}`"),
+            ),
             HttpError::Status(s) if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
-                Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` answered {}", s.as_u16()))
+                Failure::new(
+                    Kind::Unreachable,
+                    format!("{what}: Vault at `{at}` answered {}", s.as_u16()),
+                )
             }
-            HttpError::Status(s) => Failure::new(Kind::Config, format!("{what}: Vault at `{at}` answered {}", s.as_u16())),
-            HttpError::Unreachable(why) => Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}")),
+            HttpError::Status(s) => Failure::new(
+                Kind::Config,
+                format!("{what}: Vault at `{at}` answered {}", s.as_u16()),
+            ),
+            HttpError::Unreachable(why) => {
+                Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}"))
+            }
         }
     }
 
     /// One request, retried on connection errors, 429 and 5xx other than 501, with
     /// jittered exponential backoff, never past the deadline.
-    async fn request(&self, method: Method, path: &str, body: Option<&Value>, deadline: Instant) -> Result<Vec<u8>, HttpError> {
+    async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        deadline: Instant,
+    ) -> Result<Vec<u8>, HttpError> {
         let url = format!("{}/v1/{path}", self.base);
         let mut attempt = 0;
         loop {
             let now = Instant::now();
             if now >= deadline {
-                return Err(HttpError::Unreachable("did not answer before the deadline".into()));
+                return Err(HttpError::Unreachable(
+                    "did not answer before the deadline".into(),
+                ));
             }
             let mut req = self
                 .http
@@ -333,22 +508,36 @@ impl Client {
                 req = req.json(body);
             }
             let error = match tokio::time::timeout_at(deadline, req.send()).await {
-                Err(_) => return Err(HttpError::Unreachable("did not answer before the deadline".into())),
+                Err(_) => {
+                    return Err(HttpError::Unreachable(
+                        "did not answer before the deadline".into(),
+                    ));
+                }
                 Ok(Ok(resp)) if resp.status().is_success() => match resp.bytes().await {
                     Ok(bytes) => return Ok(bytes.to_vec()),
-                    Err(e) => HttpError::Unreachable(format!("broke off its answer: {}", chain(&e))),
+                    Err(e) => {
+                        HttpError::Unreachable(format!("broke off its answer: {}", chain(&e)))
+                    }
                 },
                 Ok(Ok(resp)) => HttpError::Status(resp.status()),
                 Ok(Err(e)) if e.is_redirect() => {
-                    return Err(HttpError::Unreachable(format!("redirected where secretrun will not follow: {}", chain(&e))));
+                    return Err(HttpError::Unreachable(format!(
+                        "redirected where secretrun will not follow: {}",
+                        chain(&e)
+                    )));
                 }
                 Ok(Err(_)) if Instant::now() >= deadline => {
-                    return Err(HttpError::Unreachable("did not answer before the deadline".into()));
+                    return Err(HttpError::Unreachable(
+                        "did not answer before the deadline".into(),
+                    ));
                 }
                 Ok(Err(e)) => HttpError::Unreachable(format!("is unreachable: {}", chain(&e))),
             };
             let retryable = match &error {
-                HttpError::Status(s) => *s == StatusCode::TOO_MANY_REQUESTS || (s.is_server_error() && *s != StatusCode::NOT_IMPLEMENTED),
+                HttpError::Status(s) => {
+                    *s == StatusCode::TOO_MANY_REQUESTS
+                        || (s.is_server_error() && *s != StatusCode::NOT_IMPLEMENTED)
+                }
                 HttpError::Unreachable(_) => true,
             };
             let pause = backoff(attempt);
@@ -364,7 +553,9 @@ impl Client {
 /// 100 ms doubling per attempt, up to 2 s, with full jitter so that many clients
 /// retrying at once spread out.
 pub fn backoff(attempt: u32) -> Duration {
-    let ceiling = Duration::from_millis(100).saturating_mul(1 << attempt.min(5)).min(Duration::from_secs(2));
+    let ceiling = Duration::from_millis(100)
+        .saturating_mul(1 << attempt.min(5))
+        .min(Duration::from_secs(2));
     let nanos = ceiling.as_nanos() as u64;
     Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
 }
@@ -372,12 +563,21 @@ pub fn backoff(attempt: u32) -> Duration {
 fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
     hasher.finish()
 }
 
 fn ensure_slash(mount: &str) -> String {
-    if mount.is_empty() || mount.ends_with('/') { mount.to_owned() } else { format!("{mount}/") }
+    if mount.is_empty() || mount.ends_with('/') {
+        mount.to_owned()
+    } else {
+        format!("{mount}/")
+    }
 }
 
 /// An error and its causes, as one line.
@@ -395,30 +595,56 @@ pub fn chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Why a redirect is not followed: a step down from https to http (the token would
+/// travel in clear), or more than three hops. Vault's standby nodes redirect to the
+/// active node, so other redirects are followed.
+fn redirect_refusal(previous: &[reqwest::Url], next: &reqwest::Url) -> Option<&'static str> {
+    if previous.iter().any(|u| u.scheme() == "https") && next.scheme() != "https" {
+        Some("an https to http redirect")
+    } else if previous.len() > 3 {
+        Some("too many redirects")
+    } else {
+        None
+    }
+}
+
 /// The reqwest client with the TLS settings, and the base URL to use. With a TLS
 /// server name, the URL's host becomes that name (so it is both sent as SNI and
 /// verified) and the name is resolved to the configured host's address.
 fn build_http(settings: &Settings) -> Result<(reqwest::Client, String)> {
-    let config_error = |what: &str, e: &dyn std::fmt::Display| Failure::new(Kind::Config, format!("{what}: {e}"));
+    let config_error =
+        |what: &str, e: &dyn std::fmt::Display| Failure::new(Kind::Config, format!("{what}: {e}"));
     let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::custom(|attempt| {
-            let downgrade = attempt.previous().iter().any(|u| u.scheme() == "https") && attempt.url().scheme() != "https";
-            if downgrade {
-                attempt.error("an https to http redirect")
-            } else if attempt.previous().len() >= 3 {
-                attempt.error("too many redirects")
-            } else {
-                attempt.follow()
-            }
-        }))
+        .redirect(reqwest::redirect::Policy::custom(
+            |attempt| match redirect_refusal(attempt.previous(), attempt.url()) {
+                Some(why) => attempt.error(why),
+                None => attempt.follow(),
+            },
+        ))
         .user_agent(concat!("secretrun/", env!("CARGO_PKG_VERSION")));
     let mut certs = Vec::new();
     if let Some(path) = &settings.cacert {
-        let pem = std::fs::read(path).map_err(|e| config_error(&format!("reading VAULT_CACERT `{}`", Escaped(&path.to_string_lossy())), &e))?;
-        certs.extend(reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| config_error("VAULT_CACERT holds no PEM certificate", &e))?);
+        let pem = std::fs::read(path).map_err(|e| {
+            config_error(
+                &format!(
+                    "reading VAULT_CACERT `{}`",
+                    Escaped(&path.to_string_lossy())
+                ),
+                &e,
+            )
+        })?;
+        certs.extend(
+            reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| config_error("VAULT_CACERT holds no PEM certificate", &e))?,
+        );
     }
     if let Some(dir) = &settings.capath {
-        let entries = std::fs::read_dir(dir).map_err(|e| config_error(&format!("reading VAULT_CAPATH `{}`", Escaped(&dir.to_string_lossy())), &e))?;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            config_error(
+                &format!("reading VAULT_CAPATH `{}`", Escaped(&dir.to_string_lossy())),
+                &e,
+            )
+        })?;
         for entry in entries.flatten() {
             if let Ok(pem) = std::fs::read(entry.path())
                 && let Ok(found) = reqwest::Certificate::from_pem_bundle(&pem)
@@ -433,32 +659,61 @@ fn build_http(settings: &Settings) -> Result<(reqwest::Client, String)> {
     }
     match (&settings.client_cert, &settings.client_key) {
         (Some(cert), Some(key)) => {
-            let mut pem = std::fs::read(cert).map_err(|e| config_error("reading VAULT_CLIENT_CERT", &e))?;
+            let mut pem =
+                std::fs::read(cert).map_err(|e| config_error("reading VAULT_CLIENT_CERT", &e))?;
             pem.push(b'\n');
-            pem.extend(Zeroizing::new(std::fs::read(key).map_err(|e| config_error("reading VAULT_CLIENT_KEY", &e))?).iter());
+            pem.extend(
+                Zeroizing::new(
+                    std::fs::read(key).map_err(|e| config_error("reading VAULT_CLIENT_KEY", &e))?,
+                )
+                .iter(),
+            );
             let pem = Zeroizing::new(pem);
-            builder = builder.identity(reqwest::Identity::from_pem(&pem).map_err(|e| config_error("the Vault client certificate", &e))?);
+            builder = builder.identity(
+                reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| config_error("the Vault client certificate", &e))?,
+            );
         }
         (None, None) => {}
-        _ => return fail(Kind::Config, "VAULT_CLIENT_CERT and VAULT_CLIENT_KEY go together"),
+        _ => {
+            return fail(
+                Kind::Config,
+                "VAULT_CLIENT_CERT and VAULT_CLIENT_KEY go together",
+            );
+        }
     }
     if settings.skip_verify {
         builder = builder.danger_accept_invalid_certs(true);
     }
     let mut base = settings.addr.clone();
     if let Some(name) = &settings.tls_server_name {
-        let url = reqwest::Url::parse(&settings.addr).map_err(|e| config_error("the Vault address", &e))?;
+        let url = reqwest::Url::parse(&settings.addr)
+            .map_err(|e| config_error("the Vault address", &e))?;
         let port = url.port_or_known_default().unwrap_or(8200);
-        let host = url.host_str().unwrap_or("").trim_matches(['[', ']']).to_owned();
-        let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
-            .map_err(|e| Failure::new(Kind::Unreachable, format!("resolving the Vault host `{}`: {e}", Escaped(&host))))?
-            .collect();
+        let host = url
+            .host_str()
+            .unwrap_or("")
+            .trim_matches(['[', ']'])
+            .to_owned();
+        let addrs: Vec<std::net::SocketAddr> =
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                .map_err(|e| {
+                    Failure::new(
+                        Kind::Unreachable,
+                        format!("resolving the Vault host `{}`: {e}", Escaped(&host)),
+                    )
+                })?
+                .collect();
         builder = builder.resolve_to_addrs(name, &addrs);
         let mut rewritten = url.clone();
-        rewritten.set_host(Some(name)).map_err(|e| config_error("VAULT_TLS_SERVER_NAME", &e))?;
+        rewritten
+            .set_host(Some(name))
+            .map_err(|e| config_error("VAULT_TLS_SERVER_NAME", &e))?;
         base = rewritten.as_str().trim_end_matches('/').to_owned();
     }
-    let http = builder.build().map_err(|e| config_error("building the HTTP client", &chain(&e)))?;
+    let http = builder
+        .build()
+        .map_err(|e| config_error("building the HTTP client", &chain(&e)))?;
     Ok((http, base))
 }
 
@@ -467,22 +722,58 @@ mod tests {
     use super::*;
 
     #[test]
+    fn redirects_never_step_down_to_http() {
+        let url = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert_eq!(
+            redirect_refusal(&[url("https://a:8200/v1/x")], &url("http://a:8200/v1/x")),
+            Some("an https to http redirect")
+        );
+        assert_eq!(
+            redirect_refusal(&[url("https://a/v1/x")], &url("https://b/v1/x")),
+            None
+        );
+        assert_eq!(
+            redirect_refusal(&[url("http://a/v1/x")], &url("http://b/v1/x")),
+            None
+        );
+        let many = vec![url("https://a/"); 4];
+        assert_eq!(
+            redirect_refusal(&many, &url("https://b/")),
+            Some("too many redirects")
+        );
+    }
+
+    #[test]
     fn backoff_grows_with_jitter_and_a_cap() {
         for attempt in 0..10 {
             let b = backoff(attempt);
-            let ceiling = Duration::from_millis(100 * (1 << attempt.min(5))).min(Duration::from_secs(2));
+            let ceiling =
+                Duration::from_millis(100 * (1 << attempt.min(5))).min(Duration::from_secs(2));
             assert!(b >= ceiling / 2 && b <= ceiling, "{attempt}: {b:?}");
         }
     }
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |name| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn environment_beats_the_config_file() {
-        let file = VaultConfig { address: Some("http://file:1".into()), max_retries: Some(7), ..Default::default() };
-        let s = Settings::resolve(&file, &env(&[("VAULT_ADDR", "http://env:2/"), ("VAULT_TOKEN", "t")])).unwrap();
+        let file = VaultConfig {
+            address: Some("http://file:1".into()),
+            max_retries: Some(7),
+            ..Default::default()
+        };
+        let s = Settings::resolve(
+            &file,
+            &env(&[("VAULT_ADDR", "http://env:2/"), ("VAULT_TOKEN", "t")]),
+        )
+        .unwrap();
         assert_eq!((s.addr.as_str(), s.max_retries), ("http://env:2", 7));
         let s = Settings::resolve(&file, &env(&[("VAULT_TOKEN", "t")])).unwrap();
         assert_eq!(s.addr, "http://file:1");
@@ -492,15 +783,29 @@ mod tests {
     fn skip_verify_is_a_boolean() {
         let file = VaultConfig::default();
         for (value, expected) in [("false", false), ("0", false), ("true", true), ("1", true)] {
-            let pairs: &'static [(&str, &str)] = Box::leak(Box::new([("VAULT_TOKEN", "t"), ("VAULT_SKIP_VERIFY", value)]));
-            assert_eq!(Settings::resolve(&file, &env(pairs)).unwrap().skip_verify, expected);
+            let pairs: &'static [(&str, &str)] = Box::leak(Box::new([
+                ("VAULT_TOKEN", "t"),
+                ("VAULT_SKIP_VERIFY", value),
+            ]));
+            assert_eq!(
+                Settings::resolve(&file, &env(pairs)).unwrap().skip_verify,
+                expected
+            );
         }
-        assert!(Settings::resolve(&file, &env(&[("VAULT_TOKEN", "t"), ("VAULT_SKIP_VERIFY", "maybe")])).is_err());
+        assert!(
+            Settings::resolve(
+                &file,
+                &env(&[("VAULT_TOKEN", "t"), ("VAULT_SKIP_VERIFY", "maybe")])
+            )
+            .is_err()
+        );
     }
 
     #[test]
     fn no_token_is_a_config_error() {
-        let err = Settings::resolve(&VaultConfig::default(), &env(&[("HOME", "/nonexistent")])).err().unwrap();
+        let err = Settings::resolve(&VaultConfig::default(), &env(&[("HOME", "/nonexistent")]))
+            .err()
+            .unwrap();
         assert_eq!(crate::error::exit_code(&err), 78);
     }
 }

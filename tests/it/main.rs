@@ -1,7 +1,9 @@
 //! The one integration test binary: every test runs the real `secretrun` from the
 //! outside, through the builder in `util`.
 
+mod bao;
 mod config;
+mod conformance;
 mod dotenv;
 mod launch;
 mod leaks;
@@ -9,3 +11,4 @@ mod list;
 mod stub;
 mod util;
 mod validate;
+mod vault;

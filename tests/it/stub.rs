@@ -34,18 +34,34 @@ impl Stub {
 }
 
 /// Serves `handler`'s (status, JSON body) for every request until the test ends.
-pub fn serve(handler: impl Fn(&Request) -> (u16, String) + Send + 'static) -> Stub {
+pub fn serve(handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static) -> Stub {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let requests = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&requests);
+    let handler = Arc::new(handler);
     std::thread::spawn(move || {
         for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
+            let Ok(stream) = stream else { continue };
+            let (seen, handler) = (Arc::clone(&seen), Arc::clone(&handler));
+            // One thread a connection, so that slow answers overlap as a server's do.
+            std::thread::spawn(move || answer(stream, &*handler, &seen));
+        }
+    });
+    Stub { addr, requests }
+}
+
+fn answer(
+    mut stream: std::net::TcpStream,
+    handler: &dyn Fn(&Request) -> (u16, String),
+    seen: &Mutex<Vec<Request>>,
+) {
+    {
+        {
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
             if reader.read_line(&mut line).is_err() {
-                continue;
+                return;
             }
             let mut parts = line.split_whitespace();
             let method = parts.next().unwrap_or("").to_owned();
@@ -73,12 +89,80 @@ pub fn serve(handler: impl Fn(&Request) -> (u16, String) + Send + 'static) -> St
                 body.len()
             );
         }
-    });
-    Stub { addr, requests }
+    }
 }
 
 /// A loopback port with nothing listening on it.
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
+}
+
+/// A minimal blocking HTTP/1.1 client for setting up test servers on loopback:
+/// sends JSON, returns the status and the parsed JSON answer (Null when empty).
+pub fn http_json(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use std::io::Read;
+    let rest = url.strip_prefix("http://").expect("http:// URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+    let mut stream =
+        std::net::TcpStream::connect(host).unwrap_or_else(|e| panic!("connecting to {host}: {e}"));
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(&body);
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    let (head, rest) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let text = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    let json = if text.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    };
+    (status, json)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
 }

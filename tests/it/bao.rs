@@ -1,0 +1,224 @@
+//! A real OpenBao dev server on loopback (`bao server -dev`), shared by the tests of
+//! this binary and set up through Vault's HTTP API. It is started by a thread that
+//! lives as long as the test process, with PR_SET_PDEATHSIG, so it dies with it.
+
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::stub::http_json;
+
+/// The root token: a canary, so that a leak of it shows in any output.
+pub const ROOT_TOKEN: &str = "root-CANARY-token-7f3a";
+
+pub struct Bao {
+    pub addr: String,
+    /// The directory of the TLS files when started with `-dev-tls`.
+    pub tls_dir: Option<PathBuf>,
+}
+
+/// The `bao` binary: on PATH (scripts/test puts .venv/bin there) or in ./.venv.
+pub fn bao_binary() -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join("bao"))
+        .find(|p| p.is_file());
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/bao");
+    on_path.or_else(|| venv.is_file().then_some(venv)).unwrap_or_else(|| {
+        panic!("`bao` is missing: these tests need a real OpenBao server; run scripts/test, which installs it")
+    })
+}
+
+fn free_port() -> u16 {
+    crate::stub::closed_port()
+}
+
+fn start(tls: bool) -> Bao {
+    let port = free_port();
+    let home = tempfile::tempdir().unwrap().keep();
+    let tls_dir = tls.then(|| home.join("tls"));
+    let mut command = Command::new(bao_binary());
+    command
+        .args(["server", "-dev", "-dev-no-store-token"])
+        .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
+        .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(dir) = &tls_dir {
+        std::fs::create_dir_all(dir).unwrap();
+        command
+            .arg("-dev-tls")
+            .arg(format!("-dev-tls-cert-dir={}", dir.display()));
+    }
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    // The spawning thread must outlive the server: PDEATHSIG follows the thread.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let child = command.spawn();
+        tx.send(child.map(|c| c.id())).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().unwrap().expect("starting bao");
+    let scheme = if tls { "https" } else { "http" };
+    let bao = Bao {
+        addr: format!("{scheme}://127.0.0.1:{port}"),
+        tls_dir,
+    };
+    let started = Instant::now();
+    loop {
+        let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        let up = if tls {
+            listening && bao.tls_dir.as_ref().unwrap().join("vault-ca.pem").is_file()
+        } else {
+            listening
+                && http_json("GET", &format!("{}/v1/sys/health", bao.addr), &[], None).0 == 200
+        };
+        if up {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "bao did not start within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if tls {
+        // The listener may come up a moment before the server is unsealed.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    bao
+}
+
+/// The shared plain-HTTP server, with a KV v1 mount at `kv1/`, an AppRole, a JWT
+/// role, a namespace and policies set up once.
+pub fn server() -> &'static Bao {
+    static SERVER: OnceLock<Bao> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        let bao = start(false);
+        bao.setup();
+        bao
+    })
+}
+
+/// A second server with `-dev-tls`.
+pub fn tls_server() -> &'static Bao {
+    static SERVER: OnceLock<Bao> = OnceLock::new();
+    SERVER.get_or_init(|| start(true))
+}
+
+impl Bao {
+    /// A request to the API with the root token (plain HTTP servers only).
+    pub fn api(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.api_in(None, method, path, body)
+    }
+
+    pub fn api_in(
+        &self,
+        namespace: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let mut headers = vec![("X-Vault-Token", ROOT_TOKEN)];
+        if let Some(ns) = namespace {
+            headers.push(("X-Vault-Namespace", ns));
+        }
+        let (status, answer) = http_json(
+            method,
+            &format!("{}/v1/{path}", self.addr),
+            &headers,
+            body.as_ref(),
+        );
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {answer}"
+        );
+        answer
+    }
+
+    /// Writes a KV v2 secret at `secret/PATH` and returns its version.
+    pub fn put(&self, path: &str, data: Value) -> u64 {
+        let answer = self.api(
+            "POST",
+            &format!("secret/data/{path}"),
+            Some(json!({ "data": data })),
+        );
+        answer["data"]["version"].as_u64().unwrap()
+    }
+
+    fn setup(&self) {
+        self.api(
+            "POST",
+            "sys/mounts/kv1",
+            Some(json!({"type": "kv", "options": {"version": "1"}})),
+        );
+        let read = r#"
+            path "secret/data/*" { capabilities = ["read"] }
+            path "kv1/*" { capabilities = ["read"] }
+        "#;
+        self.api(
+            "PUT",
+            "sys/policies/acl/app-read",
+            Some(json!({ "policy": read })),
+        );
+        self.api(
+            "PUT",
+            "sys/policies/acl/nothing",
+            Some(json!({ "policy": "path \"nothing/*\" { capabilities = [\"read\"] }" })),
+        );
+        self.api("POST", "sys/auth/approle", Some(json!({"type": "approle"})));
+        self.api(
+            "POST",
+            "auth/approle/role/app",
+            Some(json!({"token_policies": ["app-read"]})),
+        );
+        self.api("POST", "sys/namespaces/team", None);
+        self.api_in(
+            Some("team"),
+            "POST",
+            "sys/mounts/secret",
+            Some(json!({"type": "kv", "options": {"version": "2"}})),
+        );
+    }
+
+    /// A token that may read nothing of ours.
+    pub fn denied_token(&self) -> String {
+        let answer = self.api(
+            "POST",
+            "auth/token/create",
+            Some(json!({"policies": ["nothing"], "no_default_policy": true})),
+        );
+        answer["auth"]["client_token"].as_str().unwrap().to_owned()
+    }
+
+    /// A role id and a fresh secret id for the `app` AppRole.
+    pub fn approle(&self) -> (String, String) {
+        let role_id = self.api("GET", "auth/approle/role/app/role-id", None)["data"]["role_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let secret_id =
+            self.api("POST", "auth/approle/role/app/secret-id", None)["data"]["secret_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        (role_id, secret_id)
+    }
+}

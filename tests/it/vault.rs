@@ -1,0 +1,489 @@
+//! The Vault/OpenBao source against a real OpenBao dev server.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::bao::{self, ROOT_TOKEN};
+use crate::conformance::{self, Backend};
+use crate::stub;
+use crate::util::{CANARY, Test};
+
+struct VaultBackend;
+
+impl Backend for VaultBackend {
+    fn put(&self, name: &str, data: Value) {
+        bao::server().put(name, data);
+    }
+
+    fn source(&self, name: &str) -> String {
+        format!("vault://secret/{name}")
+    }
+
+    fn allowed(&self, test: Test) -> Test {
+        test.env("VAULT_ADDR", &bao::server().addr)
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+    }
+
+    fn denied(&self, test: Test) -> Test {
+        test.env("VAULT_ADDR", &bao::server().addr)
+            .env("VAULT_TOKEN", bao::server().denied_token())
+    }
+
+    fn unreachable(&self, test: Test) -> Test {
+        test.env(
+            "VAULT_ADDR",
+            format!("http://127.0.0.1:{}", stub::closed_port()),
+        )
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+    }
+
+    fn credentials(&self) -> Vec<(String, String)> {
+        vec![("VAULT_TOKEN".into(), ROOT_TOKEN.into())]
+    }
+}
+
+#[test]
+fn conformance() {
+    conformance::run_all(&VaultBackend, "conf");
+}
+
+fn vault(test: Test) -> Test {
+    VaultBackend.allowed(test)
+}
+
+#[test]
+fn kv_v1_mount() {
+    let server = bao::server();
+    server.api(
+        "POST",
+        "kv1/app",
+        Some(json!({"USER": "svc", "PASS": CANARY})),
+    );
+    let run = vault(Test::new())
+        .args(["--pure", "--from", "vault://kv1/app", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["PASS"], CANARY);
+    assert_eq!(run.env0()["USER"], "svc");
+    // Versions exist only in KV v2.
+    vault(Test::new())
+        .args(["--from", "vault://kv1/app?version=1", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("KV v1 mount, which has no versions");
+}
+
+#[test]
+fn versions_and_listing() {
+    let server = bao::server();
+    server.put("versioned", json!({"K": "one"}));
+    server.put("versioned", json!({"K": "two"}));
+    let run = vault(Test::new())
+        .args([
+            "--pure",
+            "--from",
+            "vault://secret/versioned?version=1",
+            "--from",
+            "vault://secret/versioned#K?as=LATEST",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["K"], "one");
+    assert_eq!(run.env0()["LATEST"], "two");
+    vault(Test::new())
+        .args([
+            "list",
+            "--pure",
+            "--from",
+            "vault://secret/versioned?version=2",
+        ])
+        .run()
+        .success()
+        .stdout_is("NAME  ORIGIN                    VALUE\nK     vault://secret/versioned  …\n");
+}
+
+#[test]
+fn nested_objects_need_json() {
+    bao::server().put("nested", json!({"conf": {"inner": CANARY}, "flat": "x"}));
+    vault(Test::new())
+        .args(["--from", "vault://secret/nested", "--", "true"])
+        .run()
+        .status(78)
+        .no_canary()
+        .stderr_is("error: `vault://secret/nested`: key `conf` holds a nested object or list; pick a string key, or add `?json` to keep it as JSON text\n");
+    let run = vault(Test::new())
+        .args([
+            "--pure",
+            "--from",
+            "vault://secret/nested?json",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["conf"], format!("{{\"inner\":\"{CANARY}\"}}"));
+}
+
+#[test]
+fn namespace() {
+    let server = bao::server();
+    server.api_in(
+        Some("team"),
+        "POST",
+        "secret/data/app",
+        Some(json!({"data": {"TEAM_KEY": "in-namespace"}})),
+    );
+    let run = vault(Test::new())
+        .env("VAULT_NAMESPACE", "team")
+        .args(["--pure", "--from", "vault://secret/app", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["TEAM_KEY"], "in-namespace");
+    // Without the namespace the path is not there.
+    vault(Test::new())
+        .args(["--from", "vault://secret/app#TEAM_KEY", "--", "true"])
+        .run()
+        .status(78);
+}
+
+#[test]
+fn approle_login() {
+    let server = bao::server();
+    server.put("approle", json!({"K": CANARY}));
+    let (role_id, secret_id) = server.approle();
+    let run = Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("SECRETRUN_VAULT_AUTH", "approle")
+        .env("VAULT_ROLE_ID", &role_id)
+        .env("VAULT_SECRET_ID", &secret_id)
+        .args([
+            "--pure",
+            "--from",
+            "vault://secret/approle",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["K"], CANARY);
+    // A wrong secret id is refused.
+    Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("SECRETRUN_VAULT_AUTH", "approle")
+        .env("VAULT_ROLE_ID", &role_id)
+        .env("VAULT_SECRET_ID", "00000000-0000-0000-0000-000000000000")
+        .args(["--from", "vault://secret/approle", "--", "true"])
+        .run()
+        .status(77)
+        .stderr_has("logging in at `auth/approle/login`");
+}
+
+#[test]
+fn jwt_login_with_a_key_pair_made_here() {
+    let server = bao::server();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        key.to_str().unwrap(),
+    ]);
+    let public = openssl(&["pkey", "-in", key.to_str().unwrap(), "-pubout"]);
+    server.api("POST", "sys/auth/jwt-test", Some(json!({"type": "jwt"})));
+    server.api(
+        "POST",
+        "auth/jwt-test/config",
+        Some(json!({"jwt_validation_pubkeys": [String::from_utf8(public).unwrap()]})),
+    );
+    server.api(
+        "POST",
+        "auth/jwt-test/role/app",
+        Some(json!({"role_type": "jwt", "user_claim": "sub", "bound_audiences": ["secretrun"], "token_policies": ["app-read"]})),
+    );
+    server.put("jwt", json!({"K": "via-jwt"}));
+
+    let b64 = |bytes: &[u8]| base64url(bytes);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let header = b64(br#"{"alg":"RS256","typ":"JWT"}"#);
+    let claims = b64(
+        json!({"sub": "ci", "aud": "secretrun", "iat": now, "exp": now + 300})
+            .to_string()
+            .as_bytes(),
+    );
+    let signing_input = format!("{header}.{claims}");
+    let input_path = dir.path().join("input");
+    std::fs::write(&input_path, &signing_input).unwrap();
+    let signature = openssl(&[
+        "dgst",
+        "-sha256",
+        "-sign",
+        key.to_str().unwrap(),
+        input_path.to_str().unwrap(),
+    ]);
+    let jwt_path = dir.path().join("jwt");
+    std::fs::write(&jwt_path, format!("{signing_input}.{}\n", b64(&signature))).unwrap();
+
+    let run = Test::new()
+        .file("secretrun.toml", format!("[vault]\nauth = \"jwt\"\nauth_mount = \"jwt-test\"\nrole = \"app\"\njwt_file = \"{}\"\n", jwt_path.display()))
+        .env("VAULT_ADDR", &server.addr)
+        .args(["--pure", "--from", "vault://secret/jwt", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["K"], "via-jwt");
+}
+
+fn openssl(args: &[&str]) -> Vec<u8> {
+    let output = std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[test]
+fn tls_needs_the_ca() {
+    let server = bao::tls_server();
+    let ca = server.tls_dir.as_ref().unwrap().join("vault-ca.pem");
+    let without = Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .args(["--from", "vault://secret/none", "--", "true"])
+        .run();
+    without
+        .status(69)
+        .no_canary()
+        .stderr_has("Vault at `https://127.0.0.1:");
+    // With the CA the TLS handshake works: the secret is simply not there.
+    Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_CACERT", &ca)
+        .args(["--from", "vault://secret/none", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("not found");
+    // A server name the certificate does not hold fails verification.
+    Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_CACERT", &ca)
+        .env("VAULT_TLS_SERVER_NAME", "not-the-server.example")
+        .args(["--from", "vault://secret/none", "--", "true"])
+        .run()
+        .status(69);
+    Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_TLS_SERVER_NAME", "localhost")
+        .env("VAULT_CACERT", &ca)
+        .args(["--from", "vault://secret/none", "--", "true"])
+        .run()
+        .status(78);
+    let run = Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_SKIP_VERIFY", "true")
+        .args(["--from", "vault://secret/none", "--", "true"])
+        .run();
+    run.status(78)
+        .stderr_has("warning: VAULT_SKIP_VERIFY is on");
+}
+
+#[test]
+fn a_listener_that_never_answers_times_out_by_the_deadline() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let started = Instant::now();
+    let run = Test::new()
+        .env("VAULT_ADDR", format!("http://{addr}"))
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .args([
+            "--timeout",
+            "2s",
+            "--from",
+            "vault://secret/x",
+            "--",
+            "echo",
+            "RAN",
+        ])
+        .run();
+    let took = started.elapsed();
+    run.status(69)
+        .no_canary()
+        .stdout_is("")
+        .stderr_has("did not answer before the deadline");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+    drop(listener);
+}
+
+#[test]
+fn a_503_is_retried() {
+    let data_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = data_calls.clone();
+    let stub = stub::serve(move |request| {
+        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+            return (
+                200,
+                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
+            );
+        }
+        if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return (503, r#"{"errors":["standby"]}"#.into());
+        }
+        (
+            200,
+            r#"{"data":{"data":{"K":"after-retry"},"metadata":{"version":1}}}"#.into(),
+        )
+    });
+    let run = Test::new()
+        .env("VAULT_ADDR", stub.url())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .args(["--pure", "--from", "vault://secret/app", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["K"], "after-retry");
+    assert_eq!(data_calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let requests = stub.requests.lock().unwrap();
+    let token = requests
+        .iter()
+        .map(|r| r.header("x-vault-token"))
+        .collect::<Vec<_>>();
+    assert!(
+        token.iter().all(|t| *t == Some(ROOT_TOKEN)),
+        "the token is sent in its header"
+    );
+}
+
+#[test]
+fn errors_that_will_not_pass_are_not_retried() {
+    for status in [400u16, 403, 404, 501] {
+        let stub = stub::serve(move |request| {
+            if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+                return (
+                    200,
+                    r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
+                );
+            }
+            (status, r#"{"errors":[]}"#.into())
+        });
+        let run = Test::new()
+            .env("VAULT_ADDR", stub.url())
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .args(["--from", "vault://secret/app", "--", "true"])
+            .run();
+        assert_ne!(run.status, Some(0));
+        assert_eq!(
+            stub.requests.lock().unwrap().len(),
+            2,
+            "status {status} was retried"
+        );
+    }
+}
+
+#[test]
+fn the_token_never_reaches_the_child_or_the_output() {
+    bao::server().put("child", json!({"A": "1"}));
+    let run = vault(Test::new())
+        .env("VAULT_NAMESPACE", "")
+        .args([
+            "--from",
+            "vault://secret/child",
+            "--keep",
+            "VAULT_*",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success().no_canary();
+    assert!(!run.env0().contains_key("VAULT_TOKEN"));
+    assert!(!run.env0().contains_key("VAULT_ADDR"));
+}
+
+#[test]
+fn token_from_home_file() {
+    bao::server().put("homefile", json!({"H": "from-home"}));
+    let test = Test::new();
+    let home = test.dir().to_path_buf();
+    let run = test
+        .file(".vault-token", format!("{ROOT_TOKEN}\n"))
+        .env("HOME", &home)
+        .env("VAULT_ADDR", &bao::server().addr)
+        .args([
+            "--pure",
+            "--from",
+            "vault://secret/homefile",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["H"], "from-home");
+}
+
+#[test]
+fn many_paths_are_fetched_concurrently() {
+    // Each read waits 300 ms at a stub: 10 paths one after another would take 3 s.
+    let stub = stub::serve(|request| {
+        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+            return (
+                200,
+                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
+            );
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let name = request.path.rsplit('/').next().unwrap().to_uppercase();
+        (200, format!(r#"{{"data":{{"data":{{"{name}":"v"}}}}}}"#))
+    });
+    let mut test = Test::new()
+        .env("VAULT_ADDR", stub.url())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .args(["--pure"]);
+    for i in 0..10 {
+        test = test.args(["--from", &format!("vault://secret/p{i}")]);
+    }
+    let started = Instant::now();
+    let run = test.args(["--", "env", "-0"]).run();
+    run.success();
+    assert_eq!(run.env0().len(), 10);
+    assert!(
+        started.elapsed() < Duration::from_millis(2000),
+        "took {:?}",
+        started.elapsed()
+    );
+}
