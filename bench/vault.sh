@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Vault fetch latency: 1 path against 20 paths, straight to a local OpenBao dev server
+# and through a proxy that adds 20 ms to every answer, side by side in one hyperfine
+# run. Needs hyperfine and `bao` (scripts/test installs it into .venv).
+#   bench/vault.sh            RUNS=N sets hyperfine's runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+bin=$(scripts/build-static)
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+token=bench-root-token
+HOME="$work" bao server -dev -dev-no-store-token -dev-root-token-id=$token -dev-listen-address=127.0.0.1:$port >"$work/bao.log" 2>&1 &
+bao_pid=$!
+python3 bench/delay_proxy.py "$proxy_port" "$port" 0.020 &
+proxy_pid=$!
+trap 'kill $bao_pid $proxy_pid 2>/dev/null; rm -rf "$work"' EXIT
+export VAULT_ADDR=http://127.0.0.1:$port VAULT_TOKEN=$token
+for _ in $(seq 100); do curl -sf "$VAULT_ADDR/v1/sys/health" >/dev/null 2>&1 && break; sleep 0.1; done
+one=(--from vault://secret/bench0)
+twenty=()
+for i in $(seq 0 19); do
+  curl -sf -H "X-Vault-Token: $token" -d "{\"data\":{\"BENCH_$i\":\"value-$i\"}}" "$VAULT_ADDR/v1/secret/data/bench$i" >/dev/null
+  twenty+=(--from "vault://secret/bench$i")
+done
+proxied="VAULT_ADDR=http://127.0.0.1:$proxy_port"
+hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-json "$work/result.json" \
+  -n "1 path" "$bin ${one[*]} -- /bin/true" \
+  -n "20 paths" "$bin ${twenty[*]} -- /bin/true" \
+  -n "1 path, +20 ms" "env $proxied $bin ${one[*]} -- /bin/true" \
+  -n "20 paths, +20 ms" "env $proxied $bin ${twenty[*]} -- /bin/true" >/dev/null
+python3 - "$work/result.json" <<'PY'
+import json, sys
+r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
+for name, ms in r.items():
+    print(f"{name:<18} median {ms:8.2f} ms")
+print(f"20 paths / 1 path:                 {r['20 paths'] / r['1 path']:.2f}x")
+print(f"20 paths / 1 path, with +20 ms:    {r['20 paths, +20 ms'] / r['1 path, +20 ms']:.2f}x")
+PY
