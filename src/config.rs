@@ -12,6 +12,9 @@ use serde::Deserialize;
 use crate::cli::SharedArgs;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
+#[cfg(feature = "aws")]
+use crate::source::aws::AwsConfig;
+#[cfg(feature = "vault")]
 use crate::source::vault::VaultConfig;
 use crate::source::{SourceSpec, dotenv::is_valid_name};
 use crate::validate::detectors::Mode;
@@ -36,7 +39,10 @@ pub struct Config {
     pub vars: BTreeMap<String, VarSpec>,
     /// Which kind of provider keys this deployment must use.
     pub expect: Option<Mode>,
+    #[cfg(feature = "vault")]
     pub vault: VaultConfig,
+    #[cfg(feature = "aws")]
+    pub aws: AwsConfig,
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -53,8 +59,12 @@ struct FileConfig {
     require: Vec<String>,
     timeout: Option<String>,
     expect: Option<Mode>,
+    #[cfg(feature = "vault")]
     #[serde(default)]
     vault: VaultConfig,
+    #[cfg(feature = "aws")]
+    #[serde(default)]
+    aws: AwsConfig,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
 }
@@ -199,7 +209,10 @@ impl Config {
             timeout,
             vars: file.vars,
             expect: args.expect.or(file.expect),
+            #[cfg(feature = "vault")]
             vault: file.vault,
+            #[cfg(feature = "aws")]
+            aws: file.aws,
         })
     }
 }

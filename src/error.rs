@@ -70,3 +70,19 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
 pub fn fail<T>(kind: Kind, message: impl Into<String>) -> anyhow::Result<T> {
     Err(Failure::new(kind, message).into())
 }
+
+/// An error and its causes as one line, skipping a cause whose text the line already
+/// holds (HTTP clients repeat themselves).
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -6,8 +6,11 @@
 //! `--from` or inside a dotenv value, is fetched concurrently under one deadline,
 //! each distinct secret once; then everything is merged in source order.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod dotenv;
 pub mod remote;
+#[cfg(feature = "vault")]
 pub mod vault;
 
 use std::collections::HashMap;
@@ -200,34 +203,128 @@ fn fetch_all(
         .copied()
         .filter(|r| r.scheme == Scheme::Vault)
         .collect();
-    if let Some(r) = unique.iter().find(|r| r.scheme == Scheme::AwsSm) {
-        return fail(
-            Kind::Config,
-            format!("`{r}`: AWS Secrets Manager sources are not supported by this build"),
-        );
-    }
-    let settings = vault::Settings::resolve(&config.vault, &env)?;
-    if settings.skip_verify {
-        eprintln!(
-            "warning: VAULT_SKIP_VERIFY is on: the Vault server's certificate is NOT verified, anyone in the path can read your secrets"
-        );
+    let aws_refs: Vec<&RemoteRef> = unique
+        .iter()
+        .copied()
+        .filter(|r| r.scheme == Scheme::AwsSm)
+        .collect();
+    let vault = match vault_refs.first() {
+        Some(r) => Some(stores::vault_settings(config, &env, r)?),
+        None => None,
+    };
+    if !aws_refs.is_empty() {
+        stores::aws_prepare(&env, aws_refs[0])?;
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the network runtime")?;
-    let results = runtime.block_on(async {
-        let client = vault::Client::connect(settings, deadline).await?;
-        let reads = vault_refs.iter().map(|r| client.read(r, deadline));
-        let results = futures_util::future::join_all(reads).await;
-        anyhow::Ok(results)
-    });
+    // The stores are asked at once: a launch costs the slowest, not the sum.
+    let (vault_results, aws_results) = runtime.block_on(futures_util::future::join(
+        stores::vault_fetch(vault, &vault_refs, deadline),
+        stores::aws_fetch(config, &env, &aws_refs, deadline),
+    ));
     drop(runtime);
     let mut fetched = HashMap::new();
-    for (r, result) in vault_refs.into_iter().zip(results?) {
-        fetched.insert(r.fetch_key(), result?);
+    for (refs, results) in [(vault_refs, vault_results?), (aws_refs, aws_results?)] {
+        for (r, result) in refs.into_iter().zip(results) {
+            fetched.insert(r.fetch_key(), result?);
+        }
     }
     Ok(fetched)
+}
+
+/// Each store behind its cargo feature; a build without one refuses its scheme.
+mod stores {
+    use super::*;
+
+    #[cfg(feature = "vault")]
+    pub type VaultSettings = vault::Settings;
+    #[cfg(not(feature = "vault"))]
+    pub type VaultSettings = ();
+
+    #[cfg(feature = "vault")]
+    pub fn vault_settings(
+        config: &Config,
+        env: &dyn Fn(&str) -> Option<String>,
+        _: &RemoteRef,
+    ) -> Result<VaultSettings> {
+        let settings = vault::Settings::resolve(&config.vault, env)?;
+        if settings.skip_verify {
+            eprintln!(
+                "warning: VAULT_SKIP_VERIFY is on: the Vault server's certificate is NOT verified; \
+                 anyone on the path can read your secrets"
+            );
+        }
+        Ok(settings)
+    }
+
+    #[cfg(not(feature = "vault"))]
+    pub fn vault_settings(
+        _: &Config,
+        _: &dyn Fn(&str) -> Option<String>,
+        r: &RemoteRef,
+    ) -> Result<VaultSettings> {
+        fail(
+            Kind::Config,
+            format!("`{r}`: this build of secretrun has no Vault support (cargo feature `vault`)"),
+        )
+    }
+
+    pub async fn vault_fetch(
+        settings: Option<VaultSettings>,
+        refs: &[&RemoteRef],
+        deadline: Instant,
+    ) -> Result<Vec<Result<Fetched>>> {
+        let Some(settings) = settings else {
+            return Ok(Vec::new());
+        };
+        #[cfg(feature = "vault")]
+        {
+            let client = vault::Client::connect(settings, deadline).await?;
+            Ok(futures_util::future::join_all(refs.iter().map(|r| client.read(r, deadline))).await)
+        }
+        #[cfg(not(feature = "vault"))]
+        {
+            let _ = (settings, refs, deadline);
+            unreachable!("vault_settings refuses vault:// in this build")
+        }
+    }
+
+    #[cfg(feature = "aws")]
+    pub fn aws_prepare(env: &dyn Fn(&str) -> Option<String>, _: &RemoteRef) -> Result<()> {
+        aws::prepare(env);
+        Ok(())
+    }
+
+    #[cfg(not(feature = "aws"))]
+    pub fn aws_prepare(_: &dyn Fn(&str) -> Option<String>, r: &RemoteRef) -> Result<()> {
+        fail(
+            Kind::Config,
+            format!("`{r}`: this build of secretrun has no AWS support (cargo feature `aws`)"),
+        )
+    }
+
+    pub async fn aws_fetch(
+        config: &Config,
+        env: &dyn Fn(&str) -> Option<String>,
+        refs: &[&RemoteRef],
+        deadline: Instant,
+    ) -> Result<Vec<Result<Fetched>>> {
+        if refs.is_empty() {
+            return Ok(Vec::new());
+        }
+        #[cfg(feature = "aws")]
+        {
+            let client = aws::Client::connect(&config.aws, env, deadline).await?;
+            Ok(client.fetch(refs, deadline).await)
+        }
+        #[cfg(not(feature = "aws"))]
+        {
+            let _ = (config, env, deadline);
+            unreachable!("aws_prepare refuses aws-sm:// in this build")
+        }
+    }
 }
 
 fn parse_dotenv<'e>(

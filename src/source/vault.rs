@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use crate::config::parse_duration;
-use crate::error::{Failure, Kind, fail};
+use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
 use crate::source::remote::{Fetched, RemoteRef};
 
@@ -578,21 +578,6 @@ fn ensure_slash(mount: &str) -> String {
     } else {
         format!("{mount}/")
     }
-}
-
-/// An error and its causes, as one line.
-pub fn chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// The system's CA bundle, read as one file where the distribution keeps one; the

@@ -100,7 +100,10 @@ async fn stripe_balance(client: &reqwest::Client, base: &str, key: &str) -> Outc
     let response = match client.get(&url).header(AUTHORIZATION, auth).send().await {
         Ok(response) => response,
         Err(e) => {
-            return Outcome::Unreachable(format!("asking Stripe at `{url}`: {}", error_chain(&e)));
+            return Outcome::Unreachable(format!(
+                "asking Stripe at `{url}`: {}",
+                crate::error::chain(&e)
+            ));
         }
     };
     match response.status().as_u16() {
@@ -111,16 +114,4 @@ async fn stripe_balance(client: &reqwest::Client, base: &str, key: &str) -> Outc
         ),
         code => Outcome::Unreachable(format!("Stripe answered {code} at `{url}`")),
     }
-}
-
-/// reqwest's error and its causes; they hold the URL, never the key (a header).
-fn error_chain(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -1,0 +1,366 @@
+//! AWS Secrets Manager: the SDK's own conventions (the default credential chain,
+//! AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL[_SECRETS_MANAGER], AWS_MAX_ATTEMPTS,
+//! AWS_RETRY_MODE), then `[aws]` in the config. Secrets are fetched with
+//! BatchGetSecretValue, twenty a call, calls concurrent; a pinned stage or version
+//! goes through GetSecretValue. The SDK has no operation timeout by default: the one
+//! deadline is set on every call.
+//!
+//! Off EC2, the credential and region chains would end by asking the instance
+//! metadata service, which nobody answers: a launch would wait for its timeouts.
+//! secretrun turns it off unless the machine says it is an EC2 instance (or the user
+//! set `AWS_EC2_METADATA_DISABLED` themselves).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Result;
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use crate::error::{Failure, Kind, chain, fail};
+use crate::escape::Escaped;
+use crate::secret::SecretValue;
+use crate::source::remote::{Fetched, RemoteRef};
+
+/// BatchGetSecretValue takes at most twenty secret ids.
+const BATCH: usize = 20;
+
+/// `[aws]` in secretrun.toml. The AWS environment variables beat these.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint: Option<String>,
+}
+
+/// Whether this machine is an EC2 instance, from what the hypervisor tells the
+/// kernel (no network).
+fn on_ec2() -> bool {
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    read("/sys/class/dmi/id/sys_vendor").contains("amazon")
+        || read("/sys/class/dmi/id/board_asset_tag").starts_with("i-")
+        || read("/sys/hypervisor/uuid").starts_with("ec2")
+}
+
+/// Turns the metadata service off when it cannot answer. Must run while the process
+/// has one thread (before any runtime starts): it sets secretrun's own environment,
+/// which the child never sees (its environment is built from the snapshot taken at
+/// start).
+pub fn prepare(env: &dyn Fn(&str) -> Option<String>) {
+    if env("AWS_EC2_METADATA_DISABLED").is_none() && !on_ec2() {
+        // SAFETY: called before any thread is started (see above).
+        unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
+    }
+}
+
+/// A Secrets Manager client, configured.
+pub struct Client {
+    sm: aws_sdk_secretsmanager::Client,
+}
+
+impl Client {
+    pub async fn connect(
+        file: &AwsConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+        deadline: Instant,
+    ) -> Result<Client> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(remaining)
+                .connect_timeout(remaining.min(Duration::from_secs(3)))
+                .build(),
+        );
+        let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+        if let Some(profile) = &file.profile
+            && !set("AWS_PROFILE")
+        {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &file.region
+            && !set("AWS_REGION")
+            && !set("AWS_DEFAULT_REGION")
+        {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &file.endpoint
+            && !set("AWS_ENDPOINT_URL")
+            && !set("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        {
+            loader = loader.endpoint_url(endpoint);
+        }
+        let config = match tokio::time::timeout_at(deadline, loader.load()).await {
+            Ok(config) => config,
+            Err(_) => {
+                return fail(
+                    Kind::Unreachable,
+                    "loading the AWS configuration did not finish before the deadline",
+                );
+            }
+        };
+        if config.region().is_none() {
+            return fail(
+                Kind::Config,
+                "no AWS region: set AWS_REGION, a profile's region, or `[aws] region`",
+            );
+        }
+        Ok(Client {
+            sm: aws_sdk_secretsmanager::Client::new(&config),
+        })
+    }
+
+    /// Fetches every reference; the answer is in the order given.
+    pub async fn fetch(&self, refs: &[&RemoteRef], deadline: Instant) -> Vec<Result<Fetched>> {
+        let (pinned, current): (Vec<usize>, Vec<usize>) =
+            (0..refs.len()).partition(|&i| refs[i].stage.is_some() || refs[i].version_id.is_some());
+        let batches = current
+            .chunks(BATCH)
+            .map(|chunk| self.batch(refs, chunk, deadline));
+        let singles = pinned.iter().map(|&i| self.single(refs[i], deadline));
+        let (batches, singles) = futures_util::future::join(
+            futures_util::future::join_all(batches),
+            futures_util::future::join_all(singles),
+        )
+        .await;
+        let mut results: Vec<Option<Result<Fetched>>> = (0..refs.len()).map(|_| None).collect();
+        for (chunk, answers) in current.chunks(BATCH).zip(batches) {
+            for (&i, answer) in chunk.iter().zip(answers) {
+                results[i] = Some(answer);
+            }
+        }
+        for (&i, answer) in pinned.iter().zip(singles) {
+            results[i] = Some(answer);
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("every reference answered"))
+            .collect()
+    }
+
+    async fn batch(
+        &self,
+        refs: &[&RemoteRef],
+        chunk: &[usize],
+        deadline: Instant,
+    ) -> Vec<Result<Fetched>> {
+        let ids: Vec<String> = chunk.iter().map(|&i| refs[i].path.clone()).collect();
+        let call = self
+            .sm
+            .batch_get_secret_value()
+            .set_secret_id_list(Some(ids.clone()))
+            .send();
+        let output = match tokio::time::timeout_at(deadline, call).await {
+            Ok(Ok(output)) => output,
+            Ok(Err(e)) => {
+                let (kind, why) = classify(&e);
+                return chunk
+                    .iter()
+                    .map(|&i| {
+                        fail(
+                            kind,
+                            format!("fetching `{}`: AWS Secrets Manager {why}", refs[i]),
+                        )
+                    })
+                    .collect();
+            }
+            Err(_) => {
+                return chunk
+                    .iter()
+                    .map(|&i| fail(Kind::Unreachable, format!("fetching `{}`: AWS Secrets Manager did not answer before the deadline", refs[i])))
+                    .collect();
+            }
+        };
+        let errors: HashMap<String, (String, String)> = output
+            .errors
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| {
+                let code = e.error_code.unwrap_or_default();
+                let message = e.message.unwrap_or_default();
+                (e.secret_id.unwrap_or_default(), (code, message))
+            })
+            .collect();
+        let mut entries = output.secret_values.unwrap_or_default();
+        chunk
+            .iter()
+            .map(|&i| {
+                let r = refs[i];
+                let id = r.path.as_str();
+                if let Some((code, _)) = errors.get(id) {
+                    return Err(code_failure(r, code).into());
+                }
+                let found = entries.iter().position(|e| {
+                    e.name.as_deref() == Some(id)
+                        || e.arn.as_deref() == Some(id)
+                        || (id.starts_with("arn:")
+                            && e.arn.as_deref().is_some_and(|arn| arn.starts_with(id)))
+                });
+                match found {
+                    Some(at) => {
+                        let entry = entries.swap_remove(at);
+                        into_fetched(r, entry.secret_string, entry.secret_binary)
+                    }
+                    None => fail(
+                        Kind::Config,
+                        format!(
+                            "fetching `{r}`: AWS Secrets Manager returned neither it nor an error"
+                        ),
+                    ),
+                }
+            })
+            .collect()
+    }
+
+    async fn single(&self, r: &RemoteRef, deadline: Instant) -> Result<Fetched> {
+        let call = self
+            .sm
+            .get_secret_value()
+            .secret_id(&r.path)
+            .set_version_stage(r.stage.clone())
+            .set_version_id(r.version_id.clone())
+            .send();
+        match tokio::time::timeout_at(deadline, call).await {
+            Ok(Ok(output)) => into_fetched(r, output.secret_string, output.secret_binary),
+            Ok(Err(e)) => {
+                let (kind, why) = classify(&e);
+                fail(kind, format!("fetching `{r}`: AWS Secrets Manager {why}"))
+            }
+            Err(_) => fail(
+                Kind::Unreachable,
+                format!("fetching `{r}`: AWS Secrets Manager did not answer before the deadline"),
+            ),
+        }
+    }
+}
+
+fn into_fetched(
+    r: &RemoteRef,
+    text: Option<String>,
+    binary: Option<aws_sdk_secretsmanager::primitives::Blob>,
+) -> Result<Fetched> {
+    match (text, binary) {
+        (Some(text), _) => Ok(Fetched::from_text(text)),
+        (None, Some(blob)) => match String::from_utf8(blob.into_inner()) {
+            Ok(text) => Ok(Fetched::from_text(text)),
+            Err(e) => {
+                drop(SecretValue::new(
+                    String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                ));
+                fail(
+                    Kind::Invalid,
+                    format!("`{r}` is a binary secret that is not UTF-8 text"),
+                )
+            }
+        },
+        (None, None) => fail(Kind::Config, format!("`{r}` has no value")),
+    }
+}
+
+/// The failure for an error code of Secrets Manager, naming the secret.
+fn code_failure(r: &RemoteRef, code: &str) -> Failure {
+    let (kind, why) = match code {
+        "ResourceNotFoundException" => (Kind::Config, "not found".to_owned()),
+        "DecryptionFailure" => (
+            Kind::Config,
+            "could not be decrypted with its KMS key (DecryptionFailure)".to_owned(),
+        ),
+        c if is_denied(c) => (Kind::Denied, format!("refused access ({c})")),
+        c => (Kind::Config, format!("failed ({})", Escaped(c))),
+    };
+    Failure::new(kind, format!("fetching `{r}`: {why}"))
+}
+
+fn is_denied(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDeniedException"
+            | "AccessDenied"
+            | "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "ExpiredTokenException"
+            | "IncompleteSignature"
+            | "MissingAuthenticationToken"
+    )
+}
+
+/// The kind and a message for a failed call: denied, unreachable or a configuration
+/// problem. Messages carry error codes and causes, never values.
+fn classify<E>(e: &SdkError<E, HttpResponse>) -> (Kind, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match e {
+        SdkError::ServiceError(service) => {
+            let Some(code) = service.err().code() else {
+                // An answer the SDK could not read a code from: go by the status.
+                let status = service.raw().status().as_u16();
+                let kind = match status {
+                    401 | 403 => Kind::Denied,
+                    429 | 500.. => Kind::Unreachable,
+                    _ => Kind::Config,
+                };
+                let what = if kind == Kind::Denied {
+                    "refused access"
+                } else {
+                    "failed"
+                };
+                return (kind, format!("{what} (HTTP {status})"));
+            };
+            match code {
+                c if is_denied(c) => (Kind::Denied, format!("refused access ({c})")),
+                "ResourceNotFoundException" => (Kind::Config, "says not found".to_owned()),
+                "DecryptionFailure" => (
+                    Kind::Config,
+                    "could not decrypt it with its KMS key (DecryptionFailure)".to_owned(),
+                ),
+                "ThrottlingException" | "InternalServiceError" => {
+                    (Kind::Unreachable, format!("failed ({code}) after retries"))
+                }
+                c => (Kind::Config, format!("failed ({})", Escaped(c))),
+            }
+        }
+        SdkError::TimeoutError(_) => (
+            Kind::Unreachable,
+            "did not answer before the deadline".to_owned(),
+        ),
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            let text = chain(e);
+            if text.contains("no credentials found in chain") {
+                let imds = if std::env::var_os("AWS_EC2_METADATA_DISABLED").is_some() {
+                    "; the EC2 metadata service was not asked (this is not an EC2 instance, or AWS_EC2_METADATA_DISABLED is set)"
+                } else {
+                    ""
+                };
+                (
+                    Kind::Config,
+                    format!(
+                        "could not be called: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+                     AWS_PROFILE, a web identity token or container credentials{imds})"
+                    ),
+                )
+            } else if text.contains("credential") {
+                (
+                    Kind::Config,
+                    format!(
+                        "could not be called: the AWS credentials could not be loaded: {}",
+                        text.replace('\n', " ")
+                    ),
+                )
+            } else {
+                (Kind::Unreachable, format!("is unreachable: {text}"))
+            }
+        }
+        _ => (Kind::Config, format!("could not be called: {}", chain(e))),
+    }
+}
