@@ -1,8 +1,6 @@
 //! A real OpenBao dev server on loopback (`bao server -dev`), shared by the tests of
-//! this binary and set up through Vault's HTTP API. It is started by a thread that
-//! lives as long as the test process, with PR_SET_PDEATHSIG, so it dies with it.
+//! this binary and set up through Vault's HTTP API.
 
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -21,28 +19,11 @@ pub struct Bao {
     pub tls_dir: Option<PathBuf>,
 }
 
-/// The `bao` binary: on PATH (scripts/test puts .venv/bin there) or in ./.venv.
-pub fn bao_binary() -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join("bao"))
-        .find(|p| p.is_file());
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/bao");
-    on_path.or_else(|| venv.is_file().then_some(venv)).unwrap_or_else(|| {
-        panic!("`bao` is missing: these tests need a real OpenBao server; run scripts/test, which installs it")
-    })
-}
-
-fn free_port() -> u16 {
-    crate::stub::closed_port()
-}
-
 fn start(tls: bool) -> Bao {
-    let port = free_port();
+    let port = crate::stub::closed_port();
     let home = tempfile::tempdir().unwrap().keep();
     let tls_dir = tls.then(|| home.join("tls"));
-    let mut command = Command::new(bao_binary());
+    let mut command = Command::new(crate::util::tool("bao"));
     command
         .args(["server", "-dev", "-dev-no-store-token"])
         .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
@@ -59,23 +40,7 @@ fn start(tls: bool) -> Bao {
             .arg("-dev-tls")
             .arg(format!("-dev-tls-cert-dir={}", dir.display()));
     }
-    // SAFETY: only an async-signal-safe call between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            Ok(())
-        });
-    }
-    // The spawning thread must outlive the server: PDEATHSIG follows the thread.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let child = command.spawn();
-        tx.send(child.map(|c| c.id())).unwrap();
-        loop {
-            std::thread::park();
-        }
-    });
-    rx.recv().unwrap().expect("starting bao");
+    crate::util::spawn_server(command);
     let scheme = if tls { "https" } else { "http" };
     let bao = Bao {
         addr: format!("{scheme}://127.0.0.1:{port}"),

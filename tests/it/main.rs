@@ -1,6 +1,7 @@
 //! The one integration test binary: every test runs the real `secretrun` from the
 //! outside, through the builder in `util`.
 
+mod aws;
 mod bao;
 mod config;
 mod conformance;
@@ -8,6 +9,7 @@ mod dotenv;
 mod launch;
 mod leaks;
 mod list;
+mod moto;
 mod stub;
 mod util;
 mod validate;

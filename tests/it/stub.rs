@@ -35,6 +35,13 @@ impl Stub {
 
 /// Serves `handler`'s (status, JSON body) for every request until the test ends.
 pub fn serve(handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static) -> Stub {
+    serve_with_body(move |request, _| handler(request))
+}
+
+/// As [`serve`], with the request's body.
+pub fn serve_with_body(
+    handler: impl Fn(&Request, &str) -> (u16, String) + Send + Sync + 'static,
+) -> Stub {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let requests = Arc::new(Mutex::new(Vec::new()));
@@ -53,7 +60,7 @@ pub fn serve(handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static
 
 fn answer(
     mut stream: std::net::TcpStream,
-    handler: &dyn Fn(&Request) -> (u16, String),
+    handler: &dyn Fn(&Request, &str) -> (u16, String),
     seen: &Mutex<Vec<Request>>,
 ) {
     {
@@ -76,12 +83,21 @@ fn answer(
                     headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
                 }
             }
+            let length: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; length];
+            if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                return;
+            }
             let request = Request {
                 method,
                 path,
                 headers,
             };
-            let (status, body) = handler(&request);
+            let (status, body) = handler(&request, &String::from_utf8_lossy(&body));
             seen.lock().unwrap().push(request);
             let _ = write!(
                 stream,

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_secretrun");
@@ -166,4 +166,42 @@ pub const CANARY: &str = "sk_live_CANARY4d5e6f7a8b9c0d1e2f3a4b5c";
 /// Replaces anything canary-like so that a failing assertion never prints one.
 pub fn redact(text: &str) -> String {
     text.split(CANARY_MARK).collect::<Vec<_>>().join("<canary>")
+}
+
+/// A test server's binary: on PATH (scripts/test puts .venv/bin there) or in ./.venv.
+/// Missing is a failure, never a skip.
+pub fn tool(name: &str) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".venv/bin")
+        .join(name);
+    on_path.or_else(|| venv.is_file().then_some(venv)).unwrap_or_else(|| {
+        panic!("`{name}` is missing: these tests need the real server; run scripts/test, which installs it")
+    })
+}
+
+/// Starts a server that lives as long as the test process: it is spawned from a
+/// thread that never ends, with PR_SET_PDEATHSIG (which follows the spawning
+/// thread), so the server is killed when the tests are done.
+pub fn spawn_server(mut command: Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only an async-signal-safe call between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tx.send(command.spawn().map(|c| c.id())).unwrap();
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().unwrap().expect("starting a test server");
 }

@@ -1,0 +1,358 @@
+//! The AWS Secrets Manager source against moto_server.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::conformance::{self, Backend};
+use crate::moto::{self, ACCESS_KEY, SECRET_KEY};
+use crate::stub;
+use crate::util::{CANARY, Test};
+
+/// Credentials and region for a server at `url`, nothing read from this machine.
+fn aws(test: Test, url: &str) -> Test {
+    test.env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+}
+
+struct AwsBackend;
+
+impl Backend for AwsBackend {
+    fn put(&self, name: &str, data: Value) {
+        moto::server().create(name, &data.to_string());
+    }
+
+    fn source(&self, name: &str) -> String {
+        format!("aws-sm://{name}")
+    }
+
+    fn allowed(&self, test: Test) -> Test {
+        aws(test, &moto::server().url)
+    }
+
+    fn denied(&self, test: Test) -> Test {
+        aws(test, &moto::strict_server().url)
+    }
+
+    fn unreachable(&self, test: Test) -> Test {
+        aws(test, &format!("http://127.0.0.1:{}", stub::closed_port()))
+    }
+
+    fn credentials(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID".into(), ACCESS_KEY.into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), SECRET_KEY.into()),
+        ]
+    }
+}
+
+#[test]
+fn conformance() {
+    conformance::run_all(&AwsBackend, "conf");
+}
+
+fn allowed(test: Test) -> Test {
+    AwsBackend.allowed(test)
+}
+
+#[test]
+fn plain_text_secret_needs_a_name() {
+    moto::server().create("plain-text", CANARY);
+    let run = allowed(Test::new())
+        .args([
+            "--pure",
+            "--from",
+            "aws-sm://plain-text?as=STRIPE_SECRET_KEY",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["STRIPE_SECRET_KEY"], CANARY);
+    allowed(Test::new())
+        .args(["--from", "aws-sm://plain-text", "--", "true"])
+        .run()
+        .status(78)
+        .no_canary()
+        .stderr_is(
+            "error: `aws-sm://plain-text` is plain text: name its variable with `?as=NAME`\n",
+        );
+    // In a dotenv reference the variable is the name.
+    let run = allowed(Test::new().file(".env", "KEY=aws-sm://plain-text\n"))
+        .args(["--pure", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["KEY"], CANARY);
+}
+
+#[test]
+fn by_arn() {
+    let arn = moto::server().create("by-arn", r#"{"ARN_KEY":"v"}"#);
+    let run = allowed(Test::new())
+        .args([
+            "--pure",
+            "--from",
+            &format!("aws-sm://{arn}"),
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["ARN_KEY"], "v");
+}
+
+#[test]
+fn forty_five_secrets_and_one_missing_among_them_fails_all() {
+    let server = moto::server();
+    let mut test = allowed(Test::new()).args(["--pure"]);
+    for i in 0..45 {
+        server.create(
+            &format!("many/{i}"),
+            &json!({ format!("MANY_{i}"): i }).to_string(),
+        );
+        test = test.args(["--from", &format!("aws-sm://many/{i}")]);
+    }
+    let run = test.args(["--", "env", "-0"]).run();
+    run.success();
+    let env = run.env0();
+    assert_eq!(env.len(), 45);
+    assert_eq!(env["MANY_44"], "44");
+
+    let mut test = allowed(Test::new());
+    for i in 0..45 {
+        test = test.args(["--from", &format!("aws-sm://many/{i}")]);
+    }
+    test.args(["--from", "aws-sm://many/missing", "--", "echo", "RAN"])
+        .run()
+        .status(78)
+        .stdout_is("")
+        .stderr_is("error: fetching `aws-sm://many/missing`: not found\n");
+}
+
+#[test]
+fn previous_stage_after_a_rotation() {
+    let server = moto::server();
+    server.create("rotated", r#"{"PASSWORD":"old"}"#);
+    server.rotate("rotated", r#"{"PASSWORD":"new"}"#);
+    let run = allowed(Test::new())
+        .args([
+            "--pure",
+            "--from",
+            "aws-sm://rotated#PASSWORD?stage=AWSPREVIOUS&as=OLD",
+            "--from",
+            "aws-sm://rotated",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["OLD"], "old");
+    assert_eq!(run.env0()["PASSWORD"], "new");
+}
+
+#[test]
+fn endpoint_precedence() {
+    let good = moto::server().url.clone();
+    moto::server().create("endpoint", r#"{"E":"1"}"#);
+    let closed = format!("http://127.0.0.1:{}", stub::closed_port());
+    // The service's own variable beats the general one.
+    aws(Test::new(), &closed)
+        .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &good)
+        .args([
+            "--timeout",
+            "3s",
+            "--from",
+            "aws-sm://endpoint",
+            "--",
+            "true",
+        ])
+        .run()
+        .success();
+    // The environment beats the config file, which is used without it.
+    let config = format!("[aws]\nendpoint = \"{closed}\"\nregion = \"eu-west-1\"\n");
+    aws(Test::new().file("secretrun.toml", &config), &good)
+        .args([
+            "--timeout",
+            "3s",
+            "--from",
+            "aws-sm://endpoint",
+            "--",
+            "true",
+        ])
+        .run()
+        .success();
+    let config = format!("[aws]\nendpoint = \"{good}\"\nregion = \"us-east-1\"\n");
+    Test::new()
+        .file("secretrun.toml", config)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .args([
+            "--timeout",
+            "3s",
+            "--from",
+            "aws-sm://endpoint",
+            "--",
+            "true",
+        ])
+        .run()
+        .success();
+}
+
+#[test]
+fn a_listener_that_never_answers_times_out_by_the_deadline() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let started = Instant::now();
+    let run = aws(Test::new(), &url)
+        .args([
+            "--timeout",
+            "2s",
+            "--from",
+            "aws-sm://x",
+            "--",
+            "echo",
+            "RAN",
+        ])
+        .run();
+    let took = started.elapsed();
+    run.status(69).no_canary().stdout_is("");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+        "took {took:?}"
+    );
+    drop(listener);
+}
+
+#[test]
+fn without_credentials_off_ec2_nothing_waits_for_the_metadata_service() {
+    // Should the metadata service be asked, it would be this listener, which never
+    // answers: the launch would then hang until the SDK's timeouts.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let started = Instant::now();
+    let run = Test::new()
+        .env("AWS_ENDPOINT_URL", &moto::server().url)
+        .env("AWS_REGION", "us-east-1")
+        .env(
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            format!("http://{}", listener.local_addr().unwrap()),
+        )
+        .args(["--timeout", "10s", "--from", "aws-sm://x", "--", "true"])
+        .run();
+    run.status(78).stderr_has("no AWS credentials found");
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(listener);
+}
+
+/// A stand-in for Secrets Manager that answers BatchGetSecretValue for any ids
+/// (each secret `{"<ID>": "v"}` with `/` and `-` made `_`), after `delay`, and
+/// records each request's body.
+fn slow_secrets_manager(
+    delay: Duration,
+) -> (stub::Stub, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    let stub = stub::serve_with_body(move |request, body| {
+        std::thread::sleep(delay);
+        assert_eq!(
+            request.header("x-amz-target"),
+            Some("secretsmanager.BatchGetSecretValue")
+        );
+        let body: Value = serde_json::from_str(body).unwrap();
+        let values: Vec<Value> = body["SecretIdList"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| {
+                let id = id.as_str().unwrap();
+                let key = id.replace(['/', '-'], "_").to_uppercase();
+                json!({ "Name": id, "ARN": format!("arn:aws:secretsmanager:us-east-1:1:secret:{id}-AbCdEf"), "SecretString": json!({ key: "v" }).to_string() })
+            })
+            .collect();
+        seen.lock().unwrap().push(body);
+        (
+            200,
+            json!({ "SecretValues": values, "Errors": [] }).to_string(),
+        )
+    });
+    (stub, bodies)
+}
+
+#[test]
+fn batches_hold_at_most_twenty_ids_and_run_at_once() {
+    let (sm, bodies) = slow_secrets_manager(Duration::from_millis(500));
+    let mut test = aws(Test::new(), &sm.url()).args(["--pure"]);
+    for i in 0..45 {
+        test = test.args(["--from", &format!("aws-sm://b/{i}")]);
+    }
+    let started = Instant::now();
+    let run = test.args(["--", "env", "-0"]).run();
+    let took = started.elapsed();
+    run.success();
+    assert_eq!(run.env0().len(), 45);
+    let sizes: Vec<usize> = bodies
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b["SecretIdList"].as_array().unwrap().len())
+        .collect();
+    let mut sorted = sizes.clone();
+    sorted.sort();
+    assert_eq!(sorted, [5, 20, 20], "batch sizes {sizes:?}");
+    // Three calls of 500 ms each, concurrent: well under the 1.5 s they would take in turn.
+    assert!(took < Duration::from_millis(1200), "took {took:?}");
+}
+
+#[test]
+fn mixed_sources_are_fetched_at_once() {
+    // Vault answers in 2 x 700 ms (mount lookup, then the read), Secrets Manager in
+    // 1.4 s: at once that is about 1.4 s, one after the other 2.8 s.
+    let vault = stub::serve(|request| {
+        std::thread::sleep(Duration::from_millis(700));
+        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+            return (
+                200,
+                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"1"}}}"#.into(),
+            );
+        }
+        (200, r#"{"data":{"FROM_VAULT":"v"}}"#.into())
+    });
+    let (sm, _) = slow_secrets_manager(Duration::from_millis(1400));
+    let started = Instant::now();
+    let run = aws(Test::new().file(".env", "FROM_DOTENV=d\n"), &sm.url())
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args([
+            "--pure",
+            "--from",
+            ".env",
+            "--from",
+            "vault://secret/mixed",
+            "--from",
+            "aws-sm://from-aws",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    let took = started.elapsed();
+    run.success();
+    let env = run.env0();
+    assert_eq!(
+        (
+            env["FROM_DOTENV"].as_str(),
+            env["FROM_VAULT"].as_str(),
+            env["FROM_AWS"].as_str()
+        ),
+        ("d", "v", "v")
+    );
+    assert!(took < Duration::from_millis(2200), "took {took:?}");
+}
