@@ -74,12 +74,14 @@ impl Client {
         deadline: Instant,
     ) -> Result<Client> {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(remaining)
-                .connect_timeout(remaining.min(Duration::from_secs(3)))
-                .build(),
-        );
+        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(http_client()?)
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(remaining)
+                    .connect_timeout(remaining.min(Duration::from_secs(3)))
+                    .build(),
+            );
         let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
         if let Some(profile) = &file.profile
             && !set("AWS_PROFILE")
@@ -263,6 +265,31 @@ fn into_fetched(
         },
         (None, None) => fail(Kind::Config, format!("`{r}` has no value")),
     }
+}
+
+/// The SDK's HTTPS client (rustls with aws-lc), trusting the system's CA bundle read
+/// as one file rather than file by file.
+fn http_client() -> Result<aws_sdk_secretsmanager::config::SharedHttpClient> {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    let builder = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
+    let Some(pem) = crate::source::tls::system_bundle_pem() else {
+        return Ok(builder.build_https());
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(
+            TrustStore::empty()
+                .with_native_roots(false)
+                .with_pem_certificate(pem),
+        )
+        .build()
+        .map_err(|e| {
+            Failure::new(
+                Kind::Config,
+                format!("the system's CA bundle: {}", chain(&e)),
+            )
+        })?;
+    Ok(builder.tls_context(context).build_https())
 }
 
 /// The failure for an error code of Secrets Manager, naming the secret.

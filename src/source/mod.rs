@@ -10,6 +10,8 @@
 pub mod aws;
 pub mod dotenv;
 pub mod remote;
+#[cfg(any(feature = "vault", feature = "aws"))]
+pub mod tls;
 #[cfg(feature = "vault")]
 pub mod vault;
 

@@ -580,26 +580,6 @@ fn ensure_slash(mount: &str) -> String {
     }
 }
 
-/// The system's CA bundle, read as one file where the distribution keeps one; the
-/// default loader reads it and then every file of the certificate directory too.
-fn system_bundle() -> Option<Vec<reqwest::Certificate>> {
-    const BUNDLES: &[&str] = &[
-        "/etc/ssl/certs/ca-certificates.crt",
-        "/etc/pki/tls/certs/ca-bundle.crt",
-        "/etc/ssl/ca-bundle.pem",
-        "/etc/ssl/cert.pem",
-    ];
-    let path = std::env::var_os("SSL_CERT_FILE")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(BUNDLES.iter().map(PathBuf::from))
-        .find(|p| p.is_file())?;
-    let pem = std::fs::read(path).ok()?;
-    reqwest::Certificate::from_pem_bundle(&pem)
-        .ok()
-        .filter(|certs| !certs.is_empty())
-}
-
 /// Why a redirect is not followed: a step down from https to http (the token would
 /// travel in clear), or more than three hops. Vault's standby nodes redirect to the
 /// active node, so other redirects are followed.
@@ -665,7 +645,9 @@ fn build_http(settings: &Settings) -> Result<(reqwest::Client, String)> {
         // No TLS: skip loading the system's CA store, which takes milliseconds
         // (a bundle and a directory of some 150 files) on every launch.
         builder = builder.tls_certs_only(Vec::new());
-    } else if let Some(bundle) = system_bundle() {
+    } else if let Some(bundle) = crate::source::tls::system_bundle_pem()
+        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
+    {
         builder = builder.tls_certs_only(bundle);
     }
     match (&settings.client_cert, &settings.client_key) {
