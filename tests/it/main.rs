@@ -5,6 +5,7 @@ mod aws;
 mod bao;
 mod config;
 mod conformance;
+mod django;
 mod dotenv;
 mod launch;
 mod leaks;

@@ -114,14 +114,9 @@ pub fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-/// A minimal blocking HTTP/1.1 client for setting up test servers on loopback:
-/// sends JSON, returns the status and the parsed JSON answer (Null when empty).
-pub fn http_json(
-    method: &str,
-    url: &str,
-    headers: &[(&str, &str)],
-    body: Option<&serde_json::Value>,
-) -> (u16, serde_json::Value) {
+/// A minimal blocking HTTP/1.1 client for test servers on loopback: returns the
+/// status and the body as text.
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     use std::io::Read;
     let rest = url.strip_prefix("http://").expect("http:// URL");
     let (host, path) = rest
@@ -132,7 +127,6 @@ pub fn http_json(
     stream
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
@@ -141,7 +135,7 @@ pub fn http_json(
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    request.push_str(&body);
+    request.push_str(body);
     stream.write_all(request.as_bytes()).unwrap();
     let mut answer = Vec::new();
     stream.read_to_end(&mut answer).unwrap();
@@ -155,17 +149,29 @@ pub fn http_json(
     let chunked = head
         .to_ascii_lowercase()
         .contains("transfer-encoding: chunked");
-    let text = if chunked {
-        dechunk(rest)
-    } else {
-        rest.to_owned()
-    };
-    let json = if text.trim().is_empty() {
-        serde_json::Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
-    };
-    (status, json)
+    (
+        status,
+        if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_owned()
+        },
+    )
+}
+
+/// [`http`] with a JSON body and a JSON answer (Null when empty or not JSON).
+pub fn http_json(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let (status, text) = http(method, url, headers, &body);
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
 }
 
 fn dechunk(mut body: &str) -> String {

@@ -168,19 +168,21 @@ pub fn redact(text: &str) -> String {
     text.split(CANARY_MARK).collect::<Vec<_>>().join("<canary>")
 }
 
-/// A test server's binary: on PATH (scripts/test puts .venv/bin there) or in ./.venv.
-/// Missing is a failure, never a skip.
+/// A test server's binary (or the Python with Django): in ./.venv, where scripts/test
+/// installs them, else on PATH. Missing is a failure, never a skip.
 pub fn tool(name: &str) -> PathBuf {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file());
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join(".venv/bin")
         .join(name);
-    on_path.or_else(|| venv.is_file().then_some(venv)).unwrap_or_else(|| {
-        panic!("`{name}` is missing: these tests need the real server; run scripts/test, which installs it")
+    let on_path = || {
+        std::env::var_os("PATH")
+            .into_iter()
+            .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    };
+    venv.is_file().then_some(venv).or_else(on_path).unwrap_or_else(|| {
+        panic!("`{name}` is missing: these tests need it installed; run scripts/test, which installs it")
     })
 }
 
