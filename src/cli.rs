@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::validate::detectors::Mode;
 
-/// Load secrets from dotenv files, validate them, and exec COMMAND with a clean
-/// environment holding only those secrets and what you keep.
+/// Load secrets from dotenv files, Vault/OpenBao or AWS Secrets Manager, validate them,
+/// and exec COMMAND with a clean environment holding only those secrets and what you
+/// keep.
 #[derive(Debug, Parser)]
 #[command(
     name = "secretrun",
@@ -104,6 +105,9 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff) to standard output: `secretrun manpage > secretrun.1`.
+    #[command(hide = true)]
+    Manpage,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -45,6 +45,10 @@ pub fn run(cli: Cli) -> Result<u8> {
             );
             return Ok(0);
         }
+        Some(Command::Manpage) => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(0);
+        }
         Some(Command::List { format } | Command::Check { format, .. }) => Some(format),
         None => None,
     };

@@ -124,6 +124,14 @@ fn bad_options_are_usage_or_config_errors() {
 }
 
 #[test]
+fn man_page() {
+    let run = Test::new().args(["manpage"]).run();
+    run.success();
+    assert!(run.stdout.contains(".TH secretrun 1"));
+    assert!(run.stdout.contains("keep"));
+}
+
+#[test]
 fn completions() {
     for shell in ["bash", "zsh", "fish"] {
         let run = Test::new().args(["completions", shell]).run();
