@@ -9,6 +9,7 @@ pub mod error;
 pub mod escape;
 pub mod exec;
 pub mod list;
+pub mod redact;
 pub mod secret;
 pub mod source;
 pub mod validate;
