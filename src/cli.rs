@@ -27,6 +27,24 @@ pub struct Cli {
     #[command(subcommand)]
     pub subcommand: Option<Command>,
 
+    /// Supervise COMMAND as a child and replace every secret value (4 characters or
+    /// more) in its stdout and stderr with `[NAME]`.
+    #[arg(long)]
+    pub redact: bool,
+
+    /// Act as init (forward signals, reap every zombie) even when not PID 1.
+    #[arg(long, conflicts_with = "no_init")]
+    pub init: bool,
+
+    /// Exec even when running as PID 1.
+    #[arg(long)]
+    pub no_init: bool,
+
+    /// In supervise mode: after forwarding TERM or INT, how long the command has to
+    /// exit before it is sent KILL.
+    #[arg(long, value_name = "DURATION", default_value = "10s")]
+    pub kill_timeout: String,
+
     /// The command to run and its arguments, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,

@@ -177,13 +177,41 @@ pub fn check_limits(program: &Path, args: &[OsString], env: &ChildEnv) -> Result
     Ok(())
 }
 
-/// Replaces this process with the command. Returns only on failure.
-pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Hardening) -> Failure {
+/// The command with exactly the child's environment, for exec or spawn.
+pub fn command(program: &Path, args: &[OsString], env: &ChildEnv) -> std::process::Command {
     let mut command = std::process::Command::new(program);
     command.arg0(&args[0]).args(&args[1..]).env_clear();
     for var in &env.vars {
         command.env(&var.name, var.value.as_os_str());
     }
+    command
+}
+
+impl Hardening {
+    /// The core-dump limit secretrun found, for a child.
+    pub fn core_limit(&self) -> libc::rlimit {
+        self.core
+    }
+}
+
+/// The failure for a command that could not be started.
+pub fn start_failure(program: &Path, err: &io::Error) -> Failure {
+    let shown = os(program.as_os_str());
+    match err.raw_os_error() {
+        Some(libc::ENOENT) => Failure::new(Kind::NotFound, format!("`{shown}` was not found")),
+        Some(libc::E2BIG) => Failure::new(
+            Kind::Invalid,
+            format!(
+                "running `{shown}`: the arguments and environment are too large for the system"
+            ),
+        ),
+        _ => Failure::new(Kind::NotExecutable, format!("running `{shown}`: {err}")),
+    }
+}
+
+/// Replaces this process with the command. Returns only on failure.
+pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Hardening) -> Failure {
+    let mut command = command(program, args, env);
     // The child's core-dump policy is the user's again. Until execve this process is
     // still not dumpable, which alone prevents a dump; execve makes the new image
     // dumpable as usual.
@@ -198,17 +226,7 @@ pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Harden
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
     }
     let err = command.exec();
-    let shown = os(program.as_os_str());
-    match err.raw_os_error() {
-        Some(libc::ENOENT) => Failure::new(Kind::NotFound, format!("`{shown}` was not found")),
-        Some(libc::E2BIG) => Failure::new(
-            Kind::Invalid,
-            format!(
-                "running `{shown}`: the arguments and environment are too large for the system"
-            ),
-        ),
-        _ => Failure::new(Kind::NotExecutable, format!("running `{shown}`: {err}")),
-    }
+    start_failure(program, &err)
 }
 
 #[cfg(test)]

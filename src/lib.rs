@@ -12,6 +12,7 @@ pub mod list;
 pub mod redact;
 pub mod secret;
 pub mod source;
+pub mod supervise;
 pub mod validate;
 
 use std::ffi::OsString;
@@ -109,6 +110,26 @@ pub fn run(cli: Cli) -> Result<u8> {
             drop(stderr);
             let program = exec::resolve(&cli.command[0], path.as_deref())?;
             exec::check_limits(&program, &cli.command, &env)?;
+            // SAFETY: getpid has no preconditions.
+            let pid1 = unsafe { libc::getpid() } == 1;
+            if cli.redact || cli.init || (pid1 && !cli.no_init) {
+                let kill_timeout = config::parse_duration(&cli.kill_timeout).ok_or_else(|| {
+                    Failure::new(
+                        Kind::Config,
+                        "`--kill-timeout` is not a duration such as `10s`",
+                    )
+                })?;
+                let redactor = if cli.redact {
+                    redact::Redactor::new(&secrets)
+                } else {
+                    None
+                };
+                let options = supervise::Options {
+                    kill_timeout,
+                    reap_all: pid1 || cli.init,
+                };
+                return supervise::run(&program, &cli.command, &env, redactor, hardening, options);
+            }
             Err(exec::exec(&program, &cli.command, &env, hardening).into())
         }
     }

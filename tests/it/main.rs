@@ -12,6 +12,7 @@ mod leaks;
 mod list;
 mod moto;
 mod stub;
+mod supervise;
 mod util;
 mod validate;
 mod vault;
