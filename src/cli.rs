@@ -45,6 +45,19 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", default_value = "10s")]
     pub kill_timeout: String,
 
+    /// Supervise COMMAND and fetch the sources again on this interval (`30s`, `5m`);
+    /// a changed value restarts the command or signals it (`--on-change`).
+    #[arg(long, value_name = "DURATION")]
+    pub watch: Option<String>,
+
+    /// What a changed value does with `--watch`.
+    #[arg(long, value_enum, default_value_t = OnChange::Signal)]
+    pub on_change: OnChange,
+
+    /// The signal `--on-change signal` sends.
+    #[arg(long, value_name = "SIGNAL", default_value = "HUP")]
+    pub on_change_signal: String,
+
     /// The command to run and its arguments, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub command: Vec<OsString>,
@@ -126,6 +139,15 @@ pub enum Command {
     /// Print the man page (roff) to standard output: `secretrun manpage > secretrun.1`.
     #[command(hide = true)]
     Manpage,
+}
+
+/// `--on-change`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OnChange {
+    /// Stop the command and start it again with the new values.
+    Restart,
+    /// Send it `--on-change-signal`.
+    Signal,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

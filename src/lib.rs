@@ -56,6 +56,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     };
     let config = Config::from_cli(&cli.shared)?;
     let secrets = source::load(&config, &parent)?;
+    let parent_copy = parent.clone();
     let env = ChildEnv::build(&secrets, parent, &config.keep, config.pure);
     let mut out = std::io::stdout().lock();
     match cli.subcommand {
@@ -112,27 +113,61 @@ pub fn run(cli: Cli) -> Result<u8> {
             exec::check_limits(&program, &cli.command, &env)?;
             // SAFETY: getpid has no preconditions.
             let pid1 = unsafe { libc::getpid() } == 1;
-            if cli.redact || cli.init || (pid1 && !cli.no_init) {
-                let kill_timeout = config::parse_duration(&cli.kill_timeout).ok_or_else(|| {
-                    Failure::new(
-                        Kind::Config,
-                        "`--kill-timeout` is not a duration such as `10s`",
-                    )
-                })?;
-                let redactor = if cli.redact {
-                    redact::Redactor::new(&secrets)
-                } else {
-                    None
+            if cli.redact || cli.init || cli.watch.is_some() || (pid1 && !cli.no_init) {
+                let options = supervise_options(&cli, pid1)?;
+                drop(env);
+                let launch = supervise::Launch {
+                    program: &program,
+                    args: &cli.command,
+                    config: &config,
+                    parent: &parent_copy,
                 };
-                let options = supervise::Options {
-                    kill_timeout,
-                    reap_all: pid1 || cli.init,
-                };
-                return supervise::run(&program, &cli.command, &env, redactor, hardening, options);
+                return supervise::run(launch, secrets, hardening, options);
             }
             Err(exec::exec(&program, &cli.command, &env, hardening).into())
         }
     }
+}
+
+/// The supervise-mode options from the command line.
+fn supervise_options(cli: &Cli, pid1: bool) -> Result<supervise::Options> {
+    let duration = |flag: &str, text: &str| {
+        config::parse_duration(text).ok_or_else(|| {
+            Failure::new(
+                Kind::Config,
+                format!("`{flag}` is not a duration such as `10s`"),
+            )
+        })
+    };
+    let kill_timeout = duration("--kill-timeout", &cli.kill_timeout)?;
+    let watch = match &cli.watch {
+        Some(every) => {
+            let every = duration("--watch", every)?;
+            if every.is_zero() {
+                return Err(
+                    Failure::new(Kind::Config, "`--watch` takes a duration above zero").into(),
+                );
+            }
+            let signal = supervise::parse_signal(&cli.on_change_signal).ok_or_else(|| {
+                Failure::new(
+                    Kind::Config,
+                    "`--on-change-signal` takes HUP, INT, QUIT, TERM, USR1, USR2 or WINCH",
+                )
+            })?;
+            let on_change = match cli.on_change {
+                cli::OnChange::Restart => supervise::OnChange::Restart,
+                cli::OnChange::Signal => supervise::OnChange::Signal(signal),
+            };
+            Some(supervise::Watch { every, on_change })
+        }
+        None => None,
+    };
+    Ok(supervise::Options {
+        kill_timeout,
+        reap_all: pid1 || cli.init,
+        redact: cli.redact,
+        watch,
+    })
 }
 
 /// Runs the probes for every detected key, adds what they found to the report, and

@@ -223,3 +223,197 @@ fn as_pid_1_orphans_are_reaped() {
     assert_eq!(run(&[]), "pid1=secretrun zombies=0\n");
     assert_eq!(run(&["--no-init"]), "pid1=python3 zombies=3\n");
 }
+
+/// Reads lines until one equals `want`, within `limit`.
+fn wait_for_line(
+    lines: &mut impl Iterator<Item = std::io::Result<String>>,
+    want: &str,
+    limit: Duration,
+) {
+    let started = Instant::now();
+    for line in lines.by_ref() {
+        if line.unwrap() == want {
+            return;
+        }
+        assert!(started.elapsed() < limit, "no `{want}` within {limit:?}");
+    }
+    panic!("the output ended before `{want}`");
+}
+
+#[test]
+fn watch_restarts_the_command_when_an_openbao_value_changes() {
+    let server = crate::bao::server();
+    server.put("watched", serde_json::json!({"W": "one"}));
+    let test = Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", crate::bao::ROOT_TOKEN)
+        .args([
+            "--watch",
+            "300ms",
+            "--on-change",
+            "restart",
+            "--from",
+            "vault://secret/watched",
+        ])
+        .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
+    let mut child = test.command().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_for_line(&mut lines, "W=one", Duration::from_secs(10));
+    server.put("watched", serde_json::json!({"W": "two"}));
+    wait_for_line(&mut lines, "W=two", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("secretrun: watch: changed: `W`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("two") && !stderr.contains("one"),
+        "a value was logged"
+    );
+}
+
+#[test]
+fn watch_signals_the_command_when_a_moto_value_changes() {
+    let server = crate::moto::server();
+    server.create("watched-aws", r#"{"W":"one"}"#);
+    let script = r#"trap 'echo HUP' HUP; echo "W=$W"; while :; do sleep 0.05; done"#;
+    let test = Test::new()
+        .env("AWS_ENDPOINT_URL", &server.url)
+        .env("AWS_ACCESS_KEY_ID", crate::moto::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", crate::moto::SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .args([
+            "--watch",
+            "300ms",
+            "--from",
+            "aws-sm://watched-aws",
+            "--",
+            "bash",
+            "-c",
+            script,
+        ]);
+    let mut child = test.command().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_for_line(&mut lines, "W=one", Duration::from_secs(10));
+    server.rotate("watched-aws", r#"{"W":"two"}"#);
+    // The default --on-change is a signal, HUP: the command keeps running.
+    wait_for_line(&mut lines, "HUP", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("secretrun: watch: changed: `W`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn watch_keeps_the_command_when_fetching_fails() {
+    // A Vault stub that answers once, then fails with 403 on every later read.
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = reads.clone();
+    let vault = crate::stub::serve(move |request| {
+        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+            return (
+                200,
+                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"1"}}}"#.into(),
+            );
+        }
+        if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            (200, r#"{"data":{"W":"one"}}"#.into())
+        } else {
+            (403, r#"{"errors":["permission denied"]}"#.into())
+        }
+    });
+    let test = Test::new()
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args([
+            "--watch",
+            "200ms",
+            "--on-change",
+            "restart",
+            "--from",
+            "vault://secret/w",
+        ])
+        .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
+    let mut child = test.command().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_for_line(&mut lines, "W=one", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(900));
+    assert!(
+        reads.load(std::sync::atomic::Ordering::SeqCst) >= 3,
+        "no re-fetch happened"
+    );
+    // Still the first command: it was never restarted.
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+    assert!(lines.next().is_none());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("secretrun: watch: fetching failed, the command keeps its values"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused access (403)"), "{stderr}");
+}
+
+#[test]
+fn on_a_terminal_the_command_still_sees_a_terminal() {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: two out-pointers; no terminal settings or size.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0);
+    // SAFETY: fresh descriptors we own.
+    let (master, slave) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    };
+    let test = secrets().args([
+        "--redact",
+        "--",
+        "bash",
+        "-c",
+        "[ -t 1 ] && echo \"stdout is a tty: $STRIPE_SECRET_KEY\" || echo \"stdout is a pipe: $STRIPE_SECRET_KEY\"",
+    ]);
+    let mut command = test.command();
+    command.stdout(std::process::Stdio::from(slave));
+    let mut child = command.spawn().unwrap();
+    // Drop our copy of the slave (it went into the command) and read to the end.
+    drop(command);
+    let status = child.wait().unwrap();
+    assert!(status.success());
+    let mut text = Vec::new();
+    let mut master = master;
+    let mut buf = [0u8; 4096];
+    loop {
+        match std::io::Read::read(&mut master, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains("stdout is a tty: [STRIPE_SECRET_KEY]"),
+        "{text:?}"
+    );
+    assert!(!text.contains("CANARY"));
+}
