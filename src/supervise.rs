@@ -16,7 +16,7 @@
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::Stdio;
@@ -112,6 +112,8 @@ struct Running {
     pid: libc::pid_t,
     pumps: usize,
     done: mpsc::Receiver<()>,
+    /// (our terminal, the pty master standing in for it), to pass on resizes.
+    ptys: Vec<(libc::c_int, OwnedFd)>,
 }
 
 impl Running {
@@ -226,6 +228,18 @@ fn start(
     let mut pumps = 0;
     // Our copies of the pty slaves must go, or reading the masters never ends.
     drop(command);
+    let mut resizable = Vec::new();
+    for (fd, master) in [libc::STDOUT_FILENO, libc::STDERR_FILENO]
+        .into_iter()
+        .zip(&ptys)
+    {
+        if let Some(master) = master {
+            resizable.push((
+                fd,
+                master.try_clone().context("keeping the pty for resizes")?,
+            ));
+        }
+    }
     if let Some(redactor) = redactor.map(std::sync::Arc::new) {
         let [out_pty, err_pty] = ptys;
         let out: Option<Box<dyn Read + Send>> = match (out_pty, child.stdout.take()) {
@@ -249,6 +263,7 @@ fn start(
         pid: child.id() as libc::pid_t,
         pumps,
         done,
+        ptys: resizable,
     })
 }
 
@@ -281,6 +296,17 @@ fn wait_forwarding(
         }
         // SAFETY: a valid set and timeout; siginfo is not needed.
         let sig = unsafe { libc::sigtimedwait(set, std::ptr::null_mut(), &tick) };
+        if sig == libc::SIGWINCH {
+            for (ours, master) in &running.ptys {
+                // SAFETY: a window-size struct and two open descriptors.
+                unsafe {
+                    let mut size: libc::winsize = std::mem::zeroed();
+                    if libc::ioctl(*ours, libc::TIOCGWINSZ, &mut size) == 0 {
+                        libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size);
+                    }
+                }
+            }
+        }
         if sig > 0 && sig != libc::SIGCHLD {
             // SAFETY: a plain syscall; the group is the command's.
             unsafe { libc::kill(-pid, sig) };

@@ -52,16 +52,18 @@ fn redact_passes_binary_bytes_unharmed() {
 
 #[test]
 fn redact_large_output() {
-    // 20 MB with the value every 1000 bytes: every one replaced, nothing else changed.
-    let script = r#"line=$(printf 'x%.0s' $(seq 1 960)); for i in $(seq 1 20000); do printf '%s %s\n' "$line" "$STRIPE_SECRET_KEY"; done"#;
-    let output = secrets()
-        .args(["--redact", "--", "bash", "-c", script])
-        .command()
-        .output()
-        .unwrap();
+    // 100 MB with the value every 1000 bytes: every one replaced, nothing else changed.
+    let script =
+        r#"line=$(printf 'x%.0s' $(seq 1 960)); yes "$line $STRIPE_SECRET_KEY" | head -n 100000"#;
+    let test = secrets().args(["--redact", "--", "bash", "-c", script]);
+    let output = test.command().output().unwrap();
     assert!(output.status.success());
+    assert_eq!(
+        output.stdout.len(),
+        100_000 * (960 + 1 + "[STRIPE_SECRET_KEY]".len() + 1)
+    );
     let text = String::from_utf8(output.stdout).unwrap();
-    assert_eq!(text.lines().count(), 20000);
+    assert_eq!(text.lines().count(), 100_000);
     assert!(
         text.lines()
             .all(|l| l.ends_with(" [STRIPE_SECRET_KEY]") && l.len() == 960 + 20)
@@ -416,4 +418,71 @@ fn on_a_terminal_the_command_still_sees_a_terminal() {
         "{text:?}"
     );
     assert!(!text.contains("CANARY"));
+}
+
+#[test]
+fn the_pty_follows_the_terminal_size() {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: a window size and two out-pointers.
+    unsafe {
+        let size = libc::winsize {
+            ws_row: 40,
+            ws_col: 100,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size
+            ),
+            0
+        );
+    }
+    // SAFETY: fresh descriptors we own.
+    let (master, slave) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    };
+    use std::os::fd::AsRawFd;
+    let resize_fd = master.as_raw_fd();
+    let script =
+        "trap 'stty size 0<&1' WINCH; stty size 0<&1; echo ready; while :; do sleep 0.05; done";
+    let test = secrets().args(["--redact", "--", "bash", "-c", script]);
+    let mut command = test.command();
+    command.stdout(std::process::Stdio::from(slave));
+    let mut child = command.spawn().unwrap();
+    drop(command);
+    let mut lines = BufReader::new(master).lines();
+    let mut next = || {
+        lines
+            .next()
+            .unwrap()
+            .unwrap()
+            .trim_end_matches('\r')
+            .to_owned()
+    };
+    assert_eq!(next(), "40 100");
+    assert_eq!(next(), "ready");
+    // SAFETY: a window size on our pty, then a signal to our child.
+    unsafe {
+        let size = libc::winsize {
+            ws_row: 50,
+            ws_col: 120,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        assert_eq!(libc::ioctl(resize_fd, libc::TIOCSWINSZ, &size), 0);
+        libc::kill(child.id() as i32, libc::SIGWINCH);
+    }
+    assert_eq!(next(), "50 120");
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
 }
