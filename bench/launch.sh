@@ -12,14 +12,7 @@ static=$(scripts/build-static)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 gcc -O2 -static -o "$work/floor" bench/floor.c
-python3 - "$work/bench.env" <<'PY'
-import sys, random, string
-random.seed(1)
-with open(sys.argv[1], "w") as f:
-    for i in range(50):
-        value = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(40))
-        f.write(f"BENCH_VAR_{i}=bench_{value}\n")
-PY
+python3 bench/make_env.py "$work/bench.env"
 bins=("$static" "$PWD/target/release/secretrun" "$@")
 cmds=(/bin/true "$work/floor /bin/true")
 for b in "${bins[@]}"; do cmds+=("$b --from $work/bench.env -- /bin/true"); done

@@ -11,14 +11,7 @@ trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check 'python-dotenv[cli]'
 (cd "$work" && npm install --silent --no-audit --no-fund @dotenvx/dotenvx >/dev/null)
-python3 - "$work/bench.env" <<'PY'
-import sys, random, string
-random.seed(1)
-with open(sys.argv[1], "w") as f:
-    for i in range(50):
-        value = "".join(random.choice(string.ascii_letters + string.digits) for _ in range(40))
-        f.write(f"BENCH_VAR_{i}=bench_{value}\n")
-PY
+python3 bench/make_env.py "$work/bench.env"
 hyperfine -N --warmup 5 --runs "${RUNS:-100}" --export-json "$work/result.json" \
   -n "bare" "/bin/true" \
   -n "secretrun" "$bin --from $work/bench.env -- /bin/true" \

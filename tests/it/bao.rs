@@ -2,7 +2,6 @@
 //! this binary and set up through Vault's HTTP API.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -21,19 +20,12 @@ pub struct Bao {
 
 fn start(tls: bool) -> Bao {
     let port = crate::stub::closed_port();
-    let home = tempfile::tempdir().unwrap().keep();
-    let tls_dir = tls.then(|| home.join("tls"));
-    let mut command = Command::new(crate::util::tool("bao"));
+    let (mut command, home) = crate::util::server_command("bao");
     command
         .args(["server", "-dev", "-dev-no-store-token"])
         .arg(format!("-dev-root-token-id={ROOT_TOKEN}"))
-        .arg(format!("-dev-listen-address=127.0.0.1:{port}"))
-        .env_clear()
-        .env("HOME", &home)
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .arg(format!("-dev-listen-address=127.0.0.1:{port}"));
+    let tls_dir = tls.then(|| home.join("tls"));
     if let Some(dir) = &tls_dir {
         std::fs::create_dir_all(dir).unwrap();
         command

@@ -1,7 +1,6 @@
 //! A real Secrets Manager emulator on loopback (`moto_server`), shared by the tests of
 //! this binary, set up through the Secrets Manager JSON API.
 
-use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -19,16 +18,8 @@ pub struct Moto {
 
 fn start(enforce_auth: bool) -> Moto {
     let port = crate::stub::closed_port();
-    let home = tempfile::tempdir().unwrap().keep();
-    let mut command = Command::new(crate::util::tool("moto_server"));
-    command
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env_clear()
-        .env("HOME", &home)
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let (mut command, _home) = crate::util::server_command("moto_server");
+    command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
     if enforce_auth {
         // Every request is checked against IAM; our made-up keys are unknown.
         command.env("INITIAL_NO_AUTH_ACTION_COUNT", "0");

@@ -186,6 +186,22 @@ pub fn tool(name: &str) -> PathBuf {
     })
 }
 
+/// The command for a test server: `tool` with a cleared environment whose HOME is a
+/// fresh directory (no server reads or writes the real one), output discarded.
+/// Returns the command and that HOME.
+pub fn server_command(tool_name: &str) -> (Command, PathBuf) {
+    let home = tempfile::tempdir().unwrap().keep();
+    let mut command = Command::new(tool(tool_name));
+    command
+        .env_clear()
+        .env("HOME", &home)
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    (command, home)
+}
+
 /// Starts a server that lives as long as the test process: it is spawned from a
 /// thread that never ends, with PR_SET_PDEATHSIG (which follows the spawning
 /// thread), so the server is killed when the tests are done.
