@@ -238,3 +238,56 @@ fn probe_unreachable_is_69() {
     );
     assert!(!run.stdout.contains(GOOD_TEST_KEY));
 }
+
+/// Runs `check` with its stdout on a pty and returns what it printed there.
+fn check_on_a_terminal(no_color: Option<&str>) -> String {
+    let (mut master, mut slave) = (-1, -1);
+    // SAFETY: two out-pointers; no terminal settings or size.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(opened, 0);
+    // SAFETY: fresh descriptors we own.
+    let (mut master, slave) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    };
+    let mut test = Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={CANARY}\n"))
+        .args(["check", "--pure"]);
+    if let Some(value) = no_color {
+        test = test.env("NO_COLOR", value);
+    }
+    let mut command = test.command();
+    command.stdout(std::process::Stdio::from(slave));
+    let status = command.status().unwrap();
+    drop(command);
+    assert!(status.success());
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = std::io::Read::read(&mut master, &mut buf) {
+        text.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let coloured = check_on_a_terminal(None);
+    assert!(coloured.contains("\x1b[33mwarning\x1b[0m"), "{coloured:?}");
+    assert!(!coloured.contains("CANARY"));
+    let plain = check_on_a_terminal(Some("1"));
+    assert!(
+        plain.contains("warning") && !plain.contains('\x1b'),
+        "{plain:?}"
+    );
+}
