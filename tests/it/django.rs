@@ -1,6 +1,7 @@
 //! End to end with a real Django project (examples/django): `check --deploy`, a
 //! refused live key, and `runserver` serving a page, stopped with TERM.
 
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -145,4 +146,86 @@ fn runserver_serves_the_configuration_page_and_stops_on_term() {
         !logs.contains("k3j4h5g6") && !logs.contains("ExampleExample"),
         "a value reached Django's log"
     );
+}
+
+#[test]
+fn the_procfile_line_serves_with_gunicorn_on_the_platforms_port() {
+    // examples/Procfile, run as a platform runs it: `sh -c LINE` with PORT set, and a
+    // development PORT in the dotenv file that `--keep PORT` must override. Here the
+    // binaries come from this build and the venv, gunicorn binds loopback only, and
+    // PYTHONPATH (kept by name) finds the project.
+    let procfile = std::fs::read_to_string(project().join("../Procfile")).unwrap();
+    let line = procfile.strip_prefix("web: ").unwrap().trim_end();
+    let line = line
+        .replacen(
+            "secretrun ",
+            &format!("{} --keep PYTHONPATH ", crate::util::BIN),
+            1,
+        )
+        .replacen(
+            " gunicorn ",
+            &format!(" {} ", tool("gunicorn").display()),
+            1,
+        )
+        .replacen("0.0.0.0:", "127.0.0.1:", 1);
+    let port = stub::closed_port();
+    let config = std::fs::read_to_string(project().join("secretrun.toml")).unwrap();
+    let dotenv = std::fs::read_to_string(project().join(".env")).unwrap();
+    let test = Test::new()
+        .file(
+            "secretrun.toml",
+            config.replace("sources = [\".env\"]", "sources = [\"app.env\"]"),
+        )
+        .file("app.env", format!("{dotenv}PORT=1\n"));
+    let child = std::process::Command::new("/bin/sh")
+        .args(["-c", &line])
+        .env_clear()
+        .env("PATH", crate::util::PATH)
+        .env("HOME", test.dir())
+        .env("PORT", port.to_string())
+        .env("PYTHONPATH", project())
+        .env("RAILWAY_ENVIRONMENT", "production")
+        .current_dir(test.dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "gunicorn did not come up on the platform's PORT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (status, body) = stub::http(
+        "GET",
+        &format!("http://{addr}/"),
+        &[("X-Forwarded-Proto", "https")],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("STRIPE_SECRET_KEY: configured (test mode)"),
+        "{body}"
+    );
+    // Platforms stop a dyno by sending TERM to all of its processes: the group.
+    // SAFETY: a plain syscall to our own child's group.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    let logs = String::from_utf8_lossy(&output.stderr);
+    // The platform's shell may not exec the line: it dies of the TERM itself.
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        output.status.success() || output.status.signal() == Some(libc::SIGTERM),
+        "{:?}",
+        output.status
+    );
+    assert!(
+        logs.contains(&format!("Listening at: http://127.0.0.1:{port}")),
+        "{logs}"
+    );
+    assert!(logs.contains("Shutting down: Master"), "{logs}");
 }
