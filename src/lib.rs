@@ -56,8 +56,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     };
     let config = Config::from_cli(&cli.shared)?;
     let secrets = source::load(&config, &parent)?;
-    let parent_copy = parent.clone();
-    let env = ChildEnv::build(&secrets, parent, &config.keep, config.pure);
+    let env = ChildEnv::build(&secrets, parent.iter().cloned(), &config.keep, config.pure);
     let mut out = std::io::stdout().lock();
     match cli.subcommand {
         Some(Command::List { .. }) => {
@@ -120,7 +119,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                     program: &program,
                     args: &cli.command,
                     config: &config,
-                    parent: &parent_copy,
+                    parent: &parent,
                 };
                 return supervise::run(launch, secrets, hardening, options);
             }
