@@ -160,10 +160,8 @@ fn endpoint_precedence() {
     let good = moto::server().url.clone();
     moto::server().create("endpoint", r#"{"E":"1"}"#);
     let closed = format!("http://127.0.0.1:{}", stub::closed_port());
-    // The service's own variable beats the general one.
-    aws(Test::new(), &closed)
-        .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &good)
-        .args([
+    let fetch = |test: Test| {
+        test.args([
             "--timeout",
             "3s",
             "--from",
@@ -172,35 +170,20 @@ fn endpoint_precedence() {
             "true",
         ])
         .run()
-        .success();
+    };
+    // The service's own variable beats the general one.
+    fetch(aws(Test::new(), &closed).env("AWS_ENDPOINT_URL_SECRETS_MANAGER", &good)).success();
     // The environment beats the config file, which is used without it.
     let config = format!("[aws]\nendpoint = \"{closed}\"\nregion = \"eu-west-1\"\n");
-    aws(Test::new().file("secretrun.toml", &config), &good)
-        .args([
-            "--timeout",
-            "3s",
-            "--from",
-            "aws-sm://endpoint",
-            "--",
-            "true",
-        ])
-        .run()
-        .success();
+    fetch(aws(Test::new().file("secretrun.toml", &config), &good)).success();
     let config = format!("[aws]\nendpoint = \"{good}\"\nregion = \"us-east-1\"\n");
-    Test::new()
-        .file("secretrun.toml", config)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .args([
-            "--timeout",
-            "3s",
-            "--from",
-            "aws-sm://endpoint",
-            "--",
-            "true",
-        ])
-        .run()
-        .success();
+    fetch(
+        Test::new()
+            .file("secretrun.toml", config)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+    )
+    .success();
 }
 
 #[test]

@@ -369,26 +369,7 @@ fn watch_keeps_the_command_when_fetching_fails() {
 
 #[test]
 fn on_a_terminal_the_command_still_sees_a_terminal() {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: two out-pointers; no terminal settings or size.
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(opened, 0);
-    // SAFETY: fresh descriptors we own.
-    let (master, slave) = unsafe {
-        use std::os::fd::FromRawFd;
-        (
-            std::fs::File::from_raw_fd(master),
-            std::os::fd::OwnedFd::from_raw_fd(slave),
-        )
-    };
+    let (master, slave) = crate::util::open_pty((24, 80));
     let test = secrets().args([
         "--redact",
         "--",
@@ -403,16 +384,7 @@ fn on_a_terminal_the_command_still_sees_a_terminal() {
     drop(command);
     let status = child.wait().unwrap();
     assert!(status.success());
-    let mut text = Vec::new();
-    let mut master = master;
-    let mut buf = [0u8; 4096];
-    loop {
-        match std::io::Read::read(&mut master, &mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => text.extend_from_slice(&buf[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&text);
+    let text = crate::util::read_pty(master);
     assert!(
         text.contains("stdout is a tty: [STRIPE_SECRET_KEY]"),
         "{text:?}"
@@ -422,34 +394,7 @@ fn on_a_terminal_the_command_still_sees_a_terminal() {
 
 #[test]
 fn the_pty_follows_the_terminal_size() {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: a window size and two out-pointers.
-    unsafe {
-        let size = libc::winsize {
-            ws_row: 40,
-            ws_col: 100,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        assert_eq!(
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size
-            ),
-            0
-        );
-    }
-    // SAFETY: fresh descriptors we own.
-    let (master, slave) = unsafe {
-        use std::os::fd::FromRawFd;
-        (
-            std::fs::File::from_raw_fd(master),
-            std::os::fd::OwnedFd::from_raw_fd(slave),
-        )
-    };
+    let (master, slave) = crate::util::open_pty((40, 100));
     use std::os::fd::AsRawFd;
     let resize_fd = master.as_raw_fd();
     let script =

@@ -223,3 +223,45 @@ pub fn spawn_server(mut command: Command) {
     });
     rx.recv().unwrap().expect("starting a test server");
 }
+
+/// A pty pair (master, slave) with this window size (rows, columns), for tests that
+/// give secretrun a terminal.
+pub fn open_pty(size: (u16, u16)) -> (std::fs::File, std::os::fd::OwnedFd) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (-1, -1);
+    let size = libc::winsize {
+        ws_row: size.0,
+        ws_col: size.1,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: a window size and two out-pointers, all valid.
+    let opened = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(opened, 0, "openpty");
+    // SAFETY: fresh descriptors we own.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::os::fd::OwnedFd::from_raw_fd(slave),
+        )
+    }
+}
+
+/// Everything written to a pty, once the other side is closed (a master answers EIO
+/// then).
+pub fn read_pty(mut master: std::fs::File) -> String {
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n @ 1..) = std::io::Read::read(&mut master, &mut buf) {
+        text.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&text).into_owned()
+}

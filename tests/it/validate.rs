@@ -241,26 +241,7 @@ fn probe_unreachable_is_69() {
 
 /// Runs `check` with its stdout on a pty and returns what it printed there.
 fn check_on_a_terminal(no_color: Option<&str>) -> String {
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: two out-pointers; no terminal settings or size.
-    let opened = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(opened, 0);
-    // SAFETY: fresh descriptors we own.
-    let (mut master, slave) = unsafe {
-        use std::os::fd::FromRawFd;
-        (
-            std::fs::File::from_raw_fd(master),
-            std::os::fd::OwnedFd::from_raw_fd(slave),
-        )
-    };
+    let (master, slave) = crate::util::open_pty((24, 80));
     let mut test = Test::new()
         .file(".env", format!("STRIPE_SECRET_KEY={CANARY}\n"))
         .args(["check", "--pure"]);
@@ -272,12 +253,7 @@ fn check_on_a_terminal(no_color: Option<&str>) -> String {
     let status = command.status().unwrap();
     drop(command);
     assert!(status.success());
-    let mut text = Vec::new();
-    let mut buf = [0u8; 4096];
-    while let Ok(n @ 1..) = std::io::Read::read(&mut master, &mut buf) {
-        text.extend_from_slice(&buf[..n]);
-    }
-    String::from_utf8_lossy(&text).into_owned()
+    crate::util::read_pty(master)
 }
 
 #[test]
