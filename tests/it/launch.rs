@@ -361,3 +361,66 @@ pub fn which(program: &str) -> Option<std::path::PathBuf> {
         .map(|d| std::path::Path::new(d).join(program))
         .find(|p| p.is_file())
 }
+
+#[test]
+fn no_thread_outlives_the_fetch_and_reaches_exec() {
+    // A Vault fetch runs on an async runtime, with a thread for DNS; all of it must be
+    // gone before execve. strace shows each thread's exit and the exec, in order.
+    let vault = crate::stub::serve(|request| {
+        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+            return (
+                200,
+                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"1"}}}"#.into(),
+            );
+        }
+        (200, r#"{"data":{"A":"1"}}"#.into())
+    });
+    let test = Test::new();
+    let output = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-q",
+            "-e",
+            "trace=clone,clone3,execve,exit",
+            "-e",
+            "signal=none",
+        ])
+        .arg(crate::util::BIN)
+        .args(["--from", "vault://secret/app", "--", "/bin/true"])
+        .env_clear()
+        .env("PATH", PATH)
+        .env(
+            "VAULT_ADDR",
+            format!("http://localhost:{}", vault.addr.port()),
+        )
+        .env("VAULT_TOKEN", "t")
+        .current_dir(test.dir())
+        .output()
+        .expect("strace is needed for this test; the README's test command installs it");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let trace = String::from_utf8_lossy(&output.stderr);
+    let exec_at = trace
+        .find("execve(\"/bin/true\"")
+        .expect("the command was exec'd");
+    let before = &trace[..exec_at];
+    let threads: Vec<&str> = before
+        .lines()
+        .filter(|l| l.contains("clone"))
+        .filter_map(|l| l.rsplit("= ").next())
+        .filter(|pid| pid.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert!(
+        !threads.is_empty(),
+        "no thread was started, so this test shows nothing: {trace}"
+    );
+    for tid in threads {
+        assert!(
+            before.contains(&format!("[pid {tid}] exit(")),
+            "thread {tid} was alive at exec:\n{trace}"
+        );
+    }
+}
