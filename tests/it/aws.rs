@@ -339,3 +339,35 @@ fn mixed_sources_are_fetched_at_once() {
     );
     assert!(took < Duration::from_millis(2200), "took {took:?}");
 }
+
+#[test]
+fn binary_secrets_must_be_utf8_text() {
+    let server = moto::server();
+    // "binary-but-text" and four bytes that are not UTF-8, base64-encoded.
+    server.call(
+        "CreateSecret",
+        json!({ "Name": "binary-text", "SecretBinary": "YmluYXJ5LWJ1dC10ZXh0" }),
+    );
+    server.call(
+        "CreateSecret",
+        json!({ "Name": "binary-raw", "SecretBinary": "//7/AA==" }),
+    );
+    let run = allowed(Test::new())
+        .args([
+            "--pure",
+            "--from",
+            "aws-sm://binary-text?as=B",
+            "--",
+            "env",
+            "-0",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["B"], "binary-but-text");
+    allowed(Test::new())
+        .args(["--from", "aws-sm://binary-raw?as=B", "--", "echo", "RAN"])
+        .run()
+        .status(65)
+        .stdout_is("")
+        .stderr_is("error: `aws-sm://binary-raw` is a binary secret that is not UTF-8 text\n");
+}
