@@ -487,3 +487,29 @@ fn many_paths_are_fetched_concurrently() {
         started.elapsed()
     );
 }
+
+#[test]
+fn vault_max_retries_zero_does_not_retry() {
+    let data_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = data_calls.clone();
+    let stub = stub::serve(move |request| {
+        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+            return (
+                200,
+                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
+            );
+        }
+        calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        (503, r#"{"errors":["standby"]}"#.into())
+    });
+    Test::new()
+        .env("VAULT_ADDR", stub.url())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_MAX_RETRIES", "0")
+        .args(["--from", "vault://secret/app", "--", "true"])
+        .run()
+        .status(69)
+        .no_canary()
+        .stderr_has("answered 503");
+    assert_eq!(data_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
