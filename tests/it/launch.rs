@@ -407,19 +407,29 @@ fn no_thread_outlives_the_fetch_and_reaches_exec() {
         .find("execve(\"/bin/true\"")
         .expect("the command was exec'd");
     let before = &trace[..exec_at];
-    let threads: Vec<&str> = before
+    // Lines look like `clone3({...}) = 1234` and `[pid  1234] exit(0) = ?` (strace pads
+    // the pid); the command's own path may hold the word "clone".
+    let started: Vec<&str> = before
         .lines()
-        .filter(|l| l.contains("clone"))
+        .filter(|l| {
+            l.contains("clone3({") || l.contains("clone(child_stack") || l.contains("clone({")
+        })
         .filter_map(|l| l.rsplit("= ").next())
-        .filter(|pid| pid.chars().all(|c| c.is_ascii_digit()))
+        .filter(|pid| !pid.is_empty() && pid.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    let exited: Vec<&str> = before
+        .lines()
+        .filter(|l| l.contains("] exit(") || l.contains("] +++ exited"))
+        .filter_map(|l| l.strip_prefix("[pid")?.split(']').next())
+        .map(str::trim)
         .collect();
     assert!(
-        !threads.is_empty(),
+        !started.is_empty(),
         "no thread was started, so this test shows nothing: {trace}"
     );
-    for tid in threads {
+    for tid in started {
         assert!(
-            before.contains(&format!("[pid {tid}] exit(")),
+            exited.contains(&tid),
             "thread {tid} was alive at exec:\n{trace}"
         );
     }
