@@ -188,3 +188,33 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// Counts requests in progress at a stub and the most there were at once: proof of
+/// concurrency that does not depend on how fast the machine is.
+#[derive(Default)]
+pub struct InFlight {
+    now: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+pub struct InFlightGuard<'a>(&'a InFlight);
+
+impl InFlight {
+    /// Marks a request in progress until the guard is dropped.
+    pub fn enter(&self) -> InFlightGuard<'_> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.max.fetch_max(now, SeqCst);
+        InFlightGuard(self)
+    }
+
+    pub fn max(&self) -> usize {
+        self.max.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
