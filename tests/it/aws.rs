@@ -314,11 +314,8 @@ fn mixed_sources_are_fetched_at_once() {
     let vault = stub::serve(move |request| {
         let _answering = in_vault.enter();
         std::thread::sleep(Duration::from_millis(400));
-        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
-            return (
-                200,
-                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"1"}}}"#.into(),
-            );
+        if let Some(answer) = stub::vault_mount(request, 1) {
+            return answer;
         }
         (200, r#"{"data":{"FROM_VAULT":"v"}}"#.into())
     });

@@ -367,11 +367,8 @@ fn no_thread_outlives_the_fetch_and_reaches_exec() {
     // A Vault fetch runs on an async runtime, with a thread for DNS; all of it must be
     // gone before execve. strace shows each thread's exit and the exec, in order.
     let vault = crate::stub::serve(|request| {
-        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
-            return (
-                200,
-                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"1"}}}"#.into(),
-            );
+        if let Some(answer) = crate::stub::vault_mount(request, 1) {
+            return answer;
         }
         (200, r#"{"data":{"A":"1"}}"#.into())
     });

@@ -218,3 +218,17 @@ impl Drop for InFlightGuard<'_> {
         self.0.now.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
+
+/// The answer of a Vault stub to `vault kv`'s mount lookup (`sys/internal/ui/mounts`):
+/// `secret/` as a KV mount of this version. `None` for any other request.
+pub fn vault_mount(request: &Request, version: u8) -> Option<(u16, String)> {
+    request
+        .path
+        .starts_with("/v1/sys/internal/ui/mounts/")
+        .then(|| {
+            let answer = format!(
+                r#"{{"data":{{"path":"secret/","type":"kv","options":{{"version":"{version}"}}}}}}"#
+            );
+            (200, answer)
+        })
+}

@@ -321,11 +321,8 @@ fn watch_keeps_the_command_when_fetching_fails() {
     let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = reads.clone();
     let vault = crate::stub::serve(move |request| {
-        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
-            return (
-                200,
-                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"1"}}}"#.into(),
-            );
+        if let Some(answer) = crate::stub::vault_mount(request, 1) {
+            return answer;
         }
         if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             (200, r#"{"data":{"W":"one"}}"#.into())

@@ -355,11 +355,8 @@ fn a_503_is_retried() {
     let data_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let calls = data_calls.clone();
     let stub = stub::serve(move |request| {
-        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
-            return (
-                200,
-                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
-            );
+        if let Some(answer) = stub::vault_mount(request, 2) {
+            return answer;
         }
         if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             return (503, r#"{"errors":["standby"]}"#.into());
@@ -392,11 +389,8 @@ fn a_503_is_retried() {
 fn errors_that_will_not_pass_are_not_retried() {
     for status in [400u16, 403, 404, 501] {
         let stub = stub::serve(move |request| {
-            if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
-                return (
-                    200,
-                    r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
-                );
+            if let Some(answer) = stub::vault_mount(request, 2) {
+                return answer;
             }
             (status, r#"{"errors":[]}"#.into())
         });
@@ -463,11 +457,8 @@ fn many_paths_are_fetched_concurrently() {
     let gauge = std::sync::Arc::new(stub::InFlight::default());
     let in_stub = gauge.clone();
     let stub = stub::serve(move |request| {
-        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
-            return (
-                200,
-                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
-            );
+        if let Some(answer) = stub::vault_mount(request, 2) {
+            return answer;
         }
         let _reading = in_stub.enter();
         std::thread::sleep(Duration::from_millis(300));
@@ -497,11 +488,8 @@ fn vault_max_retries_zero_does_not_retry() {
     let data_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let calls = data_calls.clone();
     let stub = stub::serve(move |request| {
-        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
-            return (
-                200,
-                r#"{"data":{"path":"secret/","type":"kv","options":{"version":"2"}}}"#.into(),
-            );
+        if let Some(answer) = stub::vault_mount(request, 2) {
+            return answer;
         }
         calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         (503, r#"{"errors":["standby"]}"#.into())
