@@ -209,22 +209,32 @@ pub fn start_failure(program: &Path, err: &io::Error) -> Failure {
     }
 }
 
-/// Replaces this process with the command. Returns only on failure.
-pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Hardening) -> Failure {
-    let mut command = command(program, args, env);
-    // The child's core-dump policy is the user's again. Until execve this process is
-    // still not dumpable, which alone prevents a dump; execve makes the new image
-    // dumpable as usual.
-    // SAFETY: plain syscalls on valid pointers.
+/// Puts the process state the command inherits back as the user had it, in exec
+/// mode just before execve and in supervise mode between fork and exec. The core-dump
+/// limit is the user's again (until execve the process is still not dumpable, which
+/// alone prevents a dump; execve makes the new image dumpable as usual). Rust's
+/// runtime ignores SIGPIPE and supervise mode blocks signals: neither is ours to hand
+/// on. Signals the user's parent ignored stay ignored, as with any exec.
+///
+/// # Safety
+/// Only async-signal-safe calls: safe between fork and exec. It changes the calling
+/// process's signal state, so call it only in the process that is about to exec.
+pub unsafe fn hand_over(core: &libc::rlimit) {
+    // SAFETY: plain syscalls on valid pointers (the caller's contract covers the rest).
     unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &hardening.core);
-        // Rust's runtime ignores SIGPIPE; a blocked signal would stay blocked across
-        // exec. Neither is ours to hand on.
+        libc::setrlimit(libc::RLIMIT_CORE, core);
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
     }
+}
+
+/// Replaces this process with the command. Returns only on failure.
+pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Hardening) -> Failure {
+    let mut command = command(program, args, env);
+    // SAFETY: this process is about to become the command.
+    unsafe { hand_over(&hardening.core) };
     let err = command.exec();
     start_failure(program, &err)
 }

@@ -202,7 +202,6 @@ fn start(
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
-            libc::setrlimit(libc::RLIMIT_CORE, &core);
             libc::setpgid(0, 0);
             if stdin_is_tty && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgid(libc::getppid())
             {
@@ -210,14 +209,7 @@ fn start(
                 // would be stopped by SIGTTOU, which is still blocked here.
                 libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
             }
-            for sig in 1..32 {
-                if sig != libc::SIGKILL && sig != libc::SIGSTOP {
-                    libc::signal(sig, libc::SIG_DFL);
-                }
-            }
-            let mut empty: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut empty);
-            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            exec::hand_over(&core);
             Ok(())
         });
     }
