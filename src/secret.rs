@@ -172,14 +172,6 @@ impl SecretSet {
             .iter()
             .map(|(name, secret)| (name.as_str(), secret))
     }
-
-    pub fn len(&self) -> usize {
-        self.secrets.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.secrets.is_empty()
-    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,18 @@ pub struct Launch<'a> {
     pub parent: &'a [(OsString, OsString)],
 }
 
+impl Launch<'_> {
+    /// The command's environment with these secrets.
+    fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s> {
+        ChildEnv::build(
+            secrets,
+            self.parent.iter().cloned(),
+            &self.config.keep,
+            self.config.pure,
+        )
+    }
+}
+
 fn signal_set(extra: &[libc::c_int]) -> libc::sigset_t {
     // SAFETY: sigset operations on a local set.
     unsafe {
@@ -167,12 +179,7 @@ fn start(
     hardening: &Hardening,
     redact: bool,
 ) -> Result<Running> {
-    let env = ChildEnv::build(
-        secrets,
-        launch.parent.iter().cloned(),
-        &launch.config.keep,
-        launch.config.pure,
-    );
+    let env = launch.env(secrets);
     let redactor = if redact { Redactor::new(secrets) } else { None };
     let mut command = exec::command(launch.program, launch.args, &env);
     // With --redact, each stream the command writes goes through us: a pty where
@@ -364,12 +371,7 @@ fn refetch(launch: &Launch, current: &SecretSet) -> Option<SecretSet> {
     }
     changed.sort();
     let shown: Vec<String> = changed.iter().map(|n| format!("`{n}`")).collect();
-    let env = ChildEnv::build(
-        &new,
-        launch.parent.iter().cloned(),
-        &launch.config.keep,
-        launch.config.pure,
-    );
+    let env = launch.env(&new);
     let report = validate::validate(&env, launch.config);
     if !report.errors.is_empty() {
         eprintln!(
