@@ -1,11 +1,16 @@
 //! Streaming redaction of secret values in a child's output, for `--redact`.
 //!
-//! Every value of at least [`MIN_LEN`] bytes is replaced by `[NAME]`. The filter
-//! works on bytes (non-UTF-8 output passes unharmed) and is fed whatever each read
-//! returns. A value split across two reads is still caught: the filter holds back
-//! only the shortest tail that could still grow into a value (a tail that is a
-//! prefix of some value) and passes everything else on at once, so a line appears as
-//! soon as the child writes it.
+//! Every byte that belongs to an occurrence of a value of at least [`MIN_LEN`]
+//! bytes is masked, also where occurrences of two values overlap (`AAAABBBB` and
+//! `BBBBCCCC` in `AAAABBBBCCCC`): each run of overlapping occurrences becomes the
+//! names that cover it, `[OV1][OV2]`. A multi-line value is also found with its line
+//! ends written the other way (`\n` or `\r\n`), as a program or a terminal may
+//! write them. The filter works on bytes (non-UTF-8 output passes unharmed) and is
+//! fed whatever each read returns. A value split across two reads is still caught:
+//! the filter holds back only what could still grow into, or be joined by, a value
+//! (a tail that is a prefix of some value, and a run of occurrences that such a tail
+//! overlaps) and passes everything else on at once, so a line appears as soon as the
+//! child writes it.
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
@@ -15,29 +20,69 @@ use crate::secret::SecretSet;
 /// output and protect nothing.
 pub const MIN_LEN: usize = 4;
 
+/// A run of overlapping occurrences held back longer than this is written out
+/// masked so far, and what follows of it is masked without a second name: output
+/// made of one value over and over must not grow the filter's memory without end.
+const MAX_HOLD: usize = 64 * 1024;
+
 /// The values to find and what to write instead.
 pub struct Redactor {
     finder: AhoCorasick,
+    /// For each pattern of the finder, the index of its replacement.
+    label_of: Vec<usize>,
     replacements: Vec<Vec<u8>>,
-    /// The values, sorted, to tell whether a tail may be the start of one.
+    /// The patterns, sorted, to tell whether a tail may be the start of one.
     sorted: Vec<Vec<u8>>,
     longest: usize,
+}
+
+/// A value in the forms it may be written in: as it is, and for a multi-line value
+/// with `\n` and with `\r\n` line ends.
+fn forms(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut forms = vec![value.to_vec()];
+    if value.contains(&b'\n') {
+        let mut lf = Vec::with_capacity(value.len());
+        let mut i = 0;
+        while i < value.len() {
+            if value[i..].starts_with(b"\r\n") {
+                i += 1;
+                continue;
+            }
+            lf.push(value[i]);
+            i += 1;
+        }
+        let mut crlf = Vec::with_capacity(lf.len() * 2);
+        for &b in &lf {
+            if b == b'\n' {
+                crlf.push(b'\r');
+            }
+            crlf.push(b);
+        }
+        forms.push(lf);
+        forms.push(crlf);
+    }
+    forms
 }
 
 impl Redactor {
     /// A redactor for every secret of at least [`MIN_LEN`] bytes; `None` when there
     /// is none.
     pub fn new(secrets: &SecretSet) -> Option<Redactor> {
-        let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = secrets
-            .iter()
-            .filter(|(_, s)| s.value.len() >= MIN_LEN)
-            .map(|(name, s)| {
-                (
-                    s.value.expose().as_bytes().to_vec(),
-                    format!("[{name}]").into_bytes(),
-                )
-            })
-            .collect();
+        let mut replacements = Vec::new();
+        // (pattern, replacement index)
+        let mut pairs: Vec<(Vec<u8>, usize)> = Vec::new();
+        for (name, s) in secrets.iter() {
+            if s.value.len() < MIN_LEN {
+                continue;
+            }
+            let label = replacements.len();
+            replacements.push(format!("[{name}]").into_bytes());
+            for form in forms(s.value.expose().as_bytes()) {
+                if form.len() >= MIN_LEN {
+                    pairs.push((form, label));
+                }
+            }
+        }
         if pairs.is_empty() {
             return None;
         }
@@ -45,14 +90,15 @@ impl Redactor {
         pairs.sort();
         pairs.dedup_by(|a, b| a.0 == b.0);
         let finder = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             .build(pairs.iter().map(|(value, _)| value))
             .expect("plain literal patterns always build");
         let longest = pairs.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
-        let sorted: Vec<Vec<u8>> = pairs.iter().map(|(v, _)| v.clone()).collect();
-        let replacements = pairs.into_iter().map(|(_, r)| r).collect();
+        let label_of = pairs.iter().map(|(_, l)| *l).collect();
+        let sorted = pairs.into_iter().map(|(v, _)| v).collect();
         Some(Redactor {
             finder,
+            label_of,
             replacements,
             sorted,
             longest,
@@ -70,79 +116,131 @@ impl Redactor {
         Stream {
             redactor: self,
             pending: Vec::new(),
+            forced: 0,
         }
     }
 }
 
-/// The state of one stream: the held-back tail.
+/// One occurrence: where, and the replacement to name it by (`None`: the rest of an
+/// occurrence whose name was already written).
+type Occurrence = (usize, usize, Option<usize>);
+
+/// The state of one stream: the held-back bytes.
 pub struct Stream<'a> {
     redactor: &'a Redactor,
     pending: Vec<u8>,
+    /// The first `forced` bytes of `pending` belong to an occurrence already named.
+    forced: usize,
 }
 
 impl Stream<'_> {
     /// Filters `input` (what one read returned) and appends what may be written now
     /// to `out`.
     pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) {
-        let mut pending = std::mem::take(&mut self.pending);
-        let buf: &[u8] = if pending.is_empty() {
-            input
-        } else {
-            pending.extend_from_slice(input);
-            &pending
-        };
-        let r = self.redactor;
-        let mut last = 0;
-        let hold = loop {
-            // From `hold` on, the bytes could be the start of a value that more output
-            // would complete (or lengthen): they wait. A match starting before it is
-            // final, since no value starts with the bytes from there to the end.
-            let hold = self.hold_start(buf, last);
-            let mut crossed = false;
-            let base = last;
-            for m in r.finder.find_iter(&buf[base..]) {
-                let (start, end) = (base + m.start(), base + m.end());
-                if start >= hold {
-                    break;
-                }
-                out.extend_from_slice(&buf[last..start]);
-                out.extend_from_slice(&r.replacements[m.pattern().as_usize()]);
-                last = end;
-                if last > hold {
-                    crossed = true;
-                    break;
-                }
-            }
-            if !crossed {
-                break hold;
-            }
-        };
-        out.extend_from_slice(&buf[last..hold.max(last)]);
-        self.pending = buf[hold.max(last)..].to_vec();
-        zero(&mut pending);
+        if self.pending.capacity() - self.pending.len() < input.len() {
+            // Grow by hand so that the old buffer is zeroed, not just freed.
+            let mut grown = Vec::with_capacity((self.pending.len() + input.len()).max(4096) * 2);
+            grown.extend_from_slice(&self.pending);
+            zero(&mut self.pending);
+            self.pending = grown;
+        }
+        self.pending.extend_from_slice(input);
+        let hold = self.hold_start();
+        self.emit(hold, out);
     }
 
-    /// The first index at or after `from`, within the last `longest - 1` bytes, whose
-    /// suffix some value starts with; the end of `buf` when there is none.
-    fn hold_start(&self, buf: &[u8], from: usize) -> usize {
+    /// The first index, within the last `longest - 1` bytes, whose suffix some value
+    /// starts with; the end of the buffer when there is none.
+    fn hold_start(&self) -> usize {
         let r = self.redactor;
-        let lowest = from.max(buf.len().saturating_sub(r.longest.saturating_sub(1)));
+        let buf = &self.pending;
+        let lowest = buf.len().saturating_sub(r.longest.saturating_sub(1));
         (lowest..buf.len())
             .find(|&i| r.could_start_a_value(&buf[i..]))
             .unwrap_or(buf.len())
     }
 
+    /// Writes out what is final before `hold`, masked, and keeps the rest.
+    fn emit(&mut self, hold: usize, out: &mut Vec<u8>) {
+        let r = self.redactor;
+        let buf = &self.pending;
+        let mut occurrences: Vec<Occurrence> = r
+            .finder
+            .find_overlapping_iter(buf)
+            .map(|m| (m.start(), m.end(), Some(r.label_of[m.pattern().as_usize()])))
+            .collect();
+        if self.forced > 0 {
+            occurrences.push((0, self.forced, None));
+        }
+        occurrences.sort_by_key(|&(start, end, _)| (start, std::cmp::Reverse(end)));
+        let runs = merge(&occurrences);
+        // A run that reaches past `hold` may still be joined by what comes next: it
+        // waits, unless it has waited too long.
+        let mut cut = hold;
+        if let Some(&(start, _, _)) = runs.iter().find(|&&(s, e, _)| s < hold && e > hold)
+            && hold - start <= MAX_HOLD
+        {
+            cut = start;
+        }
+        let mut last = 0;
+        for &(start, end, first) in &runs {
+            if start >= cut {
+                break;
+            }
+            out.extend_from_slice(&buf[last..start]);
+            cover(r, &occurrences[first..], start, end, out);
+            last = end;
+        }
+        out.extend_from_slice(&buf[last.min(cut)..cut]);
+        self.forced = last.saturating_sub(cut);
+        let len = self.pending.len();
+        self.pending.copy_within(cut.., 0);
+        zeroize::Zeroize::zeroize(&mut self.pending[len - cut..]);
+        self.pending.truncate(len - cut);
+    }
+
     /// The stream ended: what was held back can no longer grow; replace what it holds.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
-        let r = self.redactor;
-        let mut last = 0;
-        for m in r.finder.find_iter(&self.pending) {
-            out.extend_from_slice(&self.pending[last..m.start()]);
-            out.extend_from_slice(&r.replacements[m.pattern().as_usize()]);
-            last = m.end();
-        }
-        out.extend_from_slice(&self.pending[last..]);
+        let end = self.pending.len();
+        self.emit(end, out);
         zero(&mut self.pending);
+    }
+}
+
+/// Runs of overlapping occurrences (sorted by start): (start, end, index of the
+/// run's first occurrence).
+fn merge(occurrences: &[Occurrence]) -> Vec<(usize, usize, usize)> {
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    for (i, &(start, end, _)) in occurrences.iter().enumerate() {
+        match runs.last_mut() {
+            Some(run) if start < run.1 => run.1 = run.1.max(end),
+            _ => runs.push((start, end, i)),
+        }
+    }
+    runs
+}
+
+/// Writes the names that cover `start..end`: from each point, the occurrence that
+/// started there or before and reaches furthest.
+fn cover(r: &Redactor, occurrences: &[Occurrence], start: usize, end: usize, out: &mut Vec<u8>) {
+    let mut pos = start;
+    let mut i = 0;
+    let mut best: Option<(usize, Option<usize>)> = None;
+    while pos < end {
+        while i < occurrences.len() && occurrences[i].0 <= pos {
+            let (_, e, label) = occurrences[i];
+            if best.is_none_or(|(b, _)| e > b) {
+                best = Some((e, label));
+            }
+            i += 1;
+        }
+        let Some((reach, label)) = best.filter(|&(reach, _)| reach > pos) else {
+            break;
+        };
+        if let Some(label) = label {
+            out.extend_from_slice(&r.replacements[label]);
+        }
+        pos = reach;
     }
 }
 
@@ -287,6 +385,112 @@ mod tests {
                 String::from_utf8_lossy(&text)
             );
             assert!(!String::from_utf8_lossy(&whole).contains("abab"));
+        }
+    }
+
+    #[test]
+    fn overlapping_values_are_masked_whole() {
+        let r = redactor(&[("OV1", "AAAABBBB"), ("OV2", "BBBBCCCC")]);
+        let text = b"x AAAABBBBCCCC y";
+        for cut in 0..text.len() {
+            assert_eq!(
+                run(&r, &[&text[..cut], &text[cut..]]),
+                b"x [OV1][OV2] y",
+                "cut at {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn multi_line_values_in_either_line_end_form() {
+        let r = redactor(&[("PEM", "l1-CANARY\nl2-CANARY\nl3")]);
+        assert_eq!(
+            run(&r, &[b"a l1-CANARY\r\nl2-CANARY\r\nl3 b"]),
+            b"a [PEM] b"
+        );
+        assert_eq!(run(&r, &[b"a l1-CANARY\nl2-CANARY\nl3 b"]), b"a [PEM] b");
+        let r = redactor(&[("WIN", "l1-CANARY\r\nl2")]);
+        assert_eq!(run(&r, &[b"a l1-CANARY\nl2 b"]), b"a [WIN] b");
+    }
+
+    #[test]
+    fn a_long_run_of_one_value_is_masked_with_bounded_memory() {
+        let r = redactor(&[("A", "aaaa")]);
+        let text = vec![b'a'; 3 * MAX_HOLD];
+        let mut stream = r.stream();
+        let mut out = Vec::new();
+        for chunk in text.chunks(1000) {
+            stream.feed(chunk, &mut out);
+            assert!(stream.pending.len() <= MAX_HOLD + 1000);
+        }
+        stream.finish(&mut out);
+        assert!(!out.contains(&b'a'), "a byte of the value passed");
+        assert!(out.starts_with(b"[A]"));
+    }
+
+    /// Every byte inside any occurrence of any value is masked, whatever the values
+    /// overlap with and however the output is cut into reads: the output with the
+    /// names taken out is the input with every covered byte taken out.
+    #[test]
+    fn every_covered_byte_is_masked_under_any_chunking() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed as usize
+        };
+        for _ in 0..2000 {
+            let values: Vec<String> = (0..1 + next() % 3)
+                .map(|_| {
+                    (0..4 + next() % 3)
+                        .map(|_| ['a', 'b'][next() % 2])
+                        .collect()
+                })
+                .collect();
+            let pairs: Vec<(String, &str)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (format!("V{i}"), v.as_str()))
+                .collect();
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            let r = redactor(&pairs);
+            let text: Vec<u8> = (0..next() % 40).map(|_| b"abc"[next() % 3]).collect();
+            let mut covered = vec![false; text.len()];
+            for v in &values {
+                let v = v.as_bytes();
+                for at in 0..text.len().saturating_sub(v.len() - 1) {
+                    if text[at..].starts_with(v) {
+                        covered[at..at + v.len()].iter_mut().for_each(|c| *c = true);
+                    }
+                }
+            }
+            let expected: Vec<u8> = text
+                .iter()
+                .zip(&covered)
+                .filter(|(_, c)| !**c)
+                .map(|(b, _)| *b)
+                .collect();
+            let mut chunks = Vec::new();
+            let mut at = 0;
+            while at < text.len() {
+                let len = 1 + next() % 6;
+                chunks.push(&text[at..(at + len).min(text.len())]);
+                at += len;
+            }
+            let whole = run(&r, &[&text]);
+            assert_eq!(run(&r, &chunks), whole, "chunking changed the output");
+            let shown = String::from_utf8(whole).unwrap();
+            let mut stripped = shown.clone();
+            for (name, _) in &pairs {
+                stripped = stripped.replace(&format!("[{name}]"), "");
+            }
+            assert_eq!(
+                stripped.as_bytes(),
+                expected,
+                "values {values:?}, text {:?} gave {shown:?}",
+                String::from_utf8_lossy(&text)
+            );
         }
     }
 }
