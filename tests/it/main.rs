@@ -13,6 +13,7 @@ mod list;
 mod moto;
 mod stub;
 mod supervise;
+mod terminal;
 mod util;
 mod validate;
 mod vault;

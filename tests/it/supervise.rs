@@ -428,3 +428,158 @@ fn the_pty_follows_the_terminal_size() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
 }
+
+/// Runs `secretrun ARGS` through `sh -c` with `prelude` first (a `trap` as a shell
+/// script sets it), the command's stdout piped back.
+fn through_shell(test: &Test, prelude: &str, args: &str) -> std::process::Child {
+    let line = format!("{prelude} exec {} {args}", crate::util::BIN);
+    let mut shell = std::process::Command::new("/bin/sh");
+    shell
+        .args(["-c", &line])
+        .env_clear()
+        .env("PATH", crate::util::PATH)
+        .current_dir(test.dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    shell.spawn().unwrap()
+}
+
+#[test]
+fn a_signal_the_parent_ignored_stays_ignored_in_supervise_mode() {
+    // As `cmd &` in a script, or `trap '' TERM`: the disposition is SIG_IGN when
+    // secretrun starts. Exec mode keeps it; so must supervise mode.
+    for (sig, name) in [(libc::SIGINT, "INT"), (libc::SIGTERM, "TERM")] {
+        for mode in ["--init", "--redact"] {
+            let test = Test::new().file(".env", "A=1\n");
+            let mut child = through_shell(
+                &test,
+                &format!("trap '' {name};"),
+                &format!(
+                    "{mode} --kill-timeout 200ms -- sh -c 'echo ready; sleep 1; echo survived'"
+                ),
+            );
+            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+            assert_eq!(lines.next().unwrap().unwrap(), "ready");
+            // SAFETY: a plain syscall to our own child (secretrun, after exec).
+            unsafe { libc::kill(child.id() as i32, sig) };
+            assert_eq!(
+                lines.next().map(|l| l.unwrap()).as_deref(),
+                Some("survived"),
+                "{mode} with {name} ignored"
+            );
+            assert_eq!(child.wait().unwrap().code(), Some(0), "{mode}, {name}");
+        }
+    }
+}
+
+#[test]
+fn the_command_dies_with_a_killed_supervisor() {
+    let test = Test::new().file(".env", "A=1\n").args([
+        "--init",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exec sleep 30",
+    ]);
+    let mut child = test.command().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let command: i32 = lines.next().unwrap().unwrap().parse().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The command is killed by the kernel at once; its zombie is then reaped by
+    // whoever adopted it, so "gone or a zombie" is the observable end.
+    let gone = || {
+        std::fs::read_to_string(format!("/proc/{command}/stat"))
+            .map(|s| s.rsplit(") ").next().unwrap_or("").starts_with('Z'))
+            .unwrap_or(true)
+    };
+    let started = Instant::now();
+    while !gone() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the command outlived the killed supervisor"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A command with a helper in its process group that has no USR1 handler; it says
+/// whether the helper survived each USR1 it gets.
+const HELPER_SCRIPT: &str = r#"
+    sleep 30 & helper=$!
+    trap 'kill -0 $helper 2>/dev/null && echo "USR1 helper-alive" || echo "USR1 helper-dead"' USR1
+    echo "W=$W"
+    while :; do sleep 0.05; done
+"#;
+
+#[test]
+fn usr1_forwarded_reaches_the_command_not_its_helpers() {
+    let test =
+        Test::new()
+            .file(".env", "W=one\n")
+            .args(["--init", "--", "bash", "-c", HELPER_SCRIPT]);
+    let mut child = test.command().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_for_line(&mut lines, "W=one", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
+    wait_for_line(&mut lines, "USR1 helper-alive", Duration::from_secs(10));
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+}
+
+#[test]
+fn on_change_signal_reaches_the_command_not_its_helpers() {
+    let test = Test::new().file(".env", "W=one\n").args([
+        "--watch",
+        "200ms",
+        "--on-change-signal",
+        "USR1",
+        "--",
+        "bash",
+        "-c",
+        HELPER_SCRIPT,
+    ]);
+    let mut child = test.command().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_for_line(&mut lines, "W=one", Duration::from_secs(10));
+    std::fs::write(test.dir().join(".env"), "W=two\n").unwrap();
+    wait_for_line(&mut lines, "USR1 helper-alive", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+}
+
+#[test]
+fn merged_streams_keep_their_order_through_one_pipe() {
+    let test = Test::new().file(".env", "A=1\n");
+    let child = through_shell(
+        &test,
+        "",
+        "--redact -- sh -c 'for i in 1 2 3 4 5 6 7 8; do echo out$i; echo err$i >&2; done' 2>&1",
+    );
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let expected: String = (1..=8).map(|i| format!("out{i}\nerr{i}\n")).collect();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+}
+
+#[test]
+fn overlapping_values_are_masked_whole() {
+    let run = Test::new()
+        .file(".env", "OV1=AAAACANARY\nOV2=CANARYCCCC\n")
+        .args([
+            "--redact",
+            "--",
+            "sh",
+            "-c",
+            "echo AAAACANARYCCCC; echo AAAACANARYCCCC >&2",
+        ])
+        .run();
+    run.success().no_canary();
+    assert_eq!(run.stdout, "[OV1][OV2]\n");
+    assert_eq!(run.stderr, "[OV1][OV2]\n");
+}

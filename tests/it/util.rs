@@ -265,3 +265,91 @@ pub fn read_pty(mut master: std::fs::File) -> String {
     }
     String::from_utf8_lossy(&text).into_owned()
 }
+
+/// A program on a real terminal: a fresh pty whose slave is the program's stdin,
+/// stdout, stderr and controlling terminal (it leads a new session), so a shell on
+/// it has job control and Ctrl-C, Ctrl-Z and SIGTTOU behave as in a real terminal.
+pub struct Terminal {
+    master: std::fs::File,
+    child: std::process::Child,
+    seen: std::sync::mpsc::Receiver<Vec<u8>>,
+    /// Everything read so far.
+    pub text: String,
+}
+
+impl Terminal {
+    /// Starts `args` on a new terminal in `dir`, with exactly `env`.
+    pub fn spawn(args: &[&str], dir: &Path, env: &[(&str, &str)]) -> Terminal {
+        use std::os::unix::process::CommandExt;
+        let (master, slave) = open_pty((24, 80));
+        let mut command = Command::new(args[0]);
+        command
+            .args(&args[1..])
+            .env_clear()
+            .envs(env.iter().copied())
+            .current_dir(dir)
+            .stdin(Stdio::from(slave.try_clone().unwrap()))
+            .stdout(Stdio::from(slave.try_clone().unwrap()))
+            .stderr(Stdio::from(slave));
+        // SAFETY: setsid and ioctl are async-signal-safe.
+        unsafe {
+            command.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = command.spawn().expect("starting a program on a pty");
+        drop(command);
+        let mut reader = master.try_clone().unwrap();
+        let (tx, seen) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = std::io::Read::read(&mut reader, &mut buf) {
+                if tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Terminal {
+            master,
+            child,
+            seen,
+            text: String::new(),
+        }
+    }
+
+    /// Types `text` at the terminal (`\x03` is Ctrl-C, `\x1a` Ctrl-Z).
+    pub fn send(&mut self, text: &str) {
+        std::io::Write::write_all(&mut self.master, text.as_bytes()).unwrap();
+    }
+
+    /// Reads until the output holds `want` (after what earlier calls consumed), or
+    /// fails after `limit`. Returns the output up to and including it, and consumes it.
+    #[track_caller]
+    pub fn expect(&mut self, want: &str, limit: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(at) = self.text.find(want) {
+                let upto: String = self.text.drain(..at + want.len()).collect();
+                return upto;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.seen.recv_timeout(left) {
+                Ok(bytes) => self.text.push_str(&String::from_utf8_lossy(&bytes)),
+                Err(_) => panic!(
+                    "no {want:?} on the terminal within {limit:?}; it shows: {:?}",
+                    redact(&self.text)
+                ),
+            }
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        // SAFETY: a signal to the session we started (the program leads its group).
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+}

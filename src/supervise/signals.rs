@@ -1,0 +1,155 @@
+//! Which signals supervise mode takes, and who gets each one.
+//!
+//! The supervisor blocks the signals it forwards and takes them with
+//! `sigtimedwait` in its main thread, so no handler ever runs. A signal that
+//! secretrun's own parent ignored (a shell's `cmd &` ignores INT and QUIT, `nohup`
+//! ignores HUP) stays ignored: it is neither taken nor forwarded, and the command
+//! inherits the ignored disposition, exactly as it would across a plain exec.
+//!
+//! Who gets what: the signals that end a program (TERM, INT, HUP, QUIT) go to the
+//! command's whole process group, as a terminal sends Ctrl-C to a foreground job, so
+//! helpers the command started stop with it. The signals that ask a program to do
+//! something (USR1, USR2, WINCH, and `--on-change-signal`) go to the command alone:
+//! a helper without a handler (a `sleep` the app started) would die of them.
+
+/// The signals forwarded to the command.
+pub const FORWARDED: &[libc::c_int] = &[
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+];
+
+/// Blocked in the supervisor but never waited for: with them blocked the kernel lets
+/// a background process group change the terminal's foreground group and write to
+/// it, where it would otherwise stop the process (and with it every signal we
+/// forward).
+const TERMINAL_STOPS: &[libc::c_int] = &[libc::SIGTTOU, libc::SIGTTIN];
+
+/// Where a forwarded signal goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The command's process group.
+    Group,
+    /// The command's own process.
+    Command,
+}
+
+/// Who gets `sig` (see the module comment).
+pub fn target(sig: libc::c_int) -> Target {
+    match sig {
+        libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT | libc::SIGKILL => {
+            Target::Group
+        }
+        _ => Target::Command,
+    }
+}
+
+/// Sends `sig` to the command (pid `pid`, leader of its own group) as [`target`]
+/// says.
+pub fn send(pid: libc::pid_t, sig: libc::c_int) {
+    let to = match target(sig) {
+        Target::Group => -pid,
+        Target::Command => pid,
+    };
+    // SAFETY: a plain syscall; the pid and group are the command's.
+    unsafe { libc::kill(to, sig) };
+}
+
+/// Whether `sig` is ignored in this process (inherited from the parent).
+pub fn is_ignored(sig: libc::c_int) -> bool {
+    // SAFETY: sigaction with a null new action only reads the current one.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+/// The signals supervise mode takes: the forwarded ones the parent did not ignore,
+/// and SIGCHLD.
+pub struct Signals {
+    /// What `sigtimedwait` waits for.
+    pub wait: libc::sigset_t,
+}
+
+impl Signals {
+    /// Finds which signals are ignored and blocks the rest in this, the only, thread;
+    /// threads started later inherit the mask, so every signal is taken here.
+    pub fn block() -> Signals {
+        let taken: Vec<libc::c_int> = FORWARDED
+            .iter()
+            .copied()
+            .filter(|&sig| !is_ignored(sig))
+            .chain([libc::SIGCHLD])
+            .collect();
+        let wait = set_of(&taken);
+        let blocked = set_of(&[&taken[..], TERMINAL_STOPS].concat());
+        // SAFETY: a valid set; changes only this thread's mask.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &blocked, std::ptr::null_mut()) };
+        Signals { wait }
+    }
+
+    /// Waits up to `timeout` for a signal; the signal, or `None`.
+    pub fn wait(&self, timeout: std::time::Duration) -> Option<libc::c_int> {
+        let tick = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: a valid set and timeout; siginfo is not needed.
+        let sig = unsafe { libc::sigtimedwait(&self.wait, std::ptr::null_mut(), &tick) };
+        (sig > 0).then_some(sig)
+    }
+}
+
+fn set_of(signals: &[libc::c_int]) -> libc::sigset_t {
+    // SAFETY: sigset operations on a local set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &sig in signals {
+            libc::sigaddset(&mut set, sig);
+        }
+        set
+    }
+}
+
+/// Parses a signal name for `--on-change-signal`: `HUP`, `SIGUSR1`, …
+pub fn parse(name: &str) -> Option<libc::c_int> {
+    let name = name.trim_start_matches("SIG");
+    Some(match name {
+        "HUP" => libc::SIGHUP,
+        "INT" => libc::SIGINT,
+        "QUIT" => libc::SIGQUIT,
+        "TERM" => libc::SIGTERM,
+        "USR1" => libc::SIGUSR1,
+        "USR2" => libc::SIGUSR2,
+        "WINCH" => libc::SIGWINCH,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ending_signals_go_to_the_group_requests_to_the_command() {
+        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+            assert_eq!(target(sig), Target::Group, "{sig}");
+        }
+        for sig in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH] {
+            assert_eq!(target(sig), Target::Command, "{sig}");
+        }
+    }
+
+    #[test]
+    fn signal_names() {
+        assert_eq!(parse("HUP"), Some(libc::SIGHUP));
+        assert_eq!(parse("SIGUSR1"), Some(libc::SIGUSR1));
+        assert_eq!(parse("KILL"), None);
+        assert_eq!(parse("hup"), None);
+    }
+}

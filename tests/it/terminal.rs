@@ -1,0 +1,151 @@
+//! Supervise mode on a real terminal: a pty that leads its own session, with an
+//! interactive bash on it (job control, Ctrl-C, Ctrl-Z), and secretrun as PID 1 of a
+//! new PID namespace on such a terminal, as `docker run -it` gives it.
+
+use std::time::Duration;
+
+use crate::util::{BIN, CANARY, PATH, Terminal, Test};
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCCANARY\n-----END PRIVATE KEY-----";
+
+fn project() -> Test {
+    Test::new().file(
+        ".env",
+        format!("STRIPE_SECRET_KEY={CANARY}\nPEM=\"{PEM}\"\nA=plain\n"),
+    )
+}
+
+/// An interactive bash (job control on) on a fresh terminal, in the project dir.
+fn shell(test: &Test) -> Terminal {
+    let home = test.dir().to_str().unwrap().to_owned();
+    let mut term = Terminal::spawn(
+        &["/bin/bash", "--norc", "--noprofile", "--noediting", "-i"],
+        test.dir(),
+        &[
+            ("PATH", PATH),
+            ("HOME", &home),
+            ("PS1", "$ "),
+            ("TERM", "dumb"),
+        ],
+    );
+    // The marker is computed, so the echo of this line cannot match it.
+    term.send("stty -echo; echo shell-$((40 + 2))\n");
+    term.expect("shell-42\r\n", LIMIT);
+    term
+}
+
+fn unshare() -> &'static str {
+    ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+        .expect("unshare (util-linux) is needed for the PID 1 tests")
+}
+
+#[test]
+fn supervise_mode_finishes_when_stdin_is_a_terminal() {
+    let test = project();
+    let mut term = shell(&test);
+    for (mode, shown) in [("--init", "got plain"), ("--redact", "got [A]")] {
+        term.send(&format!(
+            "{BIN} {mode} -- sh -c 'echo \"got $A\"'; echo \"status-$?\"\n"
+        ));
+        let out = term.expect("status-", LIMIT);
+        assert!(out.contains(shown), "{mode}: {out:?}");
+        term.expect("0\r\n", LIMIT);
+    }
+    // The shell can read from its terminal again: the foreground came back to it.
+    term.send("read line; echo \"read-$line\"\nback\n");
+    term.expect("read-back", LIMIT);
+}
+
+#[test]
+fn as_pid_1_on_a_terminal_it_finishes_and_ctrl_c_reaches_the_command_once() {
+    let test = project();
+    let mut term = shell(&test);
+    term.send(&format!(
+        "{} --pid --fork --mount-proc {BIN} -- sh -c 'echo \"pid=$$ got $A\"'; echo \"status-$?\"\n",
+        unshare()
+    ));
+    let out = term.expect("status-0", LIMIT);
+    assert!(out.contains("pid=2 got plain"), "{out:?}");
+    let script = "trap 'echo got-INT; exit 3' INT; echo ready; while :; do sleep 0.05; done";
+    term.send(&format!(
+        "{} --pid --fork --mount-proc {BIN} -- bash -c \"{script}\"; echo \"status-$?\"\n",
+        unshare()
+    ));
+    term.expect("ready", LIMIT);
+    term.send("\x03");
+    let out = term.expect("status-", LIMIT);
+    assert_eq!(out.matches("got-INT").count(), 1, "{out:?}");
+    term.expect("3\r\n", LIMIT);
+}
+
+#[test]
+fn ctrl_c_reaches_the_command_once_and_ctrl_z_stops_the_job() {
+    let test = project();
+    let mut term = shell(&test);
+    let script = "trap 'echo got-INT; exit 3' INT; echo ready; while :; do sleep 0.05; done";
+    term.send(&format!(
+        "{BIN} --init -- bash -c \"{script}\"; echo \"status-$?\"\n"
+    ));
+    term.expect("ready", LIMIT);
+    // Ctrl-Z: the shell sees its job stopped and gets the terminal back.
+    term.send("\x1a");
+    term.expect("Stopped", LIMIT);
+    term.send("echo prompt-is-back\n");
+    term.expect("prompt-is-back", LIMIT);
+    // `fg`: the command runs in the foreground again and Ctrl-C reaches it, once.
+    term.send("fg\n");
+    std::thread::sleep(Duration::from_millis(300));
+    term.send("\x03");
+    // A stopped job ends its list in bash: ask for the status on its own.
+    term.expect("got-INT\r\n", LIMIT);
+    term.send("echo \"status-$?\"\n");
+    let out = term.expect("status-3\r\n", LIMIT);
+    assert!(
+        !out.contains("got-INT"),
+        "INT reached the command twice: {out:?}"
+    );
+}
+
+#[test]
+fn redact_on_a_terminal_masks_multi_line_values() {
+    let test = project();
+    let mut term = shell(&test);
+    term.send(&format!(
+        "{BIN} --redact -- sh -c 'printf \"%s\\n\" \"$PEM\"; printf \"%s\\r\\n\" \"$PEM\" | sed \"s/$/\\r/\" >/dev/null; echo end'; echo \"status-$?\"\n"
+    ));
+    let out = term.expect("status-0", LIMIT);
+    assert!(
+        !out.contains("CANARY"),
+        "a multi-line value leaked on the terminal"
+    );
+    assert!(out.contains("[PEM]"), "{:?}", crate::util::redact(&out));
+    // Written with CRLF line ends by the command itself: masked as well.
+    term.send(&format!(
+        "{BIN} --redact -- sh -c 'printf \"%s\" \"$PEM\" | sed \"s/$/\\r/\"; echo'; echo \"status-$?\"\n"
+    ));
+    let out = term.expect("status-0", LIMIT);
+    assert!(!out.contains("CANARY"), "a CRLF form of a value leaked");
+    assert!(out.contains("[PEM]"), "{:?}", crate::util::redact(&out));
+}
+
+#[test]
+fn merged_streams_keep_their_order_on_a_terminal() {
+    let test = project();
+    let mut term = shell(&test);
+    term.send(&format!(
+        "{BIN} --redact -- sh -c 'for i in 1 2 3 4 5 6; do echo out$i; echo err$i >&2; done'; echo \"status-$?\"\n"
+    ));
+    let out = term.expect("status-0", LIMIT);
+    let lines: Vec<&str> = out
+        .split("\r\n")
+        .filter(|l| l.starts_with("out") || l.starts_with("err"))
+        .collect();
+    let expected: Vec<String> = (1..=6)
+        .flat_map(|i| [format!("out{i}"), format!("err{i}")])
+        .collect();
+    assert_eq!(lines, expected);
+}
