@@ -345,11 +345,15 @@ fn watch_keeps_the_command_when_fetching_fails() {
     let mut child = test.command().spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     wait_for_line(&mut lines, "W=one", Duration::from_secs(10));
-    std::thread::sleep(Duration::from_millis(900));
-    assert!(
-        reads.load(std::sync::atomic::Ordering::SeqCst) >= 3,
-        "no re-fetch happened"
-    );
+    // Wait for four failed re-fetches (by count, not by time).
+    let started = Instant::now();
+    while reads.load(std::sync::atomic::Ordering::SeqCst) < 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no re-fetch happened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     // Still the first command: it was never restarted.
     // SAFETY: a plain syscall to our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
@@ -362,6 +366,36 @@ fn watch_keeps_the_command_when_fetching_fails() {
         "{stderr}"
     );
     assert!(stderr.contains("refused access (403)"), "{stderr}");
+    // Four failures in a row, one line: logged again only when it changes.
+    assert_eq!(stderr.matches("fetching failed").count(), 1, "{stderr}");
+}
+
+#[test]
+fn watch_logs_a_validation_failure_once_and_its_clearing() {
+    let test = Test::new()
+        .file(".env", "W=good-1\n")
+        .file("secretrun.toml", "[vars.W]\npattern = \"good-[0-9]\"\n")
+        .args(["--watch", "100ms", "--on-change", "restart"])
+        .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
+    let mut child = test.command().spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    wait_for_line(&mut lines, "W=good-1", Duration::from_secs(10));
+    std::fs::write(test.dir().join(".env"), "W=bad\n").unwrap();
+    // Many intervals pass with the bad value (a second, unrelated change marks time).
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::write(test.dir().join(".env"), "W=good-2\n").unwrap();
+    wait_for_line(&mut lines, "W=good-2", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("fail validation").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("the earlier failure has cleared").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("bad"), "a value was logged: {stderr}");
 }
 
 #[test]
