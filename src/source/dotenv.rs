@@ -16,7 +16,29 @@ pub struct Entry {
     pub value: SecretValue,
     /// The line the assignment starts on (1-based).
     pub line: usize,
+    /// Written in single quotes: taken as it is, never fetched even when it looks
+    /// like a reference (`'vault://…'`).
+    pub literal: bool,
 }
+
+impl Entry {
+    /// Whether the value is a reference to be fetched from a store.
+    pub fn is_fetched(&self) -> bool {
+        !self.literal && is_reference(self.value.expose())
+    }
+}
+
+/// An expansion may not make one value larger than the kernel takes for one
+/// variable (128 KiB, MAX_ARG_STRLEN)…
+pub const MAX_EXPANDED_VALUE: usize = 128 * 1024;
+/// …nor make a file's values larger than this in all: a few kilobytes of `${A}${A}…`
+/// lines must fail at once, not allocate gigabytes.
+pub const MAX_EXPANDED_TOTAL: usize = 4 * 1024 * 1024;
+/// `${A:-${B:-${C}}}` nests at most this deep.
+const MAX_NESTING: usize = 16;
+
+/// What `$NAME` finds: the value, and whether it is a reference still to be fetched.
+pub type Lookup<'e> = dyn Fn(&str) -> Option<(&'e str, bool)> + 'e;
 
 /// A malformed line. The message names the line and, where it is known to be a
 /// name, the variable; never the text of the line, which may be a secret pasted
@@ -44,26 +66,25 @@ pub fn is_valid_name(name: &str) -> bool {
 
 /// Parses a dotenv text. `$NAME` and `${NAME}` expand from the lines before, then
 /// from `earlier` (the sources loaded before this one), never from the environment.
-pub fn parse<'e>(
-    text: &str,
-    earlier: &'e dyn Fn(&str) -> Option<&'e str>,
-) -> Result<Vec<Entry>, ParseError> {
+pub fn parse<'e>(text: &str, earlier: &'e Lookup<'e>) -> Result<Vec<Entry>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         text,
         pos: 0,
         line: 1,
+        expanded: 0,
     };
     let mut entries: Vec<Entry> = Vec::new();
     while let Some((name, line)) = parser.next_assignment()? {
-        let lookup = |wanted: &str| -> Option<&str> {
+        let lookup = |wanted: &str| -> Option<(&str, bool)> {
             entries
                 .iter()
                 .rev()
                 .find(|entry| entry.name == wanted)
-                .map(|entry| entry.value.expose())
+                .map(|entry| (entry.value.expose(), entry.is_fetched()))
                 .or_else(|| earlier(wanted))
         };
+        let literal = parser.starts_single_quoted();
         let value = parser.value(name, line, &lookup)?;
         if value.expose().contains('\0') {
             return Err(ParseError {
@@ -77,6 +98,7 @@ pub fn parse<'e>(
             name: name.to_owned(),
             value,
             line,
+            literal,
         });
     }
     Ok(entries)
@@ -86,6 +108,22 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
+    /// Bytes that expansion has produced so far, against [`MAX_EXPANDED_TOTAL`].
+    expanded: usize,
+}
+
+/// What an expansion needs besides the text: where it is, what it may look up, and
+/// the budget it spends.
+struct Expansion<'l, 'b> {
+    name: &'l str,
+    line: usize,
+    lookup: &'l dyn Fn(&str) -> Option<(&'b str, bool)>,
+    spent: &'l mut usize,
+}
+
+/// The number of line ends in `s`: `\n`, `\r\n` and a lone `\r` each count once.
+fn line_ends(s: &str) -> usize {
+    s.matches('\n').count() + s.matches('\r').count() - s.matches("\r\n").count()
 }
 
 fn is_blank(b: u8) -> bool {
@@ -107,13 +145,13 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// Consumes a line end (`\n` or `\r\n`) if one is here.
+    /// Consumes a line end (`\n`, `\r\n`, or an old Mac's lone `\r`) if one is here.
     fn eat_newline(&mut self) -> bool {
         let rest = self.rest();
-        let len = if rest.starts_with('\n') {
-            1
-        } else if rest.starts_with("\r\n") {
+        let len = if rest.starts_with("\r\n") {
             2
+        } else if rest.starts_with(['\n', '\r']) {
+            1
         } else {
             return false;
         };
@@ -123,13 +161,20 @@ impl<'a> Parser<'a> {
     }
 
     fn skip_to_next_line(&mut self) {
-        match self.rest().find('\n') {
+        match self.rest().find(['\n', '\r']) {
             Some(i) => {
-                self.pos += i + 1;
-                self.line += 1;
+                self.pos += i;
+                self.eat_newline();
             }
             None => self.pos = self.text.len(),
         }
+    }
+
+    /// Whether the value about to be read is single-quoted.
+    fn starts_single_quoted(&self) -> bool {
+        self.rest()
+            .trim_start_matches([' ', '\t'])
+            .starts_with('\'')
     }
 
     fn error(&self, line: usize, message: impl Into<String>) -> ParseError {
@@ -184,12 +229,12 @@ impl<'a> Parser<'a> {
         &mut self,
         name: &str,
         line: usize,
-        lookup: &dyn Fn(&str) -> Option<&'b str>,
+        lookup: &dyn Fn(&str) -> Option<(&'b str, bool)>,
     ) -> Result<SecretValue, ParseError> {
         let start = self.pos;
         self.skip_blanks();
         let value = match self.peek() {
-            Some(b'\'') => self.single_quoted(line)?,
+            Some(b'\'') => self.single_quoted(name, line)?,
             Some(b'"') => self.double_quoted(name, line, lookup)?,
             _ => {
                 // Unquoted values start right after `=`, so that in `A= # note` the
@@ -213,24 +258,25 @@ impl<'a> Parser<'a> {
         Ok(value)
     }
 
-    /// `'…'`: literal to the next `'`, across lines; `\r\n` becomes `\n`.
-    fn single_quoted(&mut self, line: usize) -> Result<SecretValue, ParseError> {
+    /// `'…'`: literal to the next `'`, across lines; `\r\n` and a lone `\r` become
+    /// `\n`.
+    fn single_quoted(&mut self, name: &str, line: usize) -> Result<SecretValue, ParseError> {
         self.pos += 1;
         let Some(len) = self.rest().find('\'') else {
-            return Err(self.error(line, "unterminated single quote"));
+            return Err(self.error(line, format!("unterminated single quote in `{name}`")));
         };
         let raw = &self.rest()[..len];
-        self.line += raw.matches('\n').count();
+        self.line += line_ends(raw);
         self.pos += len + 1;
         let mut out = String::with_capacity(raw.len());
-        let mut pieces = raw.split("\r\n");
-        if let Some(first) = pieces.next() {
-            push_zeroizing(&mut out, first);
-        }
-        for piece in pieces {
+        let mut rest = raw;
+        while let Some(i) = rest.find('\r') {
+            push_zeroizing(&mut out, &rest[..i]);
             push_zeroizing(&mut out, "\n");
-            push_zeroizing(&mut out, piece);
+            rest = &rest[i + 1..];
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
         }
+        push_zeroizing(&mut out, rest);
         Ok(SecretValue::new(out))
     }
 
@@ -239,7 +285,7 @@ impl<'a> Parser<'a> {
         &mut self,
         name: &str,
         line: usize,
-        lookup: &dyn Fn(&str) -> Option<&'b str>,
+        lookup: &dyn Fn(&str) -> Option<(&'b str, bool)>,
     ) -> Result<SecretValue, ParseError> {
         self.pos += 1;
         let mut out = String::with_capacity(self.rest().find('"').unwrap_or(0) + 16);
@@ -280,17 +326,19 @@ impl<'a> Parser<'a> {
                     self.pos += 2;
                 }
                 b'$' => {
-                    let used = expand(rest, &mut out, name, line, lookup)?;
+                    let mut x = Expansion {
+                        name,
+                        line,
+                        lookup,
+                        spent: &mut self.expanded,
+                    };
+                    let used = expand(rest, &mut out, &mut x, 0)?;
                     self.pos += used;
                 }
                 _ => {
-                    if !self.eat_newline() {
-                        // A lone `\r` is kept as it is.
-                        push_zeroizing(&mut out, "\r");
-                        self.pos += 1;
-                    } else {
-                        push_zeroizing(&mut out, "\n");
-                    }
+                    // `\n`, `\r\n` or a lone `\r`: a line end, kept as `\n`.
+                    self.eat_newline();
+                    push_zeroizing(&mut out, "\n");
                 }
             }
         }
@@ -302,10 +350,10 @@ impl<'a> Parser<'a> {
         &mut self,
         name: &str,
         line: usize,
-        lookup: &dyn Fn(&str) -> Option<&'b str>,
+        lookup: &dyn Fn(&str) -> Option<(&'b str, bool)>,
     ) -> Result<SecretValue, ParseError> {
         let rest = self.rest();
-        let end = rest.find('\n').unwrap_or(rest.len());
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
         let mut raw = &rest[..end];
         if let Some(i) = raw
             .as_bytes()
@@ -314,55 +362,100 @@ impl<'a> Parser<'a> {
         {
             raw = &raw[..i];
         }
-        let raw = raw.trim_matches([' ', '\t', '\r']);
+        let raw = raw.trim_matches([' ', '\t']);
         self.pos += end;
         self.eat_newline();
 
         let mut out = String::with_capacity(raw.len());
-        let mut rest = raw;
-        while let Some(i) = rest.find('$') {
-            push_zeroizing(&mut out, &rest[..i]);
-            let used = expand(&rest[i..], &mut out, name, line, lookup)?;
-            rest = &rest[i + used..];
-        }
-        push_zeroizing(&mut out, rest);
+        let mut x = Expansion {
+            name,
+            line,
+            lookup,
+            spent: &mut self.expanded,
+        };
+        expand_all(raw, &mut out, &mut x, 0)?;
         Ok(SecretValue::new(out))
     }
 }
 
+/// Copies `text` to `out`, expanding every `$` in it.
+fn expand_all(
+    text: &str,
+    out: &mut String,
+    x: &mut Expansion,
+    depth: usize,
+) -> Result<(), ParseError> {
+    let mut rest = text;
+    while let Some(i) = rest.find('$') {
+        push_zeroizing(out, &rest[..i]);
+        let used = expand(&rest[i..], out, x, depth)?;
+        rest = &rest[i + used..];
+    }
+    push_zeroizing(out, rest);
+    Ok(())
+}
+
+/// Where the `}` closing a `${` at the start of `s` is, nested `${…}` skipped.
+fn closing_brace(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let (mut depth, mut i) = (0usize, 0);
+    while i < bytes.len() {
+        if bytes[i..].starts_with(b"${") {
+            depth += 1;
+            i += 2;
+            continue;
+        }
+        if bytes[i] == b'}' {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The operators of `${NAME<op>word}`, longest first.
+const OPERATORS: &[&str] = &[":-", ":+", ":?", "-", "+", "?"];
+
 /// Expands the reference at the start of `s` (which starts with `$`) into `out` and
 /// returns how many bytes it took. A `$` not followed by a name or `{` is literal.
-/// An undefined name is an error: silently expanding to nothing is how a password
-/// with a `$` in it becomes a different password.
-fn expand<'b>(
-    s: &str,
-    out: &mut String,
-    name: &str,
-    line: usize,
-    lookup: &dyn Fn(&str) -> Option<&'b str>,
-) -> Result<usize, ParseError> {
+/// The shell's forms are supported: `${NAME}`, `${NAME:-default}` (unset or empty),
+/// `${NAME-default}` (unset), `${NAME:+alt}`, `${NAME+alt}`, `${NAME:?message}` and
+/// `${NAME?message}`; a default or alternative may hold expansions itself. An
+/// undefined name without a default is an error: silently expanding to nothing is
+/// how a password with a `$` in it becomes a different password.
+fn expand(s: &str, out: &mut String, x: &mut Expansion, depth: usize) -> Result<usize, ParseError> {
+    let (name, line) = (x.name, x.line);
+    let error = |message: String| ParseError { line, message };
+    if depth >= MAX_NESTING {
+        return Err(error(format!(
+            "the value of `{name}` nests `${{…}}` more than {MAX_NESTING} deep"
+        )));
+    }
     let after = &s[1..];
-    let (wanted, default, used) = if let Some(inner) = after.strip_prefix('{') {
-        let Some(close) = inner.find('}') else {
-            return Err(ParseError {
-                line,
-                message: format!("the value of `{name}` opens `${{` without a closing `}}`"),
-            });
+    let (wanted, op, word, used) = if after.starts_with('{') {
+        let Some(close) = closing_brace(s) else {
+            return Err(error(format!(
+                "the value of `{name}` opens `${{` without a closing `}}`"
+            )));
         };
-        let body = &inner[..close];
-        let (wanted, default) = match body.split_once(":-") {
-            Some((wanted, default)) => (wanted, Some(default)),
-            None => (body, None),
-        };
-        if !is_valid_name(wanted) {
-            return Err(ParseError {
-                line,
-                message: format!(
-                    "the value of `{name}` has a `${{…}}` that does not hold a variable name"
-                ),
-            });
+        let body = &s[2..close];
+        let len = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(body.len());
+        let (wanted, tail) = body.split_at(len);
+        let op = OPERATORS.iter().find(|op| tail.starts_with(**op));
+        if !is_valid_name(wanted) || (op.is_none() && !tail.is_empty()) {
+            return Err(error(format!(
+                "the value of `{name}` has a `${{…}}` that secretrun does not support: it takes \
+                 ${{NAME}}, ${{NAME:-default}}, ${{NAME-default}}, ${{NAME:+alt}}, ${{NAME+alt}}, \
+                 ${{NAME:?message}} and ${{NAME?message}}"
+            )));
         }
-        (wanted, default, 2 + close + 1)
+        let op = op.copied().unwrap_or("");
+        (wanted, op, &tail[op.len()..], close + 1)
     } else {
         let len = after
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
@@ -371,29 +464,61 @@ fn expand<'b>(
             push_zeroizing(out, "$");
             return Ok(1);
         }
-        (&after[..len], None, 1 + len)
+        (&after[..len], "", "", 1 + len)
     };
-    match lookup(wanted).or(default) {
-        Some(value) if is_reference(value) => {
-            return Err(ParseError {
-                line,
-                message: format!(
-                    "the value of `{name}` expands a variable whose value is fetched from a \
-                     secret store; expanding fetched values is not supported"
-                ),
-            });
+    let found = (x.lookup)(wanted);
+    let set = found.is_some();
+    let non_empty = found.is_some_and(|(v, _)| !v.is_empty());
+    // `None`: expand the word instead of the variable; `Some(false)`: nothing.
+    let take_variable = match op {
+        "" => Some(true),
+        ":-" => non_empty.then_some(true),
+        "-" => set.then_some(true),
+        ":+" => Some(false).filter(|_| !non_empty),
+        "+" => Some(false).filter(|_| !set),
+        ":?" | "?" if (op == "?" && set) || non_empty => Some(true),
+        _ => {
+            return Err(error(format!(
+                "the value of `{name}` requires `{wanted}`, which no earlier line or source \
+                 sets{}",
+                if op == ":?" {
+                    " to a non-empty value"
+                } else {
+                    ""
+                }
+            )));
         }
-        Some(value) => push_zeroizing(out, value),
-        None => {
-            return Err(ParseError {
-                line,
-                message: format!(
-                    "the value of `{name}` uses `$` with a name that no earlier line or \
-                     source defines (secretrun never expands from its own environment); \
-                     for a literal `$`, put the value in single quotes"
-                ),
-            });
+    };
+    let start = out.len();
+    match (take_variable, found) {
+        (Some(true), Some((_, true))) => {
+            return Err(error(format!(
+                "the value of `{name}` expands a variable whose value is fetched from a \
+                 secret store; expanding fetched values is not supported"
+            )));
         }
+        (Some(true), Some((value, false))) => push_zeroizing(out, value),
+        (Some(true), None) => {
+            return Err(error(format!(
+                "the value of `{name}` uses `$` with a name that no earlier line or \
+                 source defines (secretrun never expands from its own environment); \
+                 for a literal `$`, put the value in single quotes"
+            )));
+        }
+        (Some(false), _) => {}
+        (None, _) => expand_all(word, out, x, depth + 1)?,
+    }
+    let grown = out.len() - start;
+    *x.spent += grown;
+    if out.len() > MAX_EXPANDED_VALUE || *x.spent > MAX_EXPANDED_TOTAL {
+        return Err(error(format!(
+            "the value of `{name}` grows past {} by expansion; secretrun stops there",
+            if out.len() > MAX_EXPANDED_VALUE {
+                "128 KiB, the most one variable can hold"
+            } else {
+                "4 MiB for the whole file"
+            }
+        )));
     }
     Ok(used)
 }
@@ -483,7 +608,7 @@ mod tests {
 
     #[test]
     fn expansion_from_earlier_lines_and_sources() {
-        let earlier = |name: &str| (name == "HOST").then_some("db");
+        let earlier = |name: &str| (name == "HOST").then_some(("db", false));
         let all = parse(
             "U=me\nURL=\"pg://$U@${HOST}:${PORT:-5432}\"\nX=$U-$\nY=$5",
             &earlier,
@@ -576,7 +701,7 @@ mod tests {
                     }
                 }
                 Err(e) => {
-                    assert!(e.line >= 1 && e.line <= text.matches('\n').count() + 1);
+                    assert!(e.line >= 1 && e.line <= line_ends(&text) + 1);
                     assert!(!e.message.contains("CANARY"), "echoed input for {text:?}");
                 }
             }
@@ -610,5 +735,94 @@ mod tests {
                 assert_eq!(one(&format!("V='{value}'\n")), value, "single-quoted");
             }
         }
+    }
+
+    #[test]
+    fn an_expansion_bomb_fails_at_once() {
+        // `A` is 1000 bytes, each next line 100 copies of the one before.
+        let mut text = format!("A={}\n", "x".repeat(1000));
+        for (prev, name) in ["A", "B", "C", "D", "E", "F"]
+            .iter()
+            .zip(["B", "C", "D", "E", "F", "G"])
+        {
+            text.push_str(&format!(
+                "{name}=\"{}\"\n",
+                format!("${{{prev}}}").repeat(100)
+            ));
+        }
+        let started = std::time::Instant::now();
+        let e = err(&text);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+        assert_eq!(e.line, 3, "{e}");
+        assert!(
+            e.message.contains("`C`") && e.message.contains("128 KiB"),
+            "{e}"
+        );
+        // Under the per-value limit, but many of them: the total stops it.
+        let mut text = format!("A={}\n", "x".repeat(100 * 1024));
+        for i in 0..100 {
+            text.push_str(&format!("B{i}=$A\n"));
+        }
+        let e = err(&text);
+        assert!(e.message.contains("4 MiB"), "{e}");
+        assert!(e.line < 50, "{e}");
+    }
+
+    #[test]
+    fn a_lone_carriage_return_ends_a_line() {
+        assert_eq!(
+            parse_ok("A=1\rB=2\r# c\rC='x\ry'\rD=\"p\rq\"\r"),
+            [("A", "1"), ("B", "2"), ("C", "x\ny"), ("D", "p\nq")]
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+        );
+        let all = parse("A=1\rB=2\r\nC=3\nD=4", &|_| None).unwrap();
+        assert_eq!(all.iter().map(|e| e.line).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn the_shell_forms_of_expansion() {
+        let text = "S=set\nE=\nB=b\n\
+            R1=${Z:-${B}}\nR2=${Z:-x${Z:-${B}}y}\nR3=${E:-d}\nR4=${E-d}\nR5=${S:+alt}\n\
+            R6=${Z:+alt}\nR7=${E+alt}\nR8=${E:+alt}\nR9=${S:?must be set}\nR10=\"${Z-}\"\n";
+        let all = parse_ok(text);
+        let got: Vec<&str> = all[3..].iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(got, ["b", "xby", "d", "", "alt", "", "alt", "", "set", ""]);
+        let e = err("E=\nA=${E:?CANARY message}");
+        assert!(
+            e.message.contains("`E`") && e.message.contains("non-empty"),
+            "{e}"
+        );
+        assert!(!e.message.contains("CANARY"));
+        let e = err("A=${Z?CANARY}");
+        assert!(e.message.contains("requires `Z`"), "{e}");
+        for unsupported in ["A=${Z/x/y}", "A=${#Z}", "A=${Z:1}", "A=${Z%x}"] {
+            let e = err(unsupported);
+            assert!(e.message.contains("does not support"), "{unsupported}: {e}");
+        }
+        let deep = format!("A={}x{}", "${Z:-".repeat(40), "}".repeat(40));
+        assert!(err(&deep).message.contains("deep"));
+    }
+
+    #[test]
+    fn single_quoted_references_are_literal() {
+        let all = parse(
+            "A='vault://secret/x#k'\nB=vault://secret/y\nC=\"aws-sm://z\"",
+            &|_| None,
+        )
+        .unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.is_fetched()).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+        // A literal that looks like a reference may be expanded; a fetched one not.
+        assert_eq!(parse_ok("A='vault://x'\nB=$A")[1].1, "vault://x");
+        assert!(err("A=vault://x\nB=$A").message.contains("fetched"));
+    }
+
+    #[test]
+    fn an_unterminated_single_quote_names_the_variable() {
+        let e = err("KEY='CANARY");
+        assert!(e.message.contains("`KEY`"), "{e}");
+        assert!(!e.message.contains("CANARY"));
     }
 }

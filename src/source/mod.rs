@@ -88,13 +88,13 @@ pub fn load(config: &Config, parent: &[(OsString, OsString)]) -> Result<SecretSe
     for spec in &config.sources {
         if let SourceSpec::Dotenv(path) = spec {
             let entries = {
-                let earlier = |name: &str| -> Option<&str> {
+                let earlier = |name: &str| -> Option<(&str, bool)> {
                     files.iter().rev().find_map(|f| {
                         f.entries
                             .iter()
                             .rev()
                             .find(|e| e.name == name)
-                            .map(|e| e.value.expose())
+                            .map(|e| (e.value.expose(), e.is_fetched()))
                     })
                 };
                 parse_dotenv(path, &earlier)?
@@ -116,6 +116,9 @@ pub fn load(config: &Config, parent: &[(OsString, OsString)]) -> Result<SecretSe
     let mut file_refs: HashMap<(usize, usize), RemoteRef> = HashMap::new();
     for (fi, file) in files.iter().enumerate() {
         for (ei, entry) in file.entries.iter().enumerate() {
+            if entry.literal {
+                continue;
+            }
             if let Some(parsed) = RemoteRef::parse(entry.value.expose()) {
                 let r = parsed.with_context(|| {
                     format!(
@@ -329,10 +332,7 @@ mod stores {
     }
 }
 
-fn parse_dotenv<'e>(
-    path: &Path,
-    earlier: &'e dyn Fn(&str) -> Option<&'e str>,
-) -> Result<Vec<dotenv::Entry>> {
+fn parse_dotenv<'e>(path: &Path, earlier: &'e dotenv::Lookup<'e>) -> Result<Vec<dotenv::Entry>> {
     let shown = os(path.as_os_str());
     let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
         let kind = match e.kind() {

@@ -98,7 +98,7 @@ fn malformed_lines_name_file_and_line() {
             "the name before `=` is not a valid variable name (letters, digits and `_`, not starting with a digit)",
         ),
         ("A=\"open\nB=2\n", 1, "unterminated double quote in `A`"),
-        ("A='open\n", 1, "unterminated single quote"),
+        ("A='open\n", 1, "unterminated single quote in `A`"),
     ] {
         Test::new()
             .file("app.env", text)
@@ -128,4 +128,56 @@ fn a_directory_is_not_a_dotenv_file() {
         .args(["--from", "d", "--", "true"])
         .run();
     run.status(78).stderr_has("reading dotenv file `d`");
+}
+
+#[test]
+fn an_expansion_bomb_fails_with_65_at_once() {
+    let mut text = format!("A={}\n", "x".repeat(1000));
+    for (prev, name) in ["A", "B", "C", "D", "E", "F"]
+        .iter()
+        .zip(["B", "C", "D", "E", "F", "G"])
+    {
+        text.push_str(&format!(
+            "{name}=\"{}\"\n",
+            format!("${{{prev}}}").repeat(100)
+        ));
+    }
+    assert!(text.len() < 4000);
+    let started = std::time::Instant::now();
+    let run = Test::new().file(".env", text).args(["--", "true"]).run();
+    run.status(65).stderr_has("`C` grows past 128 KiB");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn a_single_quoted_reference_is_a_literal_and_never_fetched() {
+    // A Vault address nobody listens on: a fetch would fail with 69.
+    let run = Test::new()
+        .env("VAULT_ADDR", "http://127.0.0.1:9")
+        .env("VAULT_TOKEN", "t")
+        .file(".env", "DOC='vault://secret/app#key'\n")
+        .args(["--pure", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(
+        run.env0().get("DOC").map(String::as_str),
+        Some("vault://secret/app#key")
+    );
+}
+
+#[test]
+fn carriage_return_line_ends_are_line_ends() {
+    let run = Test::new()
+        .file(".env", "A=1\rB=2\r")
+        .args(["--pure", "--", "env", "-0"])
+        .run();
+    run.success();
+    let env = run.env0();
+    assert_eq!(
+        (
+            env.get("A").map(String::as_str),
+            env.get("B").map(String::as_str)
+        ),
+        (Some("1"), Some("2"))
+    );
 }
