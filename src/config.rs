@@ -152,6 +152,18 @@ impl Config {
             vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?]
         };
 
+        // The config file is the project's: it may pass plumbing through, never the
+        // user's own credentials (only `--keep` on the command line can).
+        if let Some(name) = file.keep.iter().find(|p| crate::env::is_protected(p)) {
+            return fail(
+                Kind::Config,
+                format!(
+                    "`keep` in the config file names `{}`, a credential or setting of yours \
+                     that only `--keep` on the command line may pass to the command",
+                    Escaped(name)
+                ),
+            );
+        }
         let keep: Vec<String> = file.keep.iter().chain(&args.keep).cloned().collect();
         for pattern in &keep {
             if !is_valid_pattern(pattern) {

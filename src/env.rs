@@ -102,12 +102,16 @@ impl<'a> ChildEnv<'a> {
     }
 }
 
-/// Whether `--keep pattern` passes the parent's `name`.
-fn keeps(pattern: &str, name: &str) -> bool {
-    if PROTECTED_PREFIXES
+/// Whether `name` is one of the credentials and settings secretrun fetches with.
+pub fn is_protected(name: &str) -> bool {
+    PROTECTED_PREFIXES
         .iter()
         .any(|prefix| name.starts_with(prefix))
-    {
+}
+
+/// Whether `--keep pattern` passes the parent's `name`.
+fn keeps(pattern: &str, name: &str) -> bool {
+    if is_protected(name) {
         return pattern == name;
     }
     glob_match(pattern, name)

@@ -1,6 +1,7 @@
 //! secretrun: load secrets, check them, and exec a command with a clean environment.
 //! [`run`] is the whole flow of DESIGN.md; each step lives in its own module.
 
+pub mod address;
 pub mod check;
 pub mod cli;
 pub mod config;

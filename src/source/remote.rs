@@ -50,6 +50,21 @@ pub fn is_reference(value: &str) -> bool {
         .any(|s| value.starts_with(s.prefix()))
 }
 
+/// A Vault path becomes part of a URL, where `..`, `%2e%2e` and `\` would move the
+/// request to another endpoint (`secret/../auth/token/lookup-self`): each segment
+/// must be plain.
+fn check_vault_path(path: &str) -> Result<(), String> {
+    for segment in path.split('/') {
+        if segment.is_empty() || segment == "." || segment == ".." {
+            return Err("the path has an empty, `.` or `..` segment".into());
+        }
+    }
+    if path.contains(['%', '\\']) || path.chars().any(char::is_control) {
+        return Err("the path holds `%`, `\\` or a control character".into());
+    }
+    Ok(())
+}
+
 impl RemoteRef {
     /// Parses `scheme://PATH[#KEY][?query]` (the `#` and `?` parts in either order).
     /// `None` when the text names no store scheme.
@@ -73,6 +88,9 @@ impl RemoteRef {
         let path = rest[..end].trim_matches('/');
         if path.is_empty() {
             return Err("the path is empty".into());
+        }
+        if scheme == Scheme::Vault {
+            check_vault_path(path)?;
         }
         let mut r = RemoteRef {
             scheme,
@@ -356,6 +374,25 @@ mod tests {
         ] {
             assert!(RemoteRef::parse(bad).unwrap().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn vault_paths_cannot_climb_to_other_endpoints() {
+        for bad in [
+            "vault://secret/../auth/token/lookup-self",
+            "vault://secret/./x",
+            "vault://secret//x",
+            "vault://secret/%2e%2e/auth/token/lookup-self",
+            "vault://secret\\..\\auth/token/lookup-self",
+            "vault://secret/a\tb",
+        ] {
+            assert!(RemoteRef::parse(bad).unwrap().is_err(), "{bad}");
+        }
+        assert!(
+            RemoteRef::parse("vault://secret/my.app/db-1")
+                .unwrap()
+                .is_ok()
+        );
     }
 
     #[test]

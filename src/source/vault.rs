@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
+use crate::address;
 use crate::config::parse_duration;
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
@@ -48,6 +49,10 @@ pub struct VaultConfig {
 }
 
 const K8S_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// Mounts that are never secrets engines: a reference under them is refused even
+/// where the server cannot say what is mounted.
+const NOT_SECRETS: &[&str] = &["auth", "sys", "identity", "cubbyhole"];
 
 enum Auth {
     Token(Zeroizing<String>),
@@ -101,7 +106,9 @@ impl Settings {
         let path = |names: &[&str], file: &Option<PathBuf>| {
             var(names).map(PathBuf::from).or_else(|| file.clone())
         };
-        let addr = var(&["VAULT_ADDR", "BAO_ADDR"])
+        let env_addr = var(&["VAULT_ADDR", "BAO_ADDR"]);
+        let addr = env_addr
+            .clone()
             .or_else(|| file.address.clone())
             .unwrap_or_else(|| "https://127.0.0.1:8200".to_owned());
         let addr = addr.trim_end_matches('/').to_owned();
@@ -110,7 +117,65 @@ impl Settings {
                 Kind::Config,
                 format!(
                     "the Vault address `{}` is not an http(s) URL",
-                    Escaped(&addr)
+                    address::shown(&addr)
+                ),
+            );
+        }
+        if address::has_extras(&addr) {
+            return fail(
+                Kind::Config,
+                format!(
+                    "the Vault address `{}` carries a user name, password, query or fragment, \
+                     which Vault does not use: remove them (the token goes in VAULT_TOKEN)",
+                    address::shown(&addr)
+                ),
+            );
+        }
+        // Which of the settings that decide where, and how safely, the credentials
+        // travel come from the project's file (where the environment does not set them).
+        let env_sets = |names: &[&str]| var(names).is_some();
+        let from_file: Vec<&str> = [
+            ("address", file.address.is_some() && env_addr.is_none()),
+            (
+                "skip_verify",
+                file.skip_verify == Some(true)
+                    && !env_sets(&["VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY"]),
+            ),
+            (
+                "cacert",
+                file.cacert.is_some() && !env_sets(&["VAULT_CACERT", "BAO_CACERT"]),
+            ),
+            (
+                "capath",
+                file.capath.is_some() && !env_sets(&["VAULT_CAPATH", "BAO_CAPATH"]),
+            ),
+            (
+                "tls_server_name",
+                file.tls_server_name.is_some()
+                    && !env_sets(&["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"]),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        if !from_file.is_empty()
+            && !address::is_trusted(&addr, env("SECRETRUN_TRUSTED_ORIGINS").as_deref())
+        {
+            let origin = address::origin(&addr).unwrap_or_else(|| address::shown(&addr));
+            return fail(
+                Kind::Config,
+                format!(
+                    "the config file sets the Vault {} for `{}`; a project's file may not decide \
+                     where or how safely your Vault credentials travel. If this is your Vault, \
+                     trust it in your environment: SECRETRUN_TRUSTED_ORIGINS={} (or set \
+                     VAULT_ADDR and the VAULT_* TLS variables yourself)",
+                    from_file
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    address::shown(&addr),
+                    Escaped(&origin)
                 ),
             );
         }
@@ -277,7 +342,7 @@ enum HttpError {
 impl Client {
     /// Builds the HTTP client and logs in when the auth method asks for it.
     pub async fn connect(settings: Settings, deadline: Instant) -> Result<Client> {
-        let shown = settings.addr.clone();
+        let shown = address::shown(&settings.addr);
         let (http, base) = build_http(&settings)?;
         let namespace = match &settings.namespace {
             Some(ns) => Some(HeaderValue::from_str(ns).map_err(|_| {
@@ -381,20 +446,44 @@ impl Client {
         let (mount, version) = match preflight {
             Ok(bytes) => {
                 let info: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-                let mount = info
-                    .pointer("/data/path")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_owned();
-                let version = info
-                    .pointer("/data/options/version")
-                    .and_then(Value::as_str)
-                    .unwrap_or("1")
-                    .to_owned();
+                let text = |pointer: &str| info.pointer(pointer).and_then(Value::as_str);
+                let mount = text("/data/path").unwrap_or("").to_owned();
+                let kind = text("/data/type").unwrap_or("");
+                // A reference reads secrets, never the token's own details
+                // (`auth/token/lookup-self`), a login or a system endpoint.
+                if !matches!(kind, "kv" | "generic") {
+                    return fail(
+                        Kind::Config,
+                        format!(
+                            "`{r}` is not a KV secret: Vault has a `{}` engine there{}, and \
+                             references read only KV secrets engines",
+                            Escaped(if kind.is_empty() { "unknown" } else { kind }),
+                            if mount.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" (mounted at `{}`)", Escaped(&mount))
+                            }
+                        ),
+                    );
+                }
+                let version = text("/data/options/version").unwrap_or("1").to_owned();
                 (mount, version)
             }
-            // Old servers have no such endpoint: take the path as a KV v1 path.
-            Err(HttpError::Status(StatusCode::NOT_FOUND)) => (String::new(), "1".to_owned()),
+            // Old servers have no such endpoint: take the path as a KV v1 path, but
+            // never one under the mounts that are not secrets engines.
+            Err(HttpError::Status(StatusCode::NOT_FOUND)) => {
+                let first = r.path.split('/').next().unwrap_or("");
+                if NOT_SECRETS.contains(&first) {
+                    return fail(
+                        Kind::Config,
+                        format!("`{r}` is not a KV secret: references never read `{first}/`"),
+                    );
+                }
+                (String::new(), "1".to_owned())
+            }
+            Err(HttpError::Status(StatusCode::FORBIDDEN)) => {
+                return Err(self.forbidden(r, deadline).await.into());
+            }
             Err(e) => return Err(self.failure(e, &what).into()),
         };
         let url_path = if version == "2" {
@@ -443,6 +532,53 @@ impl Client {
                 Kind::Config,
                 format!("{what}: not found on Vault at `{}` (deleted?)", self.shown),
             ),
+        }
+    }
+
+    /// The mount lookup answered 403: Vault says that for a path on no mount, and
+    /// for one the token's policy does not allow. The list of mounts the token can
+    /// see tells them apart (one more request, on the failure path only).
+    async fn forbidden(&self, r: &RemoteRef, deadline: Instant) -> Failure {
+        let at = &self.shown;
+        let listed = self
+            .request(Method::GET, "sys/internal/ui/mounts", None, deadline)
+            .await
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+        let Some(mounts) = listed
+            .as_ref()
+            .and_then(|v| v.pointer("/data/secret"))
+            .and_then(Value::as_object)
+            // A token that sees no mount at all cannot tell the two apart either.
+            .filter(|mounts| !mounts.is_empty())
+        else {
+            return Failure::new(
+                Kind::Denied,
+                format!(
+                    "reading `{r}`: Vault at `{at}` refused access (403): the token's policy \
+                     does not allow it, or no secrets engine is mounted there"
+                ),
+            );
+        };
+        let wanted = format!("{}/", r.path);
+        if mounts.keys().any(|m| wanted.starts_with(m.as_str())) {
+            Failure::new(
+                Kind::Denied,
+                format!(
+                    "reading `{r}`: Vault at `{at}` refused access (403): the token's policy \
+                     does not allow it"
+                ),
+            )
+        } else {
+            let first = r.path.split('/').next().unwrap_or("");
+            Failure::new(
+                Kind::Config,
+                format!(
+                    "reading `{r}`: Vault at `{at}` has no secrets engine mounted at `{}/` that \
+                     this token can see (a typo in the path, or a policy that hides the mount)",
+                    Escaped(first)
+                ),
+            )
         }
     }
 
@@ -515,15 +651,16 @@ impl Client {
                 }
                 Ok(Ok(resp)) if resp.status().is_success() => match resp.bytes().await {
                     Ok(bytes) => return Ok(bytes.to_vec()),
-                    Err(e) => {
-                        HttpError::Unreachable(format!("broke off its answer: {}", chain(&e)))
-                    }
+                    Err(e) => HttpError::Unreachable(format!(
+                        "broke off its answer: {}",
+                        chain(&e.without_url())
+                    )),
                 },
                 Ok(Ok(resp)) => HttpError::Status(resp.status()),
                 Ok(Err(e)) if e.is_redirect() => {
                     return Err(HttpError::Unreachable(format!(
                         "redirected where secretrun will not follow: {}",
-                        chain(&e)
+                        chain(&e.without_url())
                     )));
                 }
                 Ok(Err(_)) if Instant::now() >= deadline => {
@@ -531,7 +668,9 @@ impl Client {
                         "did not answer before the deadline".into(),
                     ));
                 }
-                Ok(Err(e)) => HttpError::Unreachable(format!("is unreachable: {}", chain(&e))),
+                Ok(Err(e)) => {
+                    HttpError::Unreachable(format!("is unreachable: {}", chain(&e.without_url())))
+                }
             };
             let retryable = match &error {
                 HttpError::Status(s) => {
@@ -580,14 +719,23 @@ fn ensure_slash(mount: &str) -> String {
     }
 }
 
-/// Why a redirect is not followed: a step down from https to http (the token would
-/// travel in clear), or more than three hops. Vault's standby nodes redirect to the
-/// active node, so other redirects are followed.
-fn redirect_refusal(previous: &[reqwest::Url], next: &reqwest::Url) -> Option<&'static str> {
-    if previous.iter().any(|u| u.scheme() == "https") && next.scheme() != "https" {
-        Some("an https to http redirect")
+/// Why a redirect is not followed. The token travels in a header of every request,
+/// so a redirect is followed only within the origin it was configured for (scheme,
+/// host and port), at most three hops: never to another host or port, and never
+/// down from https to http. Vault's standby nodes forward requests to the active
+/// node themselves (request forwarding, on by default); a standby that redirects
+/// instead is refused, and the message tells to point VAULT_ADDR at the active node.
+fn redirect_refusal(previous: &[reqwest::Url], next: &reqwest::Url) -> Option<String> {
+    let first = previous.first()?;
+    if first.origin() != next.origin() {
+        Some(format!(
+            "a redirect to another origin (`{}`): secretrun sends the Vault token only to \
+             the configured address; point VAULT_ADDR at the node that answers (a standby \
+             redirects to the active node when request forwarding is off)",
+            address::shown(next.as_str())
+        ))
     } else if previous.len() > 3 {
-        Some("too many redirects")
+        Some("too many redirects".into())
     } else {
         None
     }
@@ -706,7 +854,7 @@ fn build_http(settings: &Settings) -> Result<(reqwest::Client, String)> {
     }
     let http = builder
         .build()
-        .map_err(|e| config_error("building the HTTP client", &chain(&e)))?;
+        .map_err(|e| config_error("building the HTTP client", &chain(&e.without_url())))?;
     Ok((http, base))
 }
 
@@ -715,23 +863,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn redirects_never_step_down_to_http() {
+    fn redirects_stay_within_the_origin() {
         let url = |s: &str| reqwest::Url::parse(s).unwrap();
-        assert_eq!(
-            redirect_refusal(&[url("https://a:8200/v1/x")], &url("http://a:8200/v1/x")),
-            Some("an https to http redirect")
-        );
-        assert_eq!(
-            redirect_refusal(&[url("https://a/v1/x")], &url("https://b/v1/x")),
-            None
-        );
-        assert_eq!(
-            redirect_refusal(&[url("http://a/v1/x")], &url("http://b/v1/x")),
-            None
-        );
+        let refused = |from: &str, to: &str| redirect_refusal(&[url(from)], &url(to)).is_some();
+        assert!(refused("https://a:8200/v1/x", "http://a:8200/v1/x"));
+        assert!(refused("https://a/v1/x", "https://b/v1/x"));
+        assert!(refused("http://a/v1/x", "http://b/v1/x"));
+        assert!(refused("http://a:8200/v1/x", "http://a:8201/v1/x"));
+        assert!(!refused("http://a:8200/v1/x", "http://a:8200/v1/y"));
+        assert!(!refused("https://a/v1/x", "https://a:443/v1/y"));
+        let why = redirect_refusal(&[url("http://a/")], &url("http://u:PW@b/?token=T")).unwrap();
+        assert!(!why.contains("PW") && !why.contains("token=T"), "{why}");
         let many = vec![url("https://a/"); 4];
         assert_eq!(
-            redirect_refusal(&many, &url("https://b/")),
+            redirect_refusal(&many, &url("https://a/x")).as_deref(),
             Some("too many redirects")
         );
     }
@@ -768,8 +913,82 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s.addr.as_str(), s.max_retries), ("http://env:2", 7));
-        let s = Settings::resolve(&file, &env(&[("VAULT_TOKEN", "t")])).unwrap();
+        // The file's address is used only for an origin the user trusts.
+        let err = Settings::resolve(&file, &env(&[("VAULT_TOKEN", "t")]))
+            .err()
+            .unwrap();
+        assert_eq!(crate::error::exit_code(&err), 78);
+        assert!(
+            err.to_string()
+                .contains("SECRETRUN_TRUSTED_ORIGINS=http://file:1")
+        );
+        let s = Settings::resolve(
+            &file,
+            &env(&[
+                ("VAULT_TOKEN", "t"),
+                ("SECRETRUN_TRUSTED_ORIGINS", "https://other, http://file:1"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(s.addr, "http://file:1");
+    }
+
+    #[test]
+    fn a_project_file_cannot_weaken_tls_for_an_untrusted_origin() {
+        for file in [
+            VaultConfig {
+                skip_verify: Some(true),
+                ..Default::default()
+            },
+            VaultConfig {
+                cacert: Some("ca.pem".into()),
+                ..Default::default()
+            },
+            VaultConfig {
+                capath: Some("cas".into()),
+                ..Default::default()
+            },
+            VaultConfig {
+                tls_server_name: Some("x".into()),
+                ..Default::default()
+            },
+        ] {
+            let base = [("VAULT_TOKEN", "t"), ("VAULT_ADDR", "https://v:8200")];
+            assert!(Settings::resolve(&file, &env(Box::leak(Box::new(base)))).is_err());
+            let trusted = [
+                ("VAULT_TOKEN", "t"),
+                ("VAULT_ADDR", "https://v:8200"),
+                ("SECRETRUN_TRUSTED_ORIGINS", "https://v:8200"),
+            ];
+            assert!(Settings::resolve(&file, &env(Box::leak(Box::new(trusted)))).is_ok());
+        }
+        // The environment's own setting wins, so the file's does not count.
+        let file = VaultConfig {
+            skip_verify: Some(true),
+            ..Default::default()
+        };
+        let own = [
+            ("VAULT_TOKEN", "t"),
+            ("VAULT_ADDR", "https://v:8200"),
+            ("VAULT_SKIP_VERIFY", "false"),
+        ];
+        assert!(Settings::resolve(&file, &env(Box::leak(Box::new(own)))).is_ok());
+    }
+
+    #[test]
+    fn an_address_with_credentials_is_refused_without_echoing_them() {
+        for addr in [
+            "http://admin:CANARYpw@h:8200",
+            "http://h:8200/?token=CANARY",
+        ] {
+            let pairs: &'static [(&str, &str)] =
+                Box::leak(Box::new([("VAULT_TOKEN", "t"), ("VAULT_ADDR", addr)]));
+            let err = Settings::resolve(&VaultConfig::default(), &env(pairs))
+                .err()
+                .unwrap();
+            assert_eq!(crate::error::exit_code(&err), 78);
+            assert!(!format!("{err:#}").contains("CANARY"), "{addr}");
+        }
     }
 
     #[test]

@@ -176,10 +176,13 @@ fn endpoint_precedence() {
     // The environment beats the config file, which is used without it.
     let config = format!("[aws]\nendpoint = \"{closed}\"\nregion = \"eu-west-1\"\n");
     fetch(aws(Test::new().file("secretrun.toml", &config), &good)).success();
+    // The config's endpoint is used for an origin the user trusts (credentials.rs
+    // shows the refusal without it).
     let config = format!("[aws]\nendpoint = \"{good}\"\nregion = \"us-east-1\"\n");
     fetch(
         Test::new()
             .file("secretrun.toml", config)
+            .env("SECRETRUN_TRUSTED_ORIGINS", &good)
             .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
     )

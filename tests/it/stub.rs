@@ -33,7 +33,8 @@ impl Stub {
     }
 }
 
-/// Serves `handler`'s (status, JSON body) for every request until the test ends.
+/// Serves `handler`'s (status, JSON body) for every request until the test ends. For
+/// a 3xx status the body is the `Location` it redirects to.
 pub fn serve(handler: impl Fn(&Request) -> (u16, String) + Send + Sync + 'static) -> Stub {
     serve_with_body(move |request, _| handler(request))
 }
@@ -99,9 +100,15 @@ fn answer(
             };
             let (status, body) = handler(&request, &String::from_utf8_lossy(&body));
             seen.lock().unwrap().push(request);
+            // A redirect's "body" is where it points.
+            let (location, body) = if (300..400).contains(&status) {
+                (format!("Location: {body}\r\n"), String::new())
+            } else {
+                (String::new(), body)
+            };
             let _ = write!(
                 stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "HTTP/1.1 {status} X\r\n{location}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
                 body.len()
             );
         }

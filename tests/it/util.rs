@@ -348,8 +348,83 @@ impl Terminal {
 
 impl Drop for Terminal {
     fn drop(&mut self) {
-        // SAFETY: a signal to the session we started (the program leads its group).
-        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+        // Everything in the session, in whatever process group (a stopped secretrun
+        // of a failing test would otherwise outlive the run).
+        let session = self.child.id() as i32;
+        for pid in session_members(session) {
+            // SAFETY: a signal to a process of the session this test started.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
         let _ = self.child.wait();
+    }
+}
+
+/// The processes whose session id is `session`.
+fn session_members(session: i32) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    // Fields after the command name: state, ppid, pgrp, session.
+                    let rest = stat.rsplit_once(") ")?.1.to_owned();
+                    rest.split(' ').nth(3)?.parse::<i32>().ok()
+                })
+                == Some(session)
+        })
+        .collect()
+}
+
+/// The lines of a stream, read by a thread, so that waiting for one has a limit
+/// that holds whether or not other lines arrive.
+pub struct Lines(std::sync::mpsc::Receiver<String>);
+
+impl Lines {
+    pub fn new(stream: impl std::io::Read + Send + 'static) -> Lines {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stream)) {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Lines(rx)
+    }
+
+    /// The next line; `None` at the end of the stream. Fails after `limit`.
+    #[track_caller]
+    pub fn next_within(&self, limit: std::time::Duration) -> Option<String> {
+        match self.0.recv_timeout(limit) {
+            Ok(line) => Some(line),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("no line within {limit:?}")
+            }
+        }
+    }
+
+    /// Reads lines until one equals `want`; fails after `limit` or at the end.
+    #[track_caller]
+    pub fn wait_for(&self, want: &str, limit: std::time::Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.0.recv_timeout(left) {
+                Ok(line) if line == want => return,
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("the output ended before `{}`", redact(want))
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("no `{}` within {limit:?}", redact(want))
+                }
+            }
+        }
     }
 }

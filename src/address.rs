@@ -1,0 +1,120 @@
+//! Server addresses as secretrun shows and compares them. Shown, an address never
+//! carries its user name, password, query or fragment (`http://admin:PW@host/?token=…`
+//! would otherwise print a credential in an error); compared, it is reduced to its
+//! origin (scheme, host, port), the unit a credential is bound to.
+
+use crate::escape::Escaped;
+
+/// `scheme://host[:port]/path` of `addr`, without userinfo, query and fragment,
+/// control characters escaped. Text that is not a URL is cut at the first `@`, `?`
+/// or `#` the same way.
+pub fn shown(addr: &str) -> String {
+    let (scheme, rest) = match addr.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, addr),
+    };
+    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let text = match scheme {
+        Some(scheme) => format!("{scheme}://{host}{path}"),
+        None => format!("{host}{path}"),
+    };
+    Escaped(&text).to_string()
+}
+
+/// Whether `addr` carries a user name, password, query or fragment.
+pub fn has_extras(addr: &str) -> bool {
+    let rest = addr.split_once("://").map_or(addr, |(_, rest)| rest);
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    authority.contains('@') || rest.contains(['?', '#'])
+}
+
+/// The origin of an http(s) address, `scheme://host:port` in lower case with the
+/// default port filled in; `None` for anything else.
+pub fn origin(addr: &str) -> Option<String> {
+    let (scheme, rest) = addr.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.rsplit_once(':') {
+        // An IPv6 literal's colons are inside brackets.
+        Some((host, port)) if !port.contains(']') => (host, port.parse::<u16>().ok()?),
+        _ => (host_port, default_port),
+    };
+    if host.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}://{}:{port}", host.to_ascii_lowercase()))
+}
+
+/// Whether the user trusts `addr`'s origin: it is listed (comma- or space-separated)
+/// in `trusted`, the value of `SECRETRUN_TRUSTED_ORIGINS` in the user's environment.
+pub fn is_trusted(addr: &str, trusted: Option<&str>) -> bool {
+    let Some(wanted) = origin(addr) else {
+        return false;
+    };
+    trusted
+        .unwrap_or("")
+        .split([',', ' ', '\n', '\t'])
+        .filter(|s| !s.is_empty())
+        .any(|listed| origin(listed).as_deref() == Some(wanted.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_without_credentials() {
+        assert_eq!(
+            shown("http://admin:PW@vault.example:8200/x?token=T#f"),
+            "http://vault.example:8200/x"
+        );
+        assert_eq!(shown("https://h:1?token=T"), "https://h:1");
+        assert_eq!(shown("https://u@h"), "https://h");
+        assert_eq!(shown("h@x\n"), "x\\n");
+        assert_eq!(shown("https://[::1]:8200"), "https://[::1]:8200");
+    }
+
+    #[test]
+    fn extras() {
+        assert!(has_extras("http://a:b@h"));
+        assert!(has_extras("http://h/?token=1"));
+        assert!(has_extras("http://h#x"));
+        assert!(!has_extras("https://h:8200/v1/x"));
+        assert!(!has_extras("https://h/p@th"));
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin("HTTPS://Vault.Example").unwrap(),
+            "https://vault.example:443"
+        );
+        assert_eq!(origin("http://h:8200/x").unwrap(), "http://h:8200");
+        assert_eq!(origin("http://[::1]:8200").unwrap(), "http://[::1]:8200");
+        assert_eq!(origin("http://[::1]").unwrap(), "http://[::1]:80");
+        assert_eq!(origin("ftp://h"), None);
+        assert_eq!(origin("http://h:notaport"), None);
+    }
+
+    #[test]
+    fn trust_is_by_origin() {
+        let list = Some("https://vault.team.example, http://127.0.0.1:8200");
+        assert!(is_trusted("https://vault.team.example:443/", list));
+        assert!(is_trusted("http://127.0.0.1:8200", list));
+        assert!(!is_trusted("http://127.0.0.1:8201", list));
+        assert!(!is_trusted("http://vault.team.example", list));
+        assert!(!is_trusted("https://vault.team.example.attacker", list));
+        assert!(!is_trusted("https://vault.team.example", None));
+    }
+}

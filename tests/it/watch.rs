@@ -1,0 +1,187 @@
+//! `--watch`: re-fetching on an interval, restarting or signalling the command on a
+//! change, keeping it on its values when fetching or validation fails, and logging
+//! each failure once.
+
+use std::time::{Duration, Instant};
+
+use crate::supervise::{HELPER_SCRIPT, LIMIT};
+use crate::util::{Lines, Test};
+
+#[test]
+fn watch_restarts_the_command_when_an_openbao_value_changes() {
+    let server = crate::bao::server();
+    server.put("watched", serde_json::json!({"W": "one"}));
+    let test = Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", crate::bao::ROOT_TOKEN)
+        .args([
+            "--watch",
+            "300ms",
+            "--on-change",
+            "restart",
+            "--from",
+            "vault://secret/watched",
+        ])
+        .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stdout.take().unwrap());
+    lines.wait_for("W=one", Duration::from_secs(10));
+    server.put("watched", serde_json::json!({"W": "two"}));
+    lines.wait_for("W=two", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("secretrun: watch: changed: `W`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("two") && !stderr.contains("one"),
+        "a value was logged"
+    );
+}
+
+#[test]
+fn watch_signals_the_command_when_a_moto_value_changes() {
+    let server = crate::moto::server();
+    server.create("watched-aws", r#"{"W":"one"}"#);
+    let script = r#"trap 'echo HUP' HUP; echo "W=$W"; while :; do sleep 0.05; done"#;
+    let test = Test::new()
+        .env("AWS_ENDPOINT_URL", &server.url)
+        .env("AWS_ACCESS_KEY_ID", crate::moto::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", crate::moto::SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .args([
+            "--watch",
+            "300ms",
+            "--from",
+            "aws-sm://watched-aws",
+            "--",
+            "bash",
+            "-c",
+            script,
+        ]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stdout.take().unwrap());
+    lines.wait_for("W=one", Duration::from_secs(10));
+    server.rotate("watched-aws", r#"{"W":"two"}"#);
+    // The default --on-change is a signal, HUP: the command keeps running.
+    lines.wait_for("HUP", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("secretrun: watch: changed: `W`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn watch_keeps_the_command_when_fetching_fails() {
+    // A Vault stub that answers once, then fails with 403 on every later read.
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = reads.clone();
+    let vault = crate::stub::serve(move |request| {
+        if let Some(answer) = crate::stub::vault_mount(request, 1) {
+            return answer;
+        }
+        if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            (200, r#"{"data":{"W":"one"}}"#.into())
+        } else {
+            (403, r#"{"errors":["permission denied"]}"#.into())
+        }
+    });
+    let test = Test::new()
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args([
+            "--watch",
+            "200ms",
+            "--on-change",
+            "restart",
+            "--from",
+            "vault://secret/w",
+        ])
+        .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stdout.take().unwrap());
+    lines.wait_for("W=one", Duration::from_secs(10));
+    // Wait for four failed re-fetches (by count, not by time).
+    let started = Instant::now();
+    while reads.load(std::sync::atomic::Ordering::SeqCst) < 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no re-fetch happened"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Still the first command: it was never restarted.
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+    assert!(lines.next_within(LIMIT).is_none());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("secretrun: watch: fetching failed, the command keeps its values"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("refused access (403)"), "{stderr}");
+    // Four failures in a row, one line: logged again only when it changes.
+    assert_eq!(stderr.matches("fetching failed").count(), 1, "{stderr}");
+}
+
+#[test]
+fn watch_logs_a_validation_failure_once_and_its_clearing() {
+    let test = Test::new()
+        .file(".env", "W=good-1\n")
+        .file("secretrun.toml", "[vars.W]\npattern = \"good-[0-9]\"\n")
+        .args(["--watch", "100ms", "--on-change", "restart"])
+        .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stdout.take().unwrap());
+    lines.wait_for("W=good-1", Duration::from_secs(10));
+    std::fs::write(test.dir().join(".env"), "W=bad\n").unwrap();
+    // Many intervals pass with the bad value (a second, unrelated change marks time).
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::write(test.dir().join(".env"), "W=good-2\n").unwrap();
+    lines.wait_for("W=good-2", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.matches("fail validation").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("the earlier failure has cleared").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("bad"), "a value was logged: {stderr}");
+}
+
+#[test]
+fn on_change_signal_reaches_the_command_not_its_helpers() {
+    let test = Test::new().file(".env", "W=one\n").args([
+        "--watch",
+        "200ms",
+        "--on-change-signal",
+        "USR1",
+        "--",
+        "bash",
+        "-c",
+        HELPER_SCRIPT,
+    ]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stdout.take().unwrap());
+    lines.wait_for("W=one", Duration::from_secs(10));
+    std::fs::write(test.dir().join(".env"), "W=two\n").unwrap();
+    lines.wait_for("USR1 helper-alive", Duration::from_secs(10));
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(128 + 15));
+}
