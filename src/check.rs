@@ -54,7 +54,9 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
             .collect()
     };
     let doc = json!({
-        "ok": report.errors.is_empty(),
+        // As the exit status: 0 only with no error and every probe answered.
+        "ok": report.errors.is_empty() && report.unprobed == 0,
+        "unprobed": report.unprobed,
         "variables": variables,
         "errors": findings(&report.errors),
         "warnings": findings(&report.warnings),
@@ -81,7 +83,7 @@ fn print_text(
             text.to_owned()
         }
     };
-    let rows: Vec<[String; 5]> = env
+    let rows: Vec<([String; 4], Verdict)> = env
         .vars
         .iter()
         .map(|var| {
@@ -90,41 +92,37 @@ fn print_text(
                 Some((kind, None)) => kind,
                 None => "-".to_owned(),
             };
-            let verdict = report.verdict(&var.name);
-            [
+            let cells = [
                 crate::escape::Escaped(&var.name).to_string(),
                 var.origin.to_string(),
                 kind,
                 var.value.masked(),
-                verdict.as_str().to_owned(),
-            ]
+            ];
+            (cells, report.verdict(&var.name))
         })
         .collect();
-    let header = ["NAME", "ORIGIN", "KIND", "VALUE", "VERDICT"].map(str::to_owned);
+    let header = ["NAME", "ORIGIN", "KIND", "VALUE"].map(str::to_owned);
     let widths: Vec<usize> = (0..4)
         .map(|i| {
             rows.iter()
+                .map(|(cells, _)| cells)
                 .chain([&header])
                 .map(|r| r[i].chars().count())
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    for (i, row) in [&header].into_iter().chain(&rows).enumerate() {
-        for (cell, width) in row.iter().zip(&widths) {
+    let line = |out: &mut dyn Write, cells: &[String; 4]| -> io::Result<()> {
+        for (cell, width) in cells.iter().zip(&widths) {
             write!(out, "{cell:width$}  ")?;
         }
-        let verdict = &row[4];
-        if i == 0 {
-            writeln!(out, "{verdict}")?;
-        } else {
-            let v = match verdict.as_str() {
-                "error" => Verdict::Error,
-                "warning" => Verdict::Warning,
-                _ => Verdict::Ok,
-            };
-            writeln!(out, "{}", paint(v, verdict))?;
-        }
+        Ok(())
+    };
+    line(out, &header)?;
+    writeln!(out, "VERDICT")?;
+    for (cells, verdict) in &rows {
+        line(out, cells)?;
+        writeln!(out, "{}", paint(*verdict, verdict.as_str()))?;
     }
     for (title, list, verdict) in [
         ("errors", &report.errors, Verdict::Error),
@@ -138,10 +136,19 @@ fn print_text(
             writeln!(out, "  {}", finding.message)?;
         }
     }
-    let summary = match (report.errors.len(), report.warnings.len()) {
-        (0, 0) => paint(Verdict::Ok, "ok"),
-        (0, w) => paint(Verdict::Warning, &format!("ok, {w} warning{}", plural(w))),
-        (e, w) => paint(
+    let (e, w, u) = (report.errors.len(), report.warnings.len(), report.unprobed);
+    let summary = match (e, w, u) {
+        (0, 0, 0) => paint(Verdict::Ok, "ok"),
+        (0, w, 0) => paint(Verdict::Warning, &format!("ok, {w} warning{}", plural(w))),
+        (0, w, u) => paint(
+            Verdict::Warning,
+            &format!(
+                "not verified: {u} key{} could not be probed, {w} warning{}",
+                plural(u),
+                plural(w)
+            ),
+        ),
+        (e, w, _) => paint(
             Verdict::Error,
             &format!("{e} error{}, {w} warning{}", plural(e), plural(w)),
         ),

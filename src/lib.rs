@@ -67,9 +67,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         Some(Command::Check { probe, .. }) => {
             let mut report = validate::validate(&env, &config);
-            let mut unreachable = false;
             if probe {
-                unreachable = run_probes(&env, &config, &mut report);
+                run_probes(&env, &config, &mut report);
             }
             let colour = std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -83,7 +82,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             out.flush()?;
             Ok(if !report.errors.is_empty() {
                 Kind::Invalid.exit_code()
-            } else if unreachable {
+            } else if report.unprobed > 0 {
                 Kind::Unreachable.exit_code()
             } else {
                 0
@@ -170,9 +169,9 @@ fn supervise_options(cli: &Cli, pid1: bool) -> Result<supervise::Options> {
     })
 }
 
-/// Runs the probes for every detected key, adds what they found to the report, and
-/// says whether any provider could not be asked.
-fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) -> bool {
+/// Runs the probes for every detected key and adds what they found to the report,
+/// counting the keys whose provider could not be asked.
+fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) {
     let values: Vec<(String, String)> = env
         .vars
         .iter()
@@ -188,7 +187,6 @@ fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) -> bool {
         .iter()
         .map(|(name, value)| (name.as_str(), report.detected[name], value.as_str()))
         .collect();
-    let mut unreachable = false;
     for (name, outcome) in validate::probe::run(&keys, config.timeout) {
         let finding = |message: String| Finding {
             names: vec![name.clone()],
@@ -199,7 +197,7 @@ fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) -> bool {
             Outcome::Limited(why) => report.warnings.push(finding(format!("`{name}`: {why}"))),
             Outcome::Invalid(why) => report.errors.push(finding(format!("`{name}`: {why}"))),
             Outcome::Unreachable(why) => {
-                unreachable = true;
+                report.unprobed += 1;
                 report
                     .warnings
                     .push(finding(format!("`{name}` could not be probed: {why}")));
@@ -210,5 +208,4 @@ fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) -> bool {
     for (_, mut value) in values {
         zeroize::Zeroize::zeroize(&mut value);
     }
-    unreachable
 }

@@ -37,6 +37,11 @@ fn fail(why: impl Into<String>) -> Check {
 }
 
 impl Format {
+    /// Whether the format is a kind of number (so min/max read the same value).
+    pub fn is_numeric(self) -> bool {
+        matches!(self, Format::Int | Format::Number | Format::Port)
+    }
+
     pub fn check(self, value: &str) -> Check {
         match self {
             Format::StripeSecretKey => stripe(
@@ -78,9 +83,9 @@ impl Format {
                 Some(_) => Ok(()),
                 None => fail("is not a boolean (true/false, 1/0, yes/no, on/off)"),
             },
-            Format::Port => match value.parse::<u16>() {
-                Ok(1..) => Ok(()),
-                _ => fail("is not a port number (1 to 65535)"),
+            Format::Port => match port(value) {
+                Some(_) => Ok(()),
+                None => fail("is not a port number (1 to 65535, digits only)"),
             },
             Format::Base64 => match base64_decode(value) {
                 Some(_) => Ok(()),
@@ -119,6 +124,14 @@ impl Format {
             Format::Jwt => jwt(value),
         }
     }
+}
+
+/// A port: digits only, no sign and no leading zero, 1 to 65535.
+fn port(text: &str) -> Option<u16> {
+    if text.is_empty() || text.starts_with('0') || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse::<u16>().ok().filter(|&p| p >= 1)
 }
 
 /// A Stripe key of one of `kinds`.
@@ -166,6 +179,21 @@ fn url(value: &str, schemes: Option<&[&str]>) -> Check {
     let host = authority.rsplit('@').next().unwrap_or("");
     if host.is_empty() && !matches!(scheme, "sqlite" | "unix") {
         return fail("is a URL without a host");
+    }
+    // `host:port`, `[v6]:port`, or several hosts (`h1:5432,h2:5433`, as libpq takes).
+    for one in host.split(',') {
+        let after_brackets = match one.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((_, after)) => after,
+                None => return fail("is a URL with an unclosed `[` in its host"),
+            },
+            None => one,
+        };
+        if let Some((_, port_text)) = after_brackets.rsplit_once(':')
+            && port(port_text).is_none()
+        {
+            return fail("is a URL whose port is not a number from 1 to 65535");
+        }
     }
     Ok(())
 }
@@ -289,6 +317,10 @@ mod tests {
             (DatabaseUrl, "sqlite:///var/db.sqlite3"),
             (DatabaseUrl, "postgresql+psycopg://u@h/db"),
             (RedisUrl, "rediss://:pw@cache:6380/0"),
+            (RedisUrl, "redis://cache"),
+            (RedisUrl, "redis://[::1]:6379/0"),
+            (PostgresUrl, "postgres://u@db1:5432,db2:65535/app"),
+            (Port, "65535"),
             (Email, "ops@example.com"),
             (Int, "-42"),
             (Number, "0.15"),
@@ -339,6 +371,13 @@ mod tests {
             (Bool, "maybe"),
             (Port, "0"),
             (Port, "65536"),
+            (Port, "+80"),
+            (Port, "080"),
+            (Port, " 80"),
+            (PostgresUrl, "postgres://u:p@db:notaport/app"),
+            (PostgresUrl, "postgres://db:/app"),
+            (RedisUrl, "redis://cache:99999999"),
+            (RedisUrl, "redis://[::1:6379"),
             (Base64, "a"),
             (Base64, "ab$c"),
             (Hex, "abc"),

@@ -28,6 +28,9 @@ pub struct Finding {
 pub struct Report {
     pub errors: Vec<Finding>,
     pub warnings: Vec<Finding>,
+    /// Keys whose provider could not be asked (`check --probe`): not verified, so
+    /// `check` neither says "ok" nor exits 0.
+    pub unprobed: usize,
     /// What each recognised value is.
     pub detected: BTreeMap<String, &'static Detector>,
 }
@@ -170,9 +173,12 @@ fn check_schema(
         }
         return;
     }
+    // A value already reported as not a number is not reported again by min/max.
+    let mut not_a_number = false;
     if let Some(format) = spec.format
         && let Err(why) = format.check(value)
     {
+        not_a_number = format.is_numeric();
         report.error(name, format!("`{name}` {why}"));
     }
     if let Some(pattern) = &spec.pattern
@@ -197,6 +203,7 @@ fn check_schema(
                     report.error(name, format!("`{name}` is above the maximum of {max}"));
                 }
             }
+            _ if not_a_number => {}
             _ => report.error(name, format!("`{name}` is not a number")),
         }
     }

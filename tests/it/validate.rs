@@ -1,5 +1,7 @@
 //! Validation before launch and `secretrun check`, through the binary.
 
+use serde_json::json;
+
 use crate::stub;
 use crate::util::{CANARY, Test};
 
@@ -37,7 +39,7 @@ required = true
         "error: validation failed, nothing was run:\n",
         "  `ABSENT` is required but missing\n",
         "  `CODE` does not match the pattern `[A-Z]{3}`\n",
-        "  `PORT` is not a port number (1 to 65535)\n",
+        "  `PORT` is not a port number (1 to 65535, digits only)\n",
         "  `RATE` is above the maximum of 1\n",
         "  `SHORT` is shorter than 10 characters\n",
         "  `TIER` is not one of `free`, `pro`\n",
@@ -163,6 +165,7 @@ fn check_json_shape() {
         doc,
         serde_json::json!({
             "ok": true,
+            "unprobed": 0,
             "variables": [{
                 "name": "STRIPE_SECRET_KEY", "origin": ".env:1", "masked": "sk_live_…4b5c",
                 "provider": "Stripe", "kind": "secret key", "mode": "live", "verdict": "warning"
@@ -265,5 +268,61 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert!(
         plain.contains("warning") && !plain.contains('\x1b'),
         "{plain:?}"
+    );
+}
+
+#[test]
+fn a_probe_answered_with_500_is_not_reported_ok() {
+    let stripe = stub::serve(|_| (500, "{}".into()));
+    for format in ["text", "json"] {
+        let run = Test::new()
+            .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\n"))
+            .env("SECRETRUN_STRIPE_API_BASE", stripe.url())
+            .args(["check", "--pure", "--probe", "--format", format])
+            .run();
+        run.status(69);
+        if format == "text" {
+            assert!(
+                run.stdout
+                    .ends_with("\nnot verified: 1 key could not be probed, 1 warning\n"),
+                "{}",
+                run.stdout
+            );
+            assert!(!run.stdout.contains("\nok"), "{}", run.stdout);
+        } else {
+            let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            assert_eq!((&doc["ok"], &doc["unprobed"]), (&json!(false), &json!(1)));
+        }
+    }
+}
+
+#[test]
+fn a_number_failure_is_reported_once_and_ports_are_strict() {
+    let run = Test::new()
+        .file(".env", "N=abc\nP=+80\nQ=080\nDB=postgres://db:notaport/app\nR=redis://c:99999999\n")
+        .file(
+            "secretrun.toml",
+            "[vars.N]\nformat = \"number\"\nmin = 1\n[vars.P]\nformat = \"port\"\n[vars.Q]\nformat = \"port\"\n\
+             [vars.DB]\nformat = \"postgres-url\"\n[vars.R]\nformat = \"redis-url\"\n",
+        )
+        .args(["check", "--pure", "--format", "json"])
+        .run();
+    run.status(65);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let messages: Vec<&str> = doc["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "`DB` is a URL whose port is not a number from 1 to 65535",
+            "`N` is not a number",
+            "`P` is not a port number (1 to 65535, digits only)",
+            "`Q` is not a port number (1 to 65535, digits only)",
+            "`R` is a URL whose port is not a number from 1 to 65535",
+        ]
     );
 }
