@@ -252,8 +252,10 @@ fn read_file(path: &Path) -> Result<FileConfig> {
 }
 
 /// Drops `"…"` runs from a deserializer message (`invalid type: string "…"`), which
-/// quote the offending value; keeps the backticked names, which are keys.
+/// quote the offending value, and the backticked value of `invalid type: integer
+/// `…``; keeps the other backticked names, which are keys.
 fn without_quoted_values(message: &str) -> String {
+    let message = without_backticked_value(message);
     let mut out = String::new();
     let mut parts = message.split('"');
     out.push_str(parts.next().unwrap_or(""));
@@ -265,6 +267,23 @@ fn without_quoted_values(message: &str) -> String {
         }
     }
     Escaped(out.trim_end()).to_string()
+}
+
+/// serde writes the value it did not want in backticks before `, expected`
+/// (`invalid type: integer `123`, expected a string`): those go; field names that it
+/// backticks elsewhere (`unknown field `x``) stay.
+fn without_backticked_value(message: &str) -> String {
+    let Some(rest) = ["invalid type: ", "invalid value: "]
+        .iter()
+        .find_map(|lead| message.strip_prefix(lead).map(|rest| (lead, rest)))
+    else {
+        return message.to_owned();
+    };
+    let (lead, rest) = rest;
+    let end = rest.find(", expected").unwrap_or(rest.len());
+    let (what, tail) = rest.split_at(end);
+    let kind = what.split('`').next().unwrap_or("").trim_end();
+    format!("{lead}{kind}{tail}")
 }
 
 /// A `--keep` pattern: a variable name where `*` and `?` may stand for characters.

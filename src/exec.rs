@@ -198,6 +198,20 @@ impl Hardening {
 pub fn start_failure(program: &Path, err: &io::Error) -> Failure {
     let shown = os(program.as_os_str());
     match err.raw_os_error() {
+        // The kernel says ENOENT also when the file is there but what runs it is not.
+        Some(libc::ENOENT) if program.is_file() => Failure::new(
+            Kind::NotExecutable,
+            match interpreter(program) {
+                Some(interp) => format!(
+                    "`{shown}` exists, but its interpreter `{}` (its `#!` line) was not found",
+                    os(interp.as_os_str())
+                ),
+                None => format!(
+                    "`{shown}` exists, but the system could not start it: the program that \
+                     loads it (its dynamic loader) was not found"
+                ),
+            },
+        ),
         Some(libc::ENOENT) => Failure::new(Kind::NotFound, format!("`{shown}` was not found")),
         Some(libc::E2BIG) => Failure::new(
             Kind::Invalid,
@@ -207,6 +221,18 @@ pub fn start_failure(program: &Path, err: &io::Error) -> Failure {
         ),
         _ => Failure::new(Kind::NotExecutable, format!("running `{shown}`: {err}")),
     }
+}
+
+/// The interpreter a script's `#!` line names.
+fn interpreter(program: &Path) -> Option<PathBuf> {
+    let mut head = [0u8; 256];
+    let n = std::io::Read::read(&mut std::fs::File::open(program).ok()?, &mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let line = &line[..line.iter().position(|&b| b == b'\n').unwrap_or(line.len())];
+    let word = line
+        .split(|b| b.is_ascii_whitespace())
+        .find(|w| !w.is_empty())?;
+    Some(PathBuf::from(OsStr::from_bytes(word)))
 }
 
 /// Puts the process state the command inherits back as the user had it, in exec

@@ -73,6 +73,23 @@ impl Client {
         env: &dyn Fn(&str) -> Option<String>,
         deadline: Instant,
     ) -> Result<Client> {
+        // A credential that no HTTP header can carry would fail deep in the SDK as a
+        // "dispatch failure"; name it instead.
+        for name in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+        ] {
+            if env(name).is_some_and(|v| v.chars().any(char::is_control)) {
+                return fail(
+                    Kind::Config,
+                    format!(
+                        "`{name}` holds a newline or another control character, which no HTTP \
+                         header can carry (a trailing newline from a file or a paste?)"
+                    ),
+                );
+            }
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client()?)
@@ -391,6 +408,13 @@ where
                         "could not be called: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
                      AWS_PROFILE, a web identity token or container credentials{imds})"
                     ),
+                )
+            } else if text.contains("invalid header value") {
+                (
+                    Kind::Config,
+                    "could not be called: a credential or setting holds a character that no \
+                     HTTP header can carry"
+                        .to_owned(),
                 )
             } else if text.contains("credential") {
                 (

@@ -116,6 +116,17 @@ pub fn validate(env: &ChildEnv, config: &Config) -> Report {
                 report.warning(&var.name, message);
             }
         }
+        if var.origin != crate::secret::Origin::Parent && is_hijack(&var.name) {
+            report.warning(
+                &var.name,
+                format!(
+                    "`{}` comes from `{}` and changes how the command and every program it \
+                     starts is loaded or interpreted; if you mean it, set it yourself and pass \
+                     it with --keep",
+                    var.name, var.origin
+                ),
+            );
+        }
         let Some(detector) = detect(&value) else {
             continue;
         };
@@ -221,6 +232,49 @@ fn check_schema(
         let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
         report.error(name, format!("`{name}` is not one of {}", list.join(", ")));
     }
+}
+
+/// Variables that take over what a program loads or runs (the dynamic loader, shells,
+/// interpreters and runtimes, PATH): from a file or a store they are a way for
+/// whoever wrote it to run code in every process the command starts.
+const HIJACK: &[&str] = &[
+    "PATH",
+    "BASH_ENV",
+    "ENV",
+    "PROMPT_COMMAND",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "PS4",
+    "IFS",
+    "GCONV_PATH",
+    "LOCPATH",
+    "NLSPATH",
+    "HOSTALIASES",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONSTARTUP",
+    "PYTHONINSPECT",
+    "PYTHONUSERBASE",
+    "PERL5LIB",
+    "PERLLIB",
+    "PERL5OPT",
+    "PERL5DB",
+    "RUBYLIB",
+    "RUBYOPT",
+    "NODE_OPTIONS",
+    "NODE_PATH",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "GIT_SSH_COMMAND",
+    "GIT_EXEC_PATH",
+];
+
+/// Whether `name` is a loader or interpreter hijack variable: [`HIJACK`], and every
+/// `LD_*` (glibc's loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT…) and `DYLD_*`.
+fn is_hijack(name: &str) -> bool {
+    name.starts_with("LD_") || name.starts_with("DYLD_") || HIJACK.contains(&name)
 }
 
 /// Keys of one provider in different modes: a `pk_test_` beside an `sk_live_`.

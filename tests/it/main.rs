@@ -11,6 +11,7 @@ mod dotenv;
 mod launch;
 mod leaks;
 mod list;
+mod messages;
 mod moto;
 mod stub;
 mod supervise;
