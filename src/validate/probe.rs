@@ -93,6 +93,7 @@ pub fn run(keys: &[(&str, &'static Detector, &str)], timeout: Duration) -> Vec<(
 
 async fn stripe_balance(client: &reqwest::Client, base: &str, key: &str) -> Outcome {
     let url = format!("{}/v1/balance", base.trim_end_matches('/'));
+    let shown = crate::address::shown(&url);
     let Ok(mut auth) = HeaderValue::from_str(&format!("Bearer {key}")) else {
         return Outcome::Invalid("the key cannot be sent in an HTTP header".to_owned());
     };
@@ -101,8 +102,8 @@ async fn stripe_balance(client: &reqwest::Client, base: &str, key: &str) -> Outc
         Ok(response) => response,
         Err(e) => {
             return Outcome::Unreachable(format!(
-                "asking Stripe at `{url}`: {}",
-                crate::error::chain(&e)
+                "asking Stripe at `{shown}`: {}",
+                crate::error::chain(&e.without_url())
             ));
         }
     };
@@ -112,6 +113,6 @@ async fn stripe_balance(client: &reqwest::Client, base: &str, key: &str) -> Outc
         403 => Outcome::Limited(
             "Stripe accepted the key but it may not read the balance (403)".to_owned(),
         ),
-        code => Outcome::Unreachable(format!("Stripe answered {code} at `{url}`")),
+        code => Outcome::Unreachable(format!("Stripe answered {code} at `{shown}`")),
     }
 }
