@@ -92,8 +92,10 @@ struct Supervisor<'a> {
     signals: Signals,
     foreground: Foreground,
     /// Stopping ourselves when the command stops makes sense only for a job of a
-    /// shell: with the terminal, and not as PID 1 (the kernel will not stop init).
+    /// shell: on a terminal, and not as PID 1 (the kernel will not stop init).
     follow_stops: bool,
+    /// SIGCHLD was ignored by our parent: restored so for the command.
+    chld_ignored: bool,
     hardening: Hardening,
 }
 
@@ -141,11 +143,19 @@ pub fn run(
     let foreground = Foreground::at_start();
     // SAFETY: getpid has no preconditions.
     let pid1 = unsafe { libc::getpid() } == 1;
+    // With SIGCHLD ignored the kernel reaps the command itself and waitpid could
+    // never report its status: the supervisor needs the default.
+    let chld_ignored = signals::is_ignored(libc::SIGCHLD);
+    if chld_ignored {
+        // SAFETY: setting a disposition to its default; no handler is installed.
+        unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };
+    }
     let sup = Supervisor {
         launch,
         signals,
         foreground,
-        follow_stops: foreground.is_ours() && !pid1,
+        follow_stops: foreground.is_tty() && !pid1,
+        chld_ignored,
         hardening,
         options,
     };
@@ -157,19 +167,19 @@ pub fn run(
         let ending = match ending {
             Ok(ending) => ending,
             Err(e) => {
-                sup.foreground.take_back();
+                sup.foreground.take_back(running.pid);
                 return Err(e);
             }
         };
         match ending {
             Ending::Exited(status) => {
-                sup.foreground.take_back();
+                sup.foreground.take_back(running.pid);
                 running.drain();
                 return Ok(status);
             }
             Ending::Restart(new) => {
                 sup.stop(running.pid)?;
-                sup.foreground.take_back();
+                sup.foreground.take_back(running.pid);
                 running.drain();
                 previous = Some(running.pid);
                 secrets = new;
@@ -203,6 +213,7 @@ impl Supervisor<'_> {
         };
         let core = self.hardening.core_limit();
         let foreground = self.foreground;
+        let chld_ignored = self.chld_ignored;
         // On a restart the command gets the terminal only if it (or we) still have it.
         // SAFETY: tcgetpgrp and getpgrp have no preconditions.
         let give = foreground.is_ours()
@@ -227,6 +238,10 @@ impl Supervisor<'_> {
                     libc::setpgid(0, 0);
                 }
                 exec::hand_over(&core);
+                if chld_ignored {
+                    // As across a plain exec: the command gets what our parent set.
+                    libc::signal(libc::SIGCHLD, libc::SIG_IGN);
+                }
                 Ok(())
             });
         }
@@ -325,7 +340,7 @@ impl Supervisor<'_> {
     /// so the shell sees its job stopped. When continued (`fg` or `bg`), continue the
     /// command, in the foreground again only if `fg` gave it to us.
     fn stop_with(&self, pid: libc::pid_t) {
-        self.foreground.take_back();
+        self.foreground.take_back(pid);
         // SAFETY: plain syscalls; SIGSTOP cannot be blocked, so this stops us here.
         unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
         if self.foreground.held_now() {

@@ -8,32 +8,45 @@
 //! `signals`) and the command's process inherits that mask until exec, where the
 //! kernel then lets the change through. When the command ends or stops, the
 //! supervisor takes the foreground back, so that a shell without job control that
-//! started secretrun can read from its terminal again.
+//! started secretrun can read from its terminal again. Started in the background
+//! (`secretrun --init -- cmd &`), the command does not get the terminal; if it then
+//! reads from it and is stopped, the supervisor stops too, so that the shell's `fg`
+//! reaches both.
 
 use std::os::fd::{FromRawFd, OwnedFd};
 
 use anyhow::{Context, Result};
 
-/// Whether the supervisor hands the terminal on stdin to the command.
+/// The terminal on stdin, and whether the supervisor hands it to the command.
 #[derive(Clone, Copy)]
 pub struct Foreground {
-    /// Our group held the foreground of the terminal on stdin when we started.
+    /// stdin is a terminal.
+    tty: bool,
+    /// Our group held its foreground when we started.
     ours: bool,
 }
 
 impl Foreground {
     pub fn at_start() -> Foreground {
         // SAFETY: isatty, tcgetpgrp and getpgrp have no preconditions.
-        let ours = unsafe {
-            libc::isatty(libc::STDIN_FILENO) == 1
-                && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp()
+        let (tty, ours) = unsafe {
+            let tty = libc::isatty(libc::STDIN_FILENO) == 1;
+            (
+                tty,
+                tty && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp(),
+            )
         };
-        Foreground { ours }
+        Foreground { tty, ours }
     }
 
-    /// Whether the command is to get the foreground.
+    /// Whether the command is to get the foreground at its start.
     pub fn is_ours(self) -> bool {
         self.ours
+    }
+
+    /// Whether stdin is a terminal (where job control can stop the command).
+    pub fn is_tty(self) -> bool {
+        self.tty
     }
 
     /// In the command's process, between fork and exec: its own process group, and
@@ -49,21 +62,22 @@ impl Foreground {
         }
     }
 
-    /// Gives the foreground to the command's group again (after `fg`).
+    /// Gives the foreground to the command's group (after `fg`).
     pub fn give_to(self, pgid: libc::pid_t) {
-        if self.ours {
+        if self.tty {
             // SAFETY: as in `child_side`; a failure leaves the terminal as it was.
             unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, pgid) };
         }
     }
 
-    /// Takes the foreground back for secretrun's own group.
-    pub fn take_back(self) {
+    /// Takes the foreground back for secretrun's own group, if the command's group
+    /// (`pgid`) holds it.
+    pub fn take_back(self, pgid: libc::pid_t) {
         // SAFETY: as above. In a PID namespace whose init we are, our group may not
         // be visible (getpgrp gives 0); then there is nothing to give it back to.
         unsafe {
             let pgrp = libc::getpgrp();
-            if self.ours && pgrp > 0 {
+            if self.tty && pgrp > 0 && libc::tcgetpgrp(libc::STDIN_FILENO) == pgid {
                 libc::tcsetpgrp(libc::STDIN_FILENO, pgrp);
             }
         }
@@ -73,7 +87,7 @@ impl Foreground {
     /// to us, `bg` does not).
     pub fn held_now(self) -> bool {
         // SAFETY: no preconditions.
-        self.ours && unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp() }
+        self.tty && unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp() }
     }
 }
 

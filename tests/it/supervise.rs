@@ -427,3 +427,34 @@ fn overlapping_values_are_masked_whole() {
     assert_eq!(run.stdout, "[OV1][OV2]\n");
     assert_eq!(run.stderr, "[OV1][OV2]\n");
 }
+
+#[test]
+fn a_parent_that_ignores_sigchld_does_not_hang_supervise_mode() {
+    // Python sets SIGCHLD to SIG_IGN and execs secretrun, which inherits it: the
+    // kernel would reap the command itself and its status would never be seen.
+    let test = Test::new().file(".env", "A=1\n");
+    let script = format!(
+        "import os, signal; signal.signal(signal.SIGCHLD, signal.SIG_IGN); \
+         os.execv({:?}, ['secretrun', '--init', '--', 'sh', '-c', 'exit 7'])",
+        crate::util::BIN
+    );
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .env_clear()
+        .env("PATH", crate::util::PATH)
+        .current_dir(test.dir())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(7));
+            break;
+        }
+        if started.elapsed() > LIMIT {
+            child.kill().unwrap();
+            panic!("supervise mode hung with SIGCHLD ignored");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -149,3 +149,22 @@ fn merged_streams_keep_their_order_on_a_terminal() {
         .collect();
     assert_eq!(lines, expected);
 }
+
+#[test]
+fn started_in_the_background_a_command_that_reads_the_terminal_is_brought_back_by_fg() {
+    let test = project();
+    let mut term = shell(&test);
+    term.send(&format!(
+        "{BIN} --init -- sh -c 'read line; echo \"got-$line\"' &\n"
+    ));
+    // It reads from the terminal in the background: stopped, and the shell's job
+    // with it (bash tells at a prompt, so ask `jobs` until it does).
+    term.send("for i in $(seq 150); do jobs | grep -q Stopped && break; sleep 0.1; done; jobs\n");
+    term.expect("Stopped", LIMIT);
+    term.send("fg\n");
+    std::thread::sleep(Duration::from_millis(300));
+    term.send("typed\n");
+    term.expect("got-typed", LIMIT);
+    term.send("echo \"status-$?\"\n");
+    term.expect("status-0", LIMIT);
+}
