@@ -36,9 +36,37 @@ pub struct Redactor {
     longest: usize,
 }
 
-/// A value in the forms it may be written in: as it is, and for a multi-line value
-/// with `\n` and with `\r\n` line ends.
+/// A value in the forms it may be written in: as it is; for a multi-line value with
+/// `\n` and with `\r\n` line ends; and each of those escaped as in a JSON string,
+/// the way a structured logger writes it (`-----BEGIN…\\nMII…`).
 fn forms(value: &[u8]) -> Vec<Vec<u8>> {
+    let mut forms = line_end_forms(value);
+    let escaped: Vec<Vec<u8>> = forms.iter().map(|f| json_escaped(f)).collect();
+    forms.extend(escaped);
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// `value` as it would stand inside a JSON string.
+fn json_escaped(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 8);
+    for &b in value {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b if b < 0x20 => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            b => out.push(b),
+        }
+    }
+    out
+}
+
+/// A value as it is and, when multi-line, with `\n` and with `\r\n` line ends.
+fn line_end_forms(value: &[u8]) -> Vec<Vec<u8>> {
     let mut forms = vec![value.to_vec()];
     if value.contains(&b'\n') {
         let mut lf = Vec::with_capacity(value.len());
@@ -411,6 +439,25 @@ mod tests {
         assert_eq!(run(&r, &[b"a l1-CANARY\nl2-CANARY\nl3 b"]), b"a [PEM] b");
         let r = redactor(&[("WIN", "l1-CANARY\r\nl2")]);
         assert_eq!(run(&r, &[b"a l1-CANARY\nl2 b"]), b"a [WIN] b");
+    }
+
+    #[test]
+    fn values_escaped_as_in_json_are_masked() {
+        let r = redactor(&[
+            ("PEM", "l1-CANARY\nl2 \"q\" \\ end"),
+            ("KEY", "sk_live_CANARY"),
+        ]);
+        assert_eq!(
+            run(
+                &r,
+                &[br#"{"pem":"l1-CANARY\nl2 \"q\" \\ end","key":"sk_live_CANARY"}"#]
+            ),
+            br#"{"pem":"[PEM]","key":"[KEY]"}"#
+        );
+        assert_eq!(
+            run(&r, &[br#"{"pem":"l1-CANARY\r\nl2 \"q\" \\ end"}"#]),
+            br#"{"pem":"[PEM]"}"#
+        );
     }
 
     #[test]

@@ -649,12 +649,19 @@ impl Client {
                         "did not answer before the deadline".into(),
                     ));
                 }
-                Ok(Ok(resp)) if resp.status().is_success() => match resp.bytes().await {
-                    Ok(bytes) => return Ok(bytes.to_vec()),
-                    Err(e) => HttpError::Unreachable(format!(
+                Ok(Ok(resp)) if resp.status().is_success() => match read_capped(resp).await {
+                    Ok(bytes) => return Ok(bytes),
+                    Err(Some(e)) => HttpError::Unreachable(format!(
                         "broke off its answer: {}",
                         chain(&e.without_url())
                     )),
+                    Err(None) => {
+                        return Err(HttpError::Unreachable(format!(
+                            "answered with more than {} MiB, more than any secret; secretrun \
+                             stops reading there",
+                            MAX_ANSWER >> 20
+                        )));
+                    }
                 },
                 Ok(Ok(resp)) => HttpError::Status(resp.status()),
                 Ok(Err(e)) if e.is_redirect() => {
@@ -687,6 +694,34 @@ impl Client {
             attempt += 1;
         }
     }
+}
+
+/// The most an answer may hold. A KV secret is at most a few MiB (Vault's own
+/// request size limit is 32 MiB; real secrets are kilobytes): a server that sends
+/// more is not read to the end, so it cannot fill the memory.
+const MAX_ANSWER: usize = 16 << 20;
+
+/// Reads an answer's body up to [`MAX_ANSWER`]: `Err(None)` past it.
+async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, Option<reqwest::Error>> {
+    if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+        return Err(None);
+    }
+    let mut body = Zeroizing::new(Vec::with_capacity(
+        resp.content_length().unwrap_or(0) as usize
+    ));
+    while let Some(chunk) = resp.chunk().await.map_err(Some)? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(None);
+        }
+        if body.capacity() - body.len() < chunk.len() {
+            // Grow by hand, so that the smaller buffer is zeroed, not just freed.
+            let mut grown = Zeroizing::new(Vec::with_capacity((body.len() + chunk.len()) * 2));
+            grown.extend_from_slice(&body);
+            body = grown;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(std::mem::take(&mut *body))
 }
 
 /// 100 ms doubling per attempt, up to 2 s, with full jitter so that many clients

@@ -214,3 +214,48 @@ fn addresses_are_shown_without_credentials() {
     run.no_canary();
     assert_ne!(run.status, Some(0));
 }
+
+#[test]
+fn a_dotenv_file_cannot_point_the_stores_elsewhere() {
+    // A project's .env that sets the stores' addresses: fetching reads only the
+    // user's environment, so neither stub is ever asked.
+    let vault = vault_stub();
+    let aws = stub::serve(|_| (200, "{}".into()));
+    let text = format!(
+        "VAULT_ADDR={}\nAWS_ENDPOINT_URL={}\nDB=vault://secret/db#K\nAPI=aws-sm://prod/api\n",
+        vault.url(),
+        aws.url()
+    );
+    let closed = stub::closed_port();
+    let run = Test::new()
+        .file(".env", text)
+        .env("VAULT_ADDR", format!("http://127.0.0.1:{closed}"))
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{closed}"))
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+        .args(["--timeout", "3s", "--", "true"])
+        .run();
+    run.status(69).no_canary();
+    assert!(vault.requests.lock().unwrap().is_empty());
+    assert!(aws.requests.lock().unwrap().is_empty());
+}
+
+#[test]
+fn an_oversized_answer_is_not_read_to_the_end() {
+    let huge = stub::serve(|request| {
+        if let Some(answer) = stub::vault_mount(request, 2) {
+            return answer;
+        }
+        let filler = "x".repeat(17 << 20);
+        (200, format!(r#"{{"data":{{"data":{{"K":"{filler}"}}}}}}"#))
+    });
+    Test::new()
+        .env("VAULT_ADDR", huge.url())
+        .env("VAULT_TOKEN", "t")
+        .args(["--from", "vault://secret/app", "--", "true"])
+        .run()
+        .status(69)
+        .stderr_has("more than 16 MiB");
+}
