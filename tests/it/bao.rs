@@ -57,8 +57,28 @@ fn start(tls: bool) -> Bao {
         std::thread::sleep(Duration::from_millis(100));
     }
     if tls {
-        // The listener may come up a moment before the server is unsealed.
-        std::thread::sleep(Duration::from_millis(500));
+        // The listener may come up a moment before the server is unsealed: ask the
+        // server itself (`bao status` exits 0 once it is unsealed).
+        let ca = bao.tls_dir.as_ref().unwrap().join("vault-ca.pem");
+        loop {
+            let status = std::process::Command::new(crate::util::tool("bao"))
+                .args(["status", "-address", &bao.addr, "-ca-cert"])
+                .arg(&ca)
+                .env_clear()
+                .env("HOME", dir_of(&ca))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .unwrap();
+            if status.success() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "bao did not unseal within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
     bao
 }
@@ -155,14 +175,20 @@ impl Bao {
         );
     }
 
-    /// A token that may read nothing of ours.
+    /// A token that may read nothing of ours. Its id is a canary, so that a test of
+    /// a refused read also shows the token is never echoed.
     pub fn denied_token(&self) -> String {
+        static COUNT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let id = format!("denied-CANARY-{}-{n}", std::process::id());
         let answer = self.api(
             "POST",
             "auth/token/create",
-            Some(json!({"policies": ["nothing"], "no_default_policy": true})),
+            Some(json!({"id": id, "policies": ["nothing"], "no_default_policy": true})),
         );
-        answer["auth"]["client_token"].as_str().unwrap().to_owned()
+        let token = answer["auth"]["client_token"].as_str().unwrap().to_owned();
+        assert_eq!(token, id, "the denied token has the canary id");
+        token
     }
 
     /// A role id and a fresh secret id for the `app` AppRole.
@@ -178,4 +204,9 @@ impl Bao {
                 .to_owned();
         (role_id, secret_id)
     }
+}
+
+/// The directory a file is in (the server's own home, for `bao status`).
+fn dir_of(path: &std::path::Path) -> &std::path::Path {
+    path.parent().unwrap()
 }

@@ -140,8 +140,10 @@ fn unreachable(b: &dyn Backend, tag: &str) {
         .args(["--timeout", "3s", "--from", &source, "--", "echo", "RAN"])
         .run();
     run.status(69).no_canary().stdout_is("");
+    // Well under what a client without the deadline would wait, loose enough for
+    // a loaded machine.
     assert!(
-        started.elapsed() < std::time::Duration::from_secs(4),
+        started.elapsed() < std::time::Duration::from_secs(13),
         "took {:?}",
         started.elapsed()
     );

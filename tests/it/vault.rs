@@ -343,8 +343,11 @@ fn a_listener_that_never_answers_times_out_by_the_deadline() {
         .no_canary()
         .stdout_is("")
         .stderr_has("did not answer before the deadline");
+    // Not before the deadline; the upper bound is far below what a client without
+    // the deadline would wait (Vault's client timeout is 60 s, the AWS SDK's none),
+    // and loose enough for a loaded machine.
     assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(3),
+        took >= Duration::from_secs(2) && took < Duration::from_secs(12),
         "took {took:?}"
     );
     drop(listener);
