@@ -9,6 +9,8 @@ pub mod env;
 pub mod error;
 pub mod escape;
 pub mod exec;
+#[cfg(test)]
+mod freed;
 pub mod list;
 pub mod redact;
 pub mod secret;

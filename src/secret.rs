@@ -215,11 +215,26 @@ mod tests {
     }
 
     #[test]
-    fn push_zeroizing_grows() {
-        let mut buf = String::with_capacity(2);
-        for _ in 0..100 {
-            push_zeroizing(&mut buf, "abc");
-        }
-        assert_eq!(buf.len(), 300);
+    fn push_zeroizing_grows_and_leaves_no_copy_behind() {
+        use crate::freed::{MARK, count};
+        let found = count(|| {
+            let mut buf = String::with_capacity(2);
+            for _ in 0..100 {
+                push_zeroizing(&mut buf, MARK);
+            }
+            assert_eq!(buf.len(), 100 * MARK.len());
+            // The final buffer is zeroed by the value that owns it.
+            drop(SecretValue::new(buf));
+        });
+        assert_eq!(
+            found, 0,
+            "a grown-out-of buffer was freed with the secret in it"
+        );
+    }
+
+    #[test]
+    fn a_dropped_value_leaves_nothing_behind() {
+        use crate::freed::{MARK, count};
+        assert_eq!(count(|| drop(SecretValue::new(MARK.repeat(3)))), 0);
     }
 }

@@ -825,4 +825,30 @@ mod tests {
         assert!(e.message.contains("`KEY`"), "{e}");
         assert!(!e.message.contains("CANARY"));
     }
+
+    #[test]
+    fn parsing_leaves_no_copy_of_a_value_in_freed_memory() {
+        use crate::freed::{MARK, count};
+        let found = count(|| {
+            // Built in one buffer of its final size, so the test frees no copy itself.
+            let mut text = zeroize::Zeroizing::new(String::with_capacity(4096));
+            for piece in [
+                "A=",
+                MARK,
+                "\nB=\"x${A}y${A}z\\n",
+                MARK,
+                "\"\nC='",
+                MARK,
+                "\n",
+                MARK,
+                "'\nD=${Z:-$A}\n",
+            ] {
+                text.push_str(piece);
+            }
+            let entries = parse(&text, &|_| None).unwrap();
+            assert_eq!(entries.len(), 4);
+            drop(entries);
+        });
+        assert_eq!(found, 0, "the parser freed a buffer holding a value");
+    }
 }
