@@ -75,6 +75,7 @@ fn redact_large_output() {
             .all(|l| l.ends_with(" [STRIPE_SECRET_KEY]") && l.len() == 960 + 20)
     );
     assert!(!text.contains("CANARY"));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("CANARY"));
 }
 
 #[test]
@@ -259,6 +260,7 @@ fn on_a_terminal_the_command_still_sees_a_terminal() {
     let mut child = command.spawn().unwrap();
     // Drop our copy of the slave (it went into the command) and read to the end.
     drop(command);
+    let stderr = Lines::new(child.stderr.take().unwrap());
     let status = child.wait().unwrap();
     assert!(status.success());
     let text = crate::util::read_pty(master);
@@ -267,6 +269,9 @@ fn on_a_terminal_the_command_still_sees_a_terminal() {
         "{text:?}"
     );
     assert!(!text.contains("CANARY"));
+    while let Some(line) = stderr.next_within(LIMIT) {
+        assert!(!line.contains("CANARY"), "a value leaked to stderr");
+    }
 }
 
 #[test]

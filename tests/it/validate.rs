@@ -239,7 +239,7 @@ fn probe_unreachable_is_69() {
         "{}",
         run.stdout
     );
-    assert!(!run.stdout.contains(GOOD_TEST_KEY));
+    assert!(!run.stdout.contains(GOOD_TEST_KEY) && !run.stderr.contains(GOOD_TEST_KEY));
 }
 
 /// Runs `check` with its stdout on a pty and returns what it printed there.
@@ -253,9 +253,11 @@ fn check_on_a_terminal(no_color: Option<&str>) -> String {
     }
     let mut command = test.command();
     command.stdout(std::process::Stdio::from(slave));
-    let status = command.status().unwrap();
+    let child = command.spawn().unwrap();
     drop(command);
-    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("CANARY"));
     crate::util::read_pty(master)
 }
 
