@@ -16,6 +16,7 @@ mod moto;
 mod stub;
 mod supervise;
 mod terminal;
+mod trace;
 mod util;
 mod validate;
 mod vault;
