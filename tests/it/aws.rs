@@ -263,10 +263,9 @@ fn slow_secrets_manager(
     let stub = stub::serve_with_body(move |request, body| {
         let _answering = gauge.enter();
         std::thread::sleep(delay);
-        assert_eq!(
-            request.header("x-amz-target"),
-            Some("secretsmanager.BatchGetSecretValue")
-        );
+        if let Some(refusal) = stub::aws_checks(request, "BatchGetSecretValue") {
+            return refusal;
+        }
         let body: Value = serde_json::from_str(body).unwrap();
         let values: Vec<Value> = body["SecretIdList"]
             .as_array()
@@ -320,7 +319,7 @@ fn mixed_sources_are_fetched_at_once() {
     let vault = stub::serve(move |request| {
         let _answering = in_vault.enter();
         std::thread::sleep(Duration::from_millis(400));
-        if let Some(answer) = stub::vault_mount(request, 1) {
+        if let Some(answer) = stub::vault_checks(request, 1) {
             return answer;
         }
         (200, r#"{"data":{"FROM_VAULT":"v"}}"#.into())

@@ -13,7 +13,7 @@ use crate::util::Test;
 /// records what it was sent.
 fn vault_stub() -> stub::Stub {
     stub::serve(|request| {
-        if let Some(answer) = stub::vault_mount(request, 2) {
+        if let Some(answer) = stub::vault_checks(request, 2) {
             return answer;
         }
         (200, r#"{"data":{"data":{"K":"v"}}}"#.into())
@@ -83,7 +83,7 @@ fn the_token_does_not_follow_a_redirect_to_another_origin() {
         if let Some(rest) = request.path.strip_prefix("/old") {
             return (307, format!("{}{rest}", base.lock().unwrap()));
         }
-        if let Some(answer) = stub::vault_mount(request, 2) {
+        if let Some(answer) = stub::vault_checks(request, 2) {
             return answer;
         }
         (200, r#"{"data":{"data":{"K":"v"}}}"#.into())
@@ -245,7 +245,7 @@ fn a_dotenv_file_cannot_point_the_stores_elsewhere() {
 #[test]
 fn an_oversized_answer_is_not_read_to_the_end() {
     let huge = stub::serve(|request| {
-        if let Some(answer) = stub::vault_mount(request, 2) {
+        if let Some(answer) = stub::vault_checks(request, 2) {
             return answer;
         }
         let filler = "x".repeat(17 << 20);

@@ -135,9 +135,15 @@ pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u
         .set_read_timeout(Some(std::time::Duration::from_secs(30)))
         .unwrap();
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        request.push_str("Content-Type: application/json\r\n");
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -226,16 +232,121 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
-/// The answer of a Vault stub to `vault kv`'s mount lookup (`sys/internal/ui/mounts`):
-/// `secret/` as a KV mount of this version. `None` for any other request.
-pub fn vault_mount(request: &Request, version: u8) -> Option<(u16, String)> {
-    request
-        .path
-        .starts_with("/v1/sys/internal/ui/mounts/")
-        .then(|| {
+/// What a Vault stub answers before its own logic, as OpenBao would: no token → 403;
+/// the mount lookup (`sys/internal/ui/mounts/…`) → a KV mount of this `version` at
+/// `secret/`, and 403 for a path on any other mount; a method other than GET → 405;
+/// a read outside the KV read path of that version (`secret/data/…` for v2,
+/// `secret/…` for v1) → 404. `None` for a correct read, which the stub answers. A
+/// client that forgets the token, the lookup or the `data/` step fails against it.
+pub fn vault_checks(request: &Request, version: u8) -> Option<(u16, String)> {
+    let denied = || (403, r#"{"errors":["permission denied"]}"#.to_owned());
+    if request.header("x-vault-token").is_none_or(str::is_empty) {
+        return Some(denied());
+    }
+    if let Some(rest) = request.path.strip_prefix("/v1/sys/internal/ui/mounts/") {
+        return Some(if rest.starts_with("secret/") {
             let answer = format!(
                 r#"{{"data":{{"path":"secret/","type":"kv","options":{{"version":"{version}"}}}}}}"#
             );
             (200, answer)
-        })
+        } else {
+            denied()
+        });
+    }
+    if request.method != "GET" {
+        return Some((405, r#"{"errors":[]}"#.to_owned()));
+    }
+    let read = if version == 2 {
+        "/v1/secret/data/"
+    } else {
+        "/v1/secret/"
+    };
+    if !request.path.starts_with(read) {
+        return Some((404, r#"{"errors":[]}"#.to_owned()));
+    }
+    None
+}
+
+/// What an AWS Secrets Manager stub answers before its own logic, as AWS would: a
+/// POST to `/` in the `x-amz-json-1.1` protocol, signed with SigV4 for `us-east-1`
+/// and the `secretsmanager` service (the scope is checked, not the signature, which
+/// moto's tests cover), with the operation in `x-amz-target`. `None` when all holds.
+pub fn aws_checks(request: &Request, operation: &str) -> Option<(u16, String)> {
+    let error = |status: u16, kind: &str| {
+        Some((status, format!(r#"{{"__type":"{kind}","message":"stub"}}"#)))
+    };
+    if request.method != "POST" || request.path != "/" {
+        return error(404, "UnknownOperationException");
+    }
+    if request.header("content-type") != Some("application/x-amz-json-1.1") {
+        return error(400, "SerializationException");
+    }
+    let scoped = request.header("authorization").is_some_and(|auth| {
+        auth.starts_with("AWS4-HMAC-SHA256 Credential=")
+            && auth.contains("/us-east-1/secretsmanager/aws4_request")
+            && auth.contains("SignedHeaders=")
+            && auth.contains("Signature=")
+    });
+    if !scoped || request.header("x-amz-date").is_none() {
+        return error(403, "IncompleteSignatureException");
+    }
+    if request.header("x-amz-target") != Some(&format!("secretsmanager.{operation}")) {
+        return error(400, "UnknownOperationException");
+    }
+    None
+}
+
+#[test]
+fn the_vault_stub_refuses_what_vault_refuses() {
+    let vault = serve(|request| vault_checks(request, 2).unwrap_or((200, "{}".into())));
+    let url = |path: &str| format!("{}{path}", vault.url());
+    let token = [("X-Vault-Token", "t")];
+    assert_eq!(http("GET", &url("/v1/secret/data/app"), &[], "").0, 403);
+    assert_eq!(http("GET", &url("/v1/secret/app"), &token, "").0, 404);
+    assert_eq!(http("POST", &url("/v1/secret/data/app"), &token, "").0, 405);
+    assert_eq!(
+        http(
+            "GET",
+            &url("/v1/sys/internal/ui/mounts/other/x"),
+            &token,
+            ""
+        )
+        .0,
+        403
+    );
+    assert_eq!(
+        http(
+            "GET",
+            &url("/v1/sys/internal/ui/mounts/secret/x"),
+            &token,
+            ""
+        )
+        .0,
+        200
+    );
+    assert_eq!(http("GET", &url("/v1/secret/data/app"), &token, "").0, 200);
+}
+
+#[test]
+fn the_aws_stub_refuses_unsigned_or_misdirected_calls() {
+    let aws =
+        serve(|request| aws_checks(request, "BatchGetSecretValue").unwrap_or((200, "{}".into())));
+    let signed = [
+        ("Content-Type", "application/x-amz-json-1.1"),
+        ("X-Amz-Date", "20261129T000000Z"),
+        ("X-Amz-Target", "secretsmanager.BatchGetSecretValue"),
+        (
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=AKIA/20261129/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00",
+        ),
+    ];
+    let post = |headers: &[(&str, &str)]| http("POST", &format!("{}/", aws.url()), headers, "{}").0;
+    assert_eq!(post(&signed), 200);
+    assert_eq!(post(&signed[..3]), 403);
+    let mut wrong_region = signed;
+    wrong_region[3].1 = "AWS4-HMAC-SHA256 Credential=AKIA/20261129/eu-west-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00";
+    assert_eq!(post(&wrong_region), 403);
+    let mut wrong_operation = signed;
+    wrong_operation[2].1 = "secretsmanager.GetSecretValue";
+    assert_eq!(post(&wrong_operation), 400);
 }

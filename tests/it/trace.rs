@@ -13,7 +13,14 @@ fn strace(test: &Test, trace: &str, args: &[&str], env: &[(&str, String)]) -> St
         "strace is needed for this test; the README's test command installs it"
     );
     let output = std::process::Command::new("strace")
-        .args(["-f", "-qq", "-e", &format!("trace={trace}"), "-e", "signal=none"])
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            &format!("trace={trace}"),
+            "-e",
+            "signal=none",
+        ])
         .arg(crate::util::BIN)
         .args(args)
         .env_clear()
@@ -42,7 +49,10 @@ const FILE_CALLS: &str = "open,openat,openat2,creat,rename,renameat,renameat2,li
 /// Fails on any open for writing or any call that changes the file system. Devices
 /// (`/dev/null`, a pty's `/dev/ptmx`) are not the file system.
 fn assert_nothing_written(what: &str, trace: &str) {
-    assert!(trace.contains("openat("), "{what}: strace saw no open at all");
+    assert!(
+        trace.contains("openat("),
+        "{what}: strace saw no open at all"
+    );
     for line in trace.lines() {
         if line.contains("\"/dev/") {
             continue;
@@ -74,7 +84,7 @@ fn assert_nothing_written(what: &str, trace: &str) {
 /// A Vault stub with one KV v1 secret holding the canary.
 fn vault() -> crate::stub::Stub {
     crate::stub::serve(|request| {
-        if let Some(answer) = crate::stub::vault_mount(request, 1) {
+        if let Some(answer) = crate::stub::vault_checks(request, 1) {
             return answer;
         }
         (200, format!(r#"{{"data":{{"V":"{CANARY}"}}}}"#))
@@ -96,22 +106,48 @@ fn nothing_is_written_to_disk_on_any_path() {
     ];
     let cases: &[(&str, &[&str])] = &[
         ("dotenv, exec", &["--", "true"]),
-        ("Vault, exec", &["--from", "vault://secret/app", "--", "true"]),
+        (
+            "Vault, exec",
+            &["--from", "vault://secret/app", "--", "true"],
+        ),
         ("AWS, exec", &["--from", "aws-sm://traced", "--", "true"]),
         (
             "all stores, --redact",
             &[
-                "--from", ".env", "--from", "vault://secret/app", "--from", "aws-sm://traced",
-                "--redact", "--", "sh", "-c", "echo $KEY $V $A",
+                "--from",
+                ".env",
+                "--from",
+                "vault://secret/app",
+                "--from",
+                "aws-sm://traced",
+                "--redact",
+                "--",
+                "sh",
+                "-c",
+                "echo $KEY $V $A",
             ],
         ),
         ("--init", &["--init", "--", "true"]),
         (
             "--watch",
-            &["--from", "vault://secret/app", "--watch", "100ms", "--", "sleep", "0.6"],
+            &[
+                "--from",
+                "vault://secret/app",
+                "--watch",
+                "100ms",
+                "--",
+                "sleep",
+                "0.6",
+            ],
         ),
-        ("check", &["--from", "vault://secret/app", "--from", ".env", "check"]),
-        ("list", &["--from", "aws-sm://traced", "--from", ".env", "list"]),
+        (
+            "check",
+            &["--from", "vault://secret/app", "--from", ".env", "check"],
+        ),
+        (
+            "list",
+            &["--from", "aws-sm://traced", "--from", ".env", "list"],
+        ),
     ];
     for (what, args) in cases {
         let test = Test::new().file(".env", format!("KEY={CANARY}\nB=2\n"));
@@ -158,14 +194,20 @@ fn no_thread_of_a_fetch_is_alive_at_exec() {
             "vault://secret/app",
             vec![
                 // `localhost`, so that a resolver thread is started.
-                ("VAULT_ADDR", format!("http://localhost:{}", vault.addr.port())),
+                (
+                    "VAULT_ADDR",
+                    format!("http://localhost:{}", vault.addr.port()),
+                ),
                 ("VAULT_TOKEN", "t".into()),
             ],
         ),
         (
             "aws-sm://threads",
             vec![
-                ("AWS_ENDPOINT_URL", moto.url.replace("127.0.0.1", "localhost")),
+                (
+                    "AWS_ENDPOINT_URL",
+                    moto.url.replace("127.0.0.1", "localhost"),
+                ),
                 ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
                 ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
                 ("AWS_REGION", "us-east-1".into()),

@@ -358,7 +358,7 @@ fn a_503_is_retried() {
     let data_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let calls = data_calls.clone();
     let stub = stub::serve(move |request| {
-        if let Some(answer) = stub::vault_mount(request, 2) {
+        if let Some(answer) = stub::vault_checks(request, 2) {
             return answer;
         }
         if calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
@@ -392,7 +392,7 @@ fn a_503_is_retried() {
 fn errors_that_will_not_pass_are_not_retried() {
     for (status, exit) in [(400u16, 78), (403, 77), (404, 78), (501, 69)] {
         let stub = stub::serve(move |request| {
-            if let Some(answer) = stub::vault_mount(request, 2) {
+            if let Some(answer) = stub::vault_checks(request, 2) {
                 return answer;
             }
             (status, r#"{"errors":[]}"#.into())
@@ -460,7 +460,7 @@ fn many_paths_are_fetched_concurrently() {
     let gauge = std::sync::Arc::new(stub::InFlight::default());
     let in_stub = gauge.clone();
     let stub = stub::serve(move |request| {
-        if let Some(answer) = stub::vault_mount(request, 2) {
+        if let Some(answer) = stub::vault_checks(request, 2) {
             return answer;
         }
         let _reading = in_stub.enter();
@@ -491,7 +491,7 @@ fn vault_max_retries_zero_does_not_retry() {
     let data_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let calls = data_calls.clone();
     let stub = stub::serve(move |request| {
-        if let Some(answer) = stub::vault_mount(request, 2) {
+        if let Some(answer) = stub::vault_checks(request, 2) {
             return answer;
         }
         calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);

@@ -84,7 +84,7 @@ fn watch_keeps_the_command_when_fetching_fails() {
     let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = reads.clone();
     let vault = crate::stub::serve(move |request| {
-        if let Some(answer) = crate::stub::vault_mount(request, 1) {
+        if let Some(answer) = crate::stub::vault_checks(request, 1) {
             return answer;
         }
         if counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
