@@ -145,6 +145,12 @@ pub fn run(
     let pid1 = unsafe { libc::getpid() } == 1;
     // With SIGCHLD ignored the kernel reaps the command itself and waitpid could
     // never report its status: the supervisor needs the default.
+    if options.reap_all && !pid1 {
+        // As init without being PID 1 (`--init`): orphans of the command's tree are
+        // reparented to secretrun, not to the system's init, so it can reap them.
+        // SAFETY: a plain prctl on this process.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    }
     let chld_ignored = signals::is_ignored(libc::SIGCHLD);
     if chld_ignored {
         // SAFETY: setting a disposition to its default; no handler is installed.

@@ -20,4 +20,5 @@ mod trace;
 mod util;
 mod validate;
 mod vault;
+mod vault_settings;
 mod watch;
