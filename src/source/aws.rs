@@ -350,7 +350,9 @@ fn is_denied(code: &str) -> bool {
             | "SignatureDoesNotMatch"
             | "ExpiredTokenException"
             | "IncompleteSignature"
+            | "IncompleteSignatureException"
             | "MissingAuthenticationToken"
+            | "MissingAuthenticationTokenException"
     )
 }
 

@@ -2,6 +2,7 @@
 //! outside, through the builder in `util`.
 
 mod aws;
+mod aws_settings;
 mod bao;
 mod config;
 mod conformance;

@@ -281,14 +281,19 @@ pub fn aws_checks(request: &Request, operation: &str) -> Option<(u16, String)> {
     if request.header("content-type") != Some("application/x-amz-json-1.1") {
         return error(400, "SerializationException");
     }
-    let scoped = request.header("authorization").is_some_and(|auth| {
-        auth.starts_with("AWS4-HMAC-SHA256 Credential=")
-            && auth.contains("/us-east-1/secretsmanager/aws4_request")
-            && auth.contains("SignedHeaders=")
-            && auth.contains("Signature=")
-    });
-    if !scoped || request.header("x-amz-date").is_none() {
-        return error(403, "IncompleteSignatureException");
+    let Some(auth) = request.header("authorization") else {
+        return error(400, "MissingAuthenticationTokenException");
+    };
+    let complete = auth.starts_with("AWS4-HMAC-SHA256 Credential=")
+        && auth.contains("SignedHeaders=")
+        && auth.contains("Signature=")
+        && request.header("x-amz-date").is_some();
+    if !complete {
+        return error(400, "IncompleteSignatureException");
+    }
+    if !auth.contains("/us-east-1/secretsmanager/aws4_request") {
+        // As AWS says of a credential scoped to another region or service.
+        return error(403, "InvalidSignatureException");
     }
     if request.header("x-amz-target") != Some(&format!("secretsmanager.{operation}")) {
         return error(400, "UnknownOperationException");
@@ -342,7 +347,7 @@ fn the_aws_stub_refuses_unsigned_or_misdirected_calls() {
     ];
     let post = |headers: &[(&str, &str)]| http("POST", &format!("{}/", aws.url()), headers, "{}").0;
     assert_eq!(post(&signed), 200);
-    assert_eq!(post(&signed[..3]), 403);
+    assert_eq!(post(&signed[..3]), 400);
     let mut wrong_region = signed;
     wrong_region[3].1 = "AWS4-HMAC-SHA256 Credential=AKIA/20261129/eu-west-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=00";
     assert_eq!(post(&wrong_region), 403);

@@ -1,0 +1,237 @@
+//! AWS Secrets Manager settings the README promises, each shown from outside:
+//! pinned versions, profiles and regions as the SDK takes them, retries, and how
+//! Secrets Manager's errors and nested values end.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use crate::moto::{self, ACCESS_KEY, SECRET_KEY};
+use crate::stub::{self, Request};
+use crate::util::Test;
+
+fn aws(test: Test, url: &str) -> Test {
+    test.env("AWS_ENDPOINT_URL", url)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .env("AWS_REGION", "us-east-1")
+}
+
+fn fetch(test: Test, source: &str) -> crate::util::Run {
+    test.args([
+        "--timeout",
+        "20s",
+        "--pure",
+        "--from",
+        source,
+        "--",
+        "env",
+        "-0",
+    ])
+    .run()
+}
+
+/// A Secrets Manager stub that answers every BatchGetSecretValue with `{"K":"v"}` for
+/// each id, and records the requests' operations and Authorization headers.
+fn batch_stub(
+    answer: impl Fn(&Request, &Value) -> Option<(u16, String)> + Send + Sync + 'static,
+) -> stub::Stub {
+    stub::serve_with_body(move |request, body| {
+        let operation = request
+            .header("x-amz-target")
+            .and_then(|t| t.strip_prefix("secretsmanager."))
+            .unwrap_or("")
+            .to_owned();
+        if let Some(refusal) = stub::aws_checks(request, &operation) {
+            return refusal;
+        }
+        let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        if let Some(answer) = answer(request, &body) {
+            return answer;
+        }
+        let ids = body["SecretIdList"].as_array().cloned().unwrap_or_default();
+        let values: Vec<Value> = ids
+            .iter()
+            .map(|id| json!({"Name": id, "ARN": format!("arn:aws:secretsmanager:us-east-1:1:secret:{}-AbCdEf", id.as_str().unwrap()), "SecretString": r#"{"K":"v"}"#}))
+            .collect();
+        (
+            200,
+            json!({"SecretValues": values, "Errors": []}).to_string(),
+        )
+    })
+}
+
+#[test]
+fn a_pinned_version_id_is_read() {
+    let server = moto::server();
+    server.create("pinned-id", r#"{"P":"first"}"#);
+    let first = server.call("GetSecretValue", json!({"SecretId": "pinned-id"}))["VersionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.rotate("pinned-id", r#"{"P":"second"}"#);
+    let run = fetch(
+        aws(Test::new(), &server.url),
+        &format!("aws-sm://pinned-id?version-id={first}"),
+    );
+    run.success();
+    assert_eq!(run.env0()["P"], "first");
+    let run = fetch(aws(Test::new(), &server.url), "aws-sm://pinned-id");
+    assert_eq!(run.env0()["P"], "second");
+}
+
+#[test]
+fn pinned_secrets_go_through_get_secret_value() {
+    let operations = Arc::new(Mutex::new(Vec::new()));
+    let seen = operations.clone();
+    let server = batch_stub(move |request, body| {
+        let operation = request.header("x-amz-target").unwrap_or("").to_owned();
+        seen.lock().unwrap().push(operation.clone());
+        (operation == "secretsmanager.GetSecretValue").then(|| {
+            assert_eq!(body["VersionStage"], "AWSPREVIOUS");
+            (200, json!({"Name": "p", "ARN": "arn:aws:secretsmanager:us-east-1:1:secret:p-AbCdEf", "SecretString": r#"{"OLD":"o"}"#, "VersionId": "v1", "VersionStages": ["AWSPREVIOUS"]}).to_string())
+        })
+    });
+    let run = aws(Test::new(), &server.url())
+        .args([
+            "--pure",
+            "--from",
+            "aws-sm://p?stage=AWSPREVIOUS",
+            "--from",
+            "aws-sm://current",
+        ])
+        .args(["--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(
+        (run.env0()["OLD"].as_str(), run.env0()["K"].as_str()),
+        ("o", "v")
+    );
+    let mut operations = operations.lock().unwrap().clone();
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "secretsmanager.BatchGetSecretValue",
+            "secretsmanager.GetSecretValue"
+        ]
+    );
+}
+
+#[test]
+fn a_profile_supplies_credentials_and_region() {
+    let server = batch_stub(|_, _| None);
+    let test = Test::new()
+        .file(
+            ".aws/credentials",
+            "[team]\naws_access_key_id = AKIAPROFILE000000000\naws_secret_access_key = from-the-profile\n",
+        )
+        .file(".aws/config", "[profile team]\nregion = us-east-1\n");
+    let home = test.dir().to_path_buf();
+    for test in [
+        test.env("AWS_PROFILE", "team"),
+        Test::new()
+            .file(
+                ".aws/credentials",
+                std::fs::read(home.join(".aws/credentials")).unwrap(),
+            )
+            .file(
+                ".aws/config",
+                std::fs::read(home.join(".aws/config")).unwrap(),
+            )
+            .file("secretrun.toml", "[aws]\nprofile = \"team\"\n"),
+    ] {
+        let home = test.dir().to_path_buf();
+        fetch(
+            test.env("HOME", &home)
+                .env("AWS_ENDPOINT_URL", server.url()),
+            "aws-sm://app",
+        )
+        .success();
+    }
+    let requests = server.requests.lock().unwrap();
+    assert_eq!(requests.len(), 2);
+    for request in requests.iter() {
+        assert!(
+            request
+                .header("authorization")
+                .unwrap()
+                .contains("Credential=AKIAPROFILE000000000/"),
+            "not signed with the profile's key"
+        );
+    }
+}
+
+#[test]
+fn aws_default_region_is_the_region() {
+    let server = batch_stub(|_, _| None);
+    let with_region = |region: &str| {
+        fetch(
+            Test::new()
+                .env("AWS_ENDPOINT_URL", server.url())
+                .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+                .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+                .env("AWS_DEFAULT_REGION", region),
+            "aws-sm://app",
+        )
+    };
+    with_region("us-east-1").success();
+    // The stub signs for us-east-1 only: another region is refused there.
+    with_region("eu-west-1").status(77).no_canary();
+}
+
+#[test]
+fn aws_max_attempts_and_retry_mode_are_the_sdks() {
+    for (attempts, mode) in [("1", "standard"), ("3", "standard"), ("2", "adaptive")] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let count = calls.clone();
+        let server = batch_stub(move |_, _| {
+            count.fetch_add(1, Ordering::SeqCst);
+            Some((
+                500,
+                r#"{"__type":"InternalServiceError","message":"down"}"#.into(),
+            ))
+        });
+        fetch(
+            aws(Test::new(), &server.url())
+                .env("AWS_MAX_ATTEMPTS", attempts)
+                .env("AWS_RETRY_MODE", mode),
+            "aws-sm://app",
+        )
+        .status(69)
+        .no_canary();
+        assert_eq!(
+            calls.load(Ordering::SeqCst).to_string(),
+            attempts,
+            "AWS_MAX_ATTEMPTS={attempts} AWS_RETRY_MODE={mode}"
+        );
+    }
+}
+
+#[test]
+fn decryption_failure_is_78() {
+    let server = batch_stub(|_, body| {
+        let id = body["SecretIdList"][0].clone();
+        Some((200, json!({"SecretValues": [], "Errors": [{"SecretId": id, "ErrorCode": "DecryptionFailure", "Message": "kms"}]}).to_string()))
+    });
+    fetch(aws(Test::new(), &server.url()), "aws-sm://locked")
+        .status(78)
+        .no_canary()
+        .stderr_has("DecryptionFailure");
+}
+
+#[test]
+fn nested_objects_need_json() {
+    let server = moto::server();
+    server.create("nested-aws", r#"{"DB":{"user":"u","pass":"p"},"FLAT":"f"}"#);
+    fetch(aws(Test::new(), &server.url), "aws-sm://nested-aws")
+        .status(78)
+        .no_canary()
+        .stderr_has("`DB`");
+    let run = fetch(aws(Test::new(), &server.url), "aws-sm://nested-aws?json");
+    run.success();
+    let db: Value = serde_json::from_str(&run.env0()["DB"]).unwrap();
+    assert_eq!(db, json!({"user": "u", "pass": "p"}));
+    assert_eq!(run.env0()["FLAT"], "f");
+}
