@@ -14,6 +14,7 @@ mod leaks;
 mod list;
 mod messages;
 mod moto;
+mod promises;
 mod stub;
 mod supervise;
 mod terminal;
