@@ -9,6 +9,7 @@ mod conformance;
 mod credentials;
 mod django;
 mod dotenv;
+mod features;
 mod launch;
 mod leaks;
 mod list;
