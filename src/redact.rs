@@ -27,6 +27,9 @@ const MAX_HOLD: usize = 64 * 1024;
 
 /// The values to find and what to write instead.
 pub struct Redactor {
+    /// Leftmost-longest, with the prefilter that makes a scan of clean output fast.
+    scanner: AhoCorasick,
+    /// Every occurrence, overlapping ones too; run only near what `scanner` found.
     finder: AhoCorasick,
     /// For each pattern of the finder, the index of its replacement.
     label_of: Vec<usize>,
@@ -126,20 +129,51 @@ impl Redactor {
         // The same value under two names is found once.
         pairs.sort();
         pairs.dedup_by(|a, b| zero_duplicate(&mut a.0, &mut b.0));
-        let finder = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(pairs.iter().map(|(value, _)| value))
-            .expect("plain literal patterns always build");
+        let build = |kind| {
+            AhoCorasick::builder()
+                .match_kind(kind)
+                .build(pairs.iter().map(|(value, _)| value))
+                .expect("plain literal patterns always build")
+        };
+        let (scanner, finder) = (
+            build(MatchKind::LeftmostLongest),
+            build(MatchKind::Standard),
+        );
         let longest = pairs.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
         let label_of = pairs.iter().map(|(_, l)| *l).collect();
         let sorted = pairs.into_iter().map(|(v, _)| v).collect();
         Some(Redactor {
+            scanner,
             finder,
             label_of,
             replacements,
             sorted,
             longest,
         })
+    }
+
+    /// Every occurrence in `buf`, overlapping ones included. A leftmost-longest scan
+    /// (fast) finds where they are: each occurrence starts inside a match it finds
+    /// (otherwise the scan would have found that occurrence, or one starting before
+    /// it), so the overlapping search runs only from each such match's start to
+    /// `longest - 1` bytes past its end.
+    fn occurrences(&self, buf: &[u8]) -> Vec<Occurrence> {
+        let mut windows: Vec<(usize, usize)> = Vec::new();
+        for m in self.scanner.find_iter(buf) {
+            let end = (m.end() + self.longest - 1).min(buf.len());
+            match windows.last_mut() {
+                Some(last) if m.start() <= last.1 => last.1 = last.1.max(end),
+                _ => windows.push((m.start(), end)),
+            }
+        }
+        let mut found = Vec::new();
+        for (from, to) in windows {
+            found.extend(self.finder.find_overlapping_iter(&buf[from..to]).map(|m| {
+                let label = Some(self.label_of[m.pattern().as_usize()]);
+                (from + m.start(), from + m.end(), label)
+            }));
+        }
+        found
     }
 
     /// Whether some value starts with `tail`.
@@ -201,11 +235,7 @@ impl Stream<'_> {
     fn emit(&mut self, hold: usize, out: &mut Vec<u8>) {
         let r = self.redactor;
         let buf = &self.pending;
-        let mut occurrences: Vec<Occurrence> = r
-            .finder
-            .find_overlapping_iter(buf)
-            .map(|m| (m.start(), m.end(), Some(r.label_of[m.pattern().as_usize()])))
-            .collect();
+        let mut occurrences = r.occurrences(buf);
         if self.forced > 0 {
             occurrences.push((0, self.forced, None));
         }
@@ -577,7 +607,16 @@ mod tests {
         // Aho-Corasick's automaton keeps its own copies of the values and does not
         // zero them (the README says so): that is the baseline, and the redactor and
         // its streams add no freed copy of their own to it.
-        let automaton = count(|| drop(AhoCorasick::new([MARK]).unwrap()));
+        let automaton = count(|| {
+            for kind in [MatchKind::LeftmostLongest, MatchKind::Standard] {
+                drop(
+                    AhoCorasick::builder()
+                        .match_kind(kind)
+                        .build([MARK])
+                        .unwrap(),
+                );
+            }
+        });
         let redactor_alone = count(|| drop(redactor(&[("M", MARK)])));
         assert_eq!(
             redactor_alone, automaton,
