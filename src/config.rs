@@ -152,53 +152,8 @@ impl Config {
             vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?]
         };
 
-        // The config file is the project's: it may pass plumbing through, never the
-        // user's own credentials (only `--keep` on the command line can).
-        if let Some(name) = file.keep.iter().find(|p| crate::env::is_protected(p)) {
-            return fail(
-                Kind::Config,
-                format!(
-                    "`keep` in the config file names `{}`, a credential or setting of yours \
-                     that only `--keep` on the command line may pass to the command",
-                    Escaped(name)
-                ),
-            );
-        }
-        let keep: Vec<String> = file.keep.iter().chain(&args.keep).cloned().collect();
-        for pattern in &keep {
-            if !is_valid_pattern(pattern) {
-                return fail(
-                    Kind::Config,
-                    format!(
-                        "`--keep {}` is not a variable name or glob",
-                        Escaped(pattern)
-                    ),
-                );
-            }
-        }
-
-        let mut require: Vec<String> = file.require.iter().chain(&args.require).cloned().collect();
-        for (name, spec) in &file.vars {
-            if !is_valid_name(name) {
-                return fail(
-                    Kind::Config,
-                    format!("`[vars.{}]` is not a valid variable name", Escaped(name)),
-                );
-            }
-            if spec.required {
-                require.push(name.clone());
-            }
-        }
-        for name in &require {
-            if !is_valid_name(name) {
-                return fail(
-                    Kind::Config,
-                    format!("`--require {}` is not a valid variable name", Escaped(name)),
-                );
-            }
-        }
-        require.sort();
-        require.dedup();
+        let keep = keep_list(&file.keep, &args.keep)?;
+        let require = require_list(&file, &args.require)?;
 
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
             Some(text) => parse_duration(text).ok_or_else(|| {
@@ -227,6 +182,59 @@ impl Config {
             aws: file.aws,
         })
     }
+}
+
+/// The names and globs to keep: the config's, then the flags'. The config file is
+/// the project's: it may pass plumbing through, never the user's own credentials
+/// (only `--keep` on the command line can).
+fn keep_list(from_file: &[String], from_flags: &[String]) -> Result<Vec<String>> {
+    if let Some(name) = from_file.iter().find(|p| crate::env::is_protected(p)) {
+        return fail(
+            Kind::Config,
+            format!(
+                "`keep` in the config file names `{}`, a credential or setting of yours \
+                 that only `--keep` on the command line may pass to the command",
+                Escaped(name)
+            ),
+        );
+    }
+    let keep: Vec<String> = from_file.iter().chain(from_flags).cloned().collect();
+    if let Some(pattern) = keep.iter().find(|p| !is_valid_pattern(p)) {
+        return fail(
+            Kind::Config,
+            format!(
+                "`--keep {}` is not a variable name or glob",
+                Escaped(pattern)
+            ),
+        );
+    }
+    Ok(keep)
+}
+
+/// The names that must be present: the config's `require`, its `required = true`
+/// variables and the flags', sorted, each once.
+fn require_list(file: &FileConfig, from_flags: &[String]) -> Result<Vec<String>> {
+    let mut require: Vec<String> = file.require.iter().chain(from_flags).cloned().collect();
+    for (name, spec) in &file.vars {
+        if !is_valid_name(name) {
+            return fail(
+                Kind::Config,
+                format!("`[vars.{}]` is not a valid variable name", Escaped(name)),
+            );
+        }
+        if spec.required {
+            require.push(name.clone());
+        }
+    }
+    if let Some(name) = require.iter().find(|n| !is_valid_name(n)) {
+        return fail(
+            Kind::Config,
+            format!("`--require {}` is not a valid variable name", Escaped(name)),
+        );
+    }
+    require.sort();
+    require.dedup();
+    Ok(require)
 }
 
 fn read_file(path: &Path) -> Result<FileConfig> {

@@ -1,0 +1,369 @@
+//! The dotenv format users already write, parsed without ever echoing a value.
+//!
+//! Written here rather than taken from dotenvy: dotenvy expands `${X}` from the
+//! process environment (so `X=${AWS_SECRET_ACCESS_KEY}` would copy the launcher's own
+//! credentials), reads `pa$$word` as `pa`, and prints the offending line in its
+//! errors. The rules, and where they differ from python-dotenv, are in the README.
+
+use std::fmt;
+
+mod expand;
+
+use crate::secret::{SecretValue, push_zeroizing};
+use crate::source::remote::is_reference;
+use expand::{Expansion, expand, expand_all};
+
+pub use expand::{MAX_EXPANDED_TOTAL, MAX_EXPANDED_VALUE};
+
+/// One `NAME=value` assignment.
+pub struct Entry {
+    pub name: String,
+    pub value: SecretValue,
+    /// The line the assignment starts on (1-based).
+    pub line: usize,
+    /// Written in single quotes: taken as it is, never fetched even when it looks
+    /// like a reference (`'vault://…'`).
+    pub literal: bool,
+}
+
+impl Entry {
+    /// Whether the value is a reference to be fetched from a store.
+    pub fn is_fetched(&self) -> bool {
+        !self.literal && is_reference(self.value.expose())
+    }
+}
+
+/// What `$NAME` finds: the value, and whether it is a reference still to be fetched.
+pub type Lookup<'e> = dyn Fn(&str) -> Option<(&'e str, bool)> + 'e;
+
+/// A malformed line. The message names the line and, where it is known to be a
+/// name, the variable; never the text of the line, which may be a secret pasted
+/// in the wrong place.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ParseError {
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// True for a POSIX portable variable name: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'A'..=b'Z' | b'a'..=b'z' | b'_'))
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Parses a dotenv text. `$NAME` and `${NAME}` expand from the lines before, then
+/// from `earlier` (the sources loaded before this one), never from the environment.
+pub fn parse<'e>(text: &str, earlier: &'e Lookup<'e>) -> Result<Vec<Entry>, ParseError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut parser = Parser {
+        text,
+        pos: 0,
+        line: 1,
+        expanded: 0,
+    };
+    let mut entries: Vec<Entry> = Vec::new();
+    while let Some((name, line)) = parser.next_assignment()? {
+        let lookup = |wanted: &str| -> Option<(&str, bool)> {
+            entries
+                .iter()
+                .rev()
+                .find(|entry| entry.name == wanted)
+                .map(|entry| (entry.value.expose(), entry.is_fetched()))
+                .or_else(|| earlier(wanted))
+        };
+        let literal = parser.starts_single_quoted();
+        let value = parser.value(name, line, &lookup)?;
+        if value.expose().contains('\0') {
+            return Err(ParseError {
+                line,
+                message: format!(
+                    "the value of `{name}` holds a NUL byte, which no environment variable can"
+                ),
+            });
+        }
+        entries.push(Entry {
+            name: name.to_owned(),
+            value,
+            line,
+            literal,
+        });
+    }
+    Ok(entries)
+}
+
+struct Parser<'a> {
+    text: &'a str,
+    pos: usize,
+    line: usize,
+    /// Bytes that expansion has produced so far, against [`MAX_EXPANDED_TOTAL`].
+    expanded: usize,
+}
+
+/// The number of line ends in `s`: `\n`, `\r\n` and a lone `\r` each count once.
+fn line_ends(s: &str) -> usize {
+    s.matches('\n').count() + s.matches('\r').count() - s.matches("\r\n").count()
+}
+
+fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+impl<'a> Parser<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.pos).copied()
+    }
+
+    fn rest(&self) -> &'a str {
+        &self.text[self.pos..]
+    }
+
+    fn skip_blanks(&mut self) {
+        while self.peek().is_some_and(is_blank) {
+            self.pos += 1;
+        }
+    }
+
+    /// Consumes a line end (`\n`, `\r\n`, or an old Mac's lone `\r`) if one is here.
+    fn eat_newline(&mut self) -> bool {
+        let rest = self.rest();
+        let len = if rest.starts_with("\r\n") {
+            2
+        } else if rest.starts_with(['\n', '\r']) {
+            1
+        } else {
+            return false;
+        };
+        self.pos += len;
+        self.line += 1;
+        true
+    }
+
+    fn skip_to_next_line(&mut self) {
+        match self.rest().find(['\n', '\r']) {
+            Some(i) => {
+                self.pos += i;
+                self.eat_newline();
+            }
+            None => self.pos = self.text.len(),
+        }
+    }
+
+    /// Whether the value about to be read is single-quoted.
+    fn starts_single_quoted(&self) -> bool {
+        self.rest()
+            .trim_start_matches([' ', '\t'])
+            .starts_with('\'')
+    }
+
+    fn error(&self, line: usize, message: impl Into<String>) -> ParseError {
+        ParseError {
+            line,
+            message: message.into(),
+        }
+    }
+
+    /// Skips blank and comment lines and reads `[export ]NAME=`, leaving the cursor
+    /// at the value. `None` at the end of the text.
+    fn next_assignment(&mut self) -> Result<Option<(&'a str, usize)>, ParseError> {
+        loop {
+            self.skip_blanks();
+            match self.peek() {
+                None => return Ok(None),
+                Some(b'#') => self.skip_to_next_line(),
+                _ if self.eat_newline() => {}
+                _ => break,
+            }
+        }
+        let line = self.line;
+        if let Some(after) = self.rest().strip_prefix("export")
+            && after.starts_with([' ', '\t'])
+        {
+            self.pos += "export".len();
+            self.skip_blanks();
+        }
+        let start = self.pos;
+        let len = self
+            .rest()
+            .find(['=', ' ', '\t', '\n', '\r'])
+            .unwrap_or(self.rest().len());
+        self.pos += len;
+        let name = &self.text[start..self.pos];
+        self.skip_blanks();
+        if self.peek() != Some(b'=') {
+            return Err(self.error(line, "expected `NAME=value`"));
+        }
+        if !is_valid_name(name) {
+            return Err(self.error(
+                line,
+                "the name before `=` is not a valid variable name \
+                 (letters, digits and `_`, not starting with a digit)",
+            ));
+        }
+        self.pos += 1;
+        Ok(Some((name, line)))
+    }
+
+    fn value<'b>(
+        &mut self,
+        name: &str,
+        line: usize,
+        lookup: &dyn Fn(&str) -> Option<(&'b str, bool)>,
+    ) -> Result<SecretValue, ParseError> {
+        let start = self.pos;
+        self.skip_blanks();
+        let value = match self.peek() {
+            Some(b'\'') => self.single_quoted(name, line)?,
+            Some(b'"') => self.double_quoted(name, line, lookup)?,
+            _ => {
+                // Unquoted values start right after `=`, so that in `A= # note` the
+                // blank before `#` makes it a comment, as in a shell.
+                self.pos = start;
+                return self.unquoted(name, line, lookup);
+            }
+        };
+        self.skip_blanks();
+        match self.peek() {
+            None => {}
+            Some(b'#') => self.skip_to_next_line(),
+            _ if self.eat_newline() => {}
+            _ => {
+                return Err(self.error(
+                    self.line,
+                    format!("unexpected text after the closing quote of `{name}`"),
+                ));
+            }
+        }
+        Ok(value)
+    }
+
+    /// `'…'`: literal to the next `'`, across lines; `\r\n` and a lone `\r` become
+    /// `\n`.
+    fn single_quoted(&mut self, name: &str, line: usize) -> Result<SecretValue, ParseError> {
+        self.pos += 1;
+        let Some(len) = self.rest().find('\'') else {
+            return Err(self.error(line, format!("unterminated single quote in `{name}`")));
+        };
+        let raw = &self.rest()[..len];
+        self.line += line_ends(raw);
+        self.pos += len + 1;
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw;
+        while let Some(i) = rest.find('\r') {
+            push_zeroizing(&mut out, &rest[..i]);
+            push_zeroizing(&mut out, "\n");
+            rest = &rest[i + 1..];
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        }
+        push_zeroizing(&mut out, rest);
+        Ok(SecretValue::new(out))
+    }
+
+    /// `"…"`: escapes `\n \r \t \" \\ \$`, expansion, across lines.
+    fn double_quoted<'b>(
+        &mut self,
+        name: &str,
+        line: usize,
+        lookup: &dyn Fn(&str) -> Option<(&'b str, bool)>,
+    ) -> Result<SecretValue, ParseError> {
+        self.pos += 1;
+        let mut out = String::with_capacity(self.rest().find('"').unwrap_or(0) + 16);
+        loop {
+            let rest = self.rest();
+            let Some(i) = rest.find(['"', '\\', '$', '\r', '\n']) else {
+                return Err(self.error(line, format!("unterminated double quote in `{name}`")));
+            };
+            push_zeroizing(&mut out, &rest[..i]);
+            self.pos += i;
+            let rest = self.rest();
+            match rest.as_bytes()[0] {
+                b'"' => {
+                    self.pos += 1;
+                    return Ok(SecretValue::new(out));
+                }
+                b'\\' => {
+                    let Some(next) = rest[1..].chars().next() else {
+                        return Err(
+                            self.error(line, format!("unterminated double quote in `{name}`"))
+                        );
+                    };
+                    let unescaped = match next {
+                        'n' => "\n",
+                        'r' => "\r",
+                        't' => "\t",
+                        '"' => "\"",
+                        '\\' => "\\",
+                        '$' => "$",
+                        _ => {
+                            // Unknown escapes stay as written, as in python-dotenv.
+                            push_zeroizing(&mut out, "\\");
+                            self.pos += 1;
+                            continue;
+                        }
+                    };
+                    push_zeroizing(&mut out, unescaped);
+                    self.pos += 2;
+                }
+                b'$' => {
+                    let mut x = Expansion {
+                        name,
+                        line,
+                        lookup,
+                        spent: &mut self.expanded,
+                    };
+                    let used = expand(rest, &mut out, &mut x, 0)?;
+                    self.pos += used;
+                }
+                _ => {
+                    // `\n`, `\r\n` or a lone `\r`: a line end, kept as `\n`.
+                    self.eat_newline();
+                    push_zeroizing(&mut out, "\n");
+                }
+            }
+        }
+    }
+
+    /// Unquoted: to the end of the line, a ` #` starts a comment, trailing blanks go,
+    /// `$` expands.
+    fn unquoted<'b>(
+        &mut self,
+        name: &str,
+        line: usize,
+        lookup: &dyn Fn(&str) -> Option<(&'b str, bool)>,
+    ) -> Result<SecretValue, ParseError> {
+        let rest = self.rest();
+        let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+        let mut raw = &rest[..end];
+        if let Some(i) = raw
+            .as_bytes()
+            .windows(2)
+            .position(|w| is_blank(w[0]) && w[1] == b'#')
+        {
+            raw = &raw[..i];
+        }
+        let raw = raw.trim_matches([' ', '\t']);
+        self.pos += end;
+        self.eat_newline();
+
+        let mut out = String::with_capacity(raw.len());
+        let mut x = Expansion {
+            name,
+            line,
+            lookup,
+            spent: &mut self.expanded,
+        };
+        expand_all(raw, &mut out, &mut x, 0)?;
+        Ok(SecretValue::new(out))
+    }
+}
+
+#[cfg(test)]
+mod tests;

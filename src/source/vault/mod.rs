@@ -1,0 +1,328 @@
+//! HashiCorp Vault and OpenBao over HTTP: settings the way Vault users have them
+//! (VAULT_* environment, then `[vault]` in the config), token, AppRole, JWT and
+//! Kubernetes login, KV v1 and v2 found out from the mount, retries with jittered
+//! backoff inside the one deadline. The token is sent only in a header marked
+//! sensitive; messages name the path and the address, never a value or a token.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+use crate::address;
+use crate::error::{Failure, Kind, fail};
+use crate::escape::Escaped;
+use crate::source::remote::{Fetched, RemoteRef};
+
+mod http;
+mod settings;
+
+pub use settings::{Settings, VaultConfig};
+
+use http::{HttpError, build_http};
+use settings::Auth;
+
+/// Mounts that are never secrets engines: a reference under them is refused even
+/// where the server cannot say what is mounted.
+const NOT_SECRETS: &[&str] = &["auth", "sys", "identity", "cubbyhole"];
+
+/// A Vault client with its token, ready to read.
+pub struct Client {
+    http: reqwest::Client,
+    /// The base URL requests go to (its host may be the TLS server name).
+    base: String,
+    /// The address as configured, for messages.
+    shown: String,
+    namespace: Option<HeaderValue>,
+    token: HeaderValue,
+    max_retries: u32,
+    client_timeout: Duration,
+}
+
+impl Client {
+    /// Builds the HTTP client and logs in when the auth method asks for it.
+    pub async fn connect(settings: Settings, deadline: Instant) -> Result<Client> {
+        let shown = address::shown(&settings.addr);
+        let (http, base) = build_http(&settings)?;
+        let namespace = match &settings.namespace {
+            Some(ns) => Some(HeaderValue::from_str(ns).map_err(|_| {
+                Failure::new(Kind::Config, "VAULT_NAMESPACE is not a valid header value")
+            })?),
+            None => None,
+        };
+        let mut client = Client {
+            http,
+            base,
+            shown,
+            namespace,
+            token: HeaderValue::from_static(""),
+            max_retries: settings.max_retries,
+            client_timeout: settings.client_timeout,
+        };
+        let token = match settings.auth {
+            Auth::Token(token) => token,
+            Auth::AppRole {
+                mount,
+                role_id,
+                secret_id,
+            } => {
+                let body = json!({ "role_id": role_id.as_str(), "secret_id": secret_id.as_str() });
+                client.login(&mount, body, deadline).await?
+            }
+            Auth::Jwt { mount, role, jwt } => {
+                let body = json!({ "role": role, "jwt": jwt.as_str() });
+                client.login(&mount, body, deadline).await?
+            }
+        };
+        let mut header = HeaderValue::from_str(&token).map_err(|_| {
+            Failure::new(Kind::Config, "the Vault token is not a valid header value")
+        })?;
+        header.set_sensitive(true);
+        client.token = header;
+        Ok(client)
+    }
+
+    async fn login(
+        &self,
+        mount: &str,
+        mut body: Value,
+        deadline: Instant,
+    ) -> Result<Zeroizing<String>> {
+        let path = format!("auth/{}/login", mount.trim_matches('/'));
+        let result = self
+            .request(Method::POST, &path, Some(&body), deadline)
+            .await;
+        // The body holds the secret id or the JWT.
+        if let Value::Object(map) = &mut body {
+            for value in map.values_mut() {
+                if let Value::String(s) = value {
+                    zeroize::Zeroize::zeroize(s);
+                }
+            }
+        }
+        let what = format!("logging in at `{}`", Escaped(&path));
+        let bytes = result.map_err(|e| match e {
+            // Vault answers a wrong secret id or JWT with 400.
+            HttpError::Status(StatusCode::BAD_REQUEST) => Failure::new(
+                Kind::Denied,
+                format!(
+                    "{what}: Vault at `{}` refused the credentials (400)",
+                    self.shown
+                ),
+            ),
+            e => self.failure(e, &what),
+        })?;
+        let bytes = Zeroizing::new(bytes);
+        let token = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
+            v.pointer("/auth/client_token")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        match token {
+            Some(token) => Ok(Zeroizing::new(token)),
+            None => fail(
+                Kind::Unreachable,
+                format!(
+                    "logging in at `{}` on Vault at `{}`: no token in the answer",
+                    Escaped(&path),
+                    self.shown
+                ),
+            ),
+        }
+    }
+
+    /// Reads one KV secret. The KV version and mount come from
+    /// `sys/internal/ui/mounts`, as `vault kv get` does.
+    pub async fn read(&self, r: &RemoteRef, deadline: Instant) -> Result<Fetched> {
+        let what = format!("reading `{r}`");
+        let (mount, version) = self.kv_mount(r, deadline).await?;
+        let url_path = data_path(r, &mount, &version)?;
+        let bytes = self
+            .request(Method::GET, &url_path, None, deadline)
+            .await
+            .map_err(|e| self.failure(e, &what))?;
+        let bytes = Zeroizing::new(bytes);
+        let mut doc: Value = serde_json::from_slice(&bytes).map_err(|_| {
+            Failure::new(
+                Kind::Unreachable,
+                format!(
+                    "{what} from Vault at `{}`: the answer is not JSON",
+                    self.shown
+                ),
+            )
+        })?;
+        let data = if version == "2" {
+            doc.pointer_mut("/data/data")
+        } else {
+            doc.pointer_mut("/data")
+        };
+        match data.map(Value::take) {
+            Some(Value::Object(map)) => Ok(Fetched::Object(map.into_iter().collect())),
+            // KV v2 answers a deleted or destroyed version with `data: null`.
+            _ => fail(
+                Kind::Config,
+                format!("{what}: not found on Vault at `{}` (deleted?)", self.shown),
+            ),
+        }
+    }
+
+    /// The KV mount a reference lands in and its version (`"1"` or `"2"`). A
+    /// reference reads secrets, never the token's own details
+    /// (`auth/token/lookup-self`), a login or a system endpoint: anything but a KV
+    /// engine is refused.
+    async fn kv_mount(&self, r: &RemoteRef, deadline: Instant) -> Result<(String, String)> {
+        let lookup = format!("sys/internal/ui/mounts/{}", r.path);
+        let bytes = match self.request(Method::GET, &lookup, None, deadline).await {
+            Ok(bytes) => bytes,
+            // Old servers have no such endpoint: take the path as a KV v1 path, but
+            // never one under the mounts that are not secrets engines.
+            Err(HttpError::Status(StatusCode::NOT_FOUND)) => {
+                let first = r.path.split('/').next().unwrap_or("");
+                if NOT_SECRETS.contains(&first) {
+                    return fail(
+                        Kind::Config,
+                        format!("`{r}` is not a KV secret: references never read `{first}/`"),
+                    );
+                }
+                return Ok((String::new(), "1".to_owned()));
+            }
+            Err(HttpError::Status(StatusCode::FORBIDDEN)) => {
+                return Err(self.forbidden(r, deadline).await.into());
+            }
+            Err(e) => return Err(self.failure(e, &format!("reading `{r}`")).into()),
+        };
+        let info: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let text = |pointer: &str| info.pointer(pointer).and_then(Value::as_str);
+        let mount = text("/data/path").unwrap_or("").to_owned();
+        let kind = text("/data/type").unwrap_or("");
+        if !matches!(kind, "kv" | "generic") {
+            let at = if mount.is_empty() {
+                String::new()
+            } else {
+                format!(" (mounted at `{}`)", Escaped(&mount))
+            };
+            return fail(
+                Kind::Config,
+                format!(
+                    "`{r}` is not a KV secret: Vault has a `{}` engine there{at}, and \
+                     references read only KV secrets engines",
+                    Escaped(if kind.is_empty() { "unknown" } else { kind }),
+                ),
+            );
+        }
+        let version = text("/data/options/version").unwrap_or("1").to_owned();
+        Ok((mount, version))
+    }
+
+    /// The mount lookup answered 403: Vault says that for a path on no mount, and
+    /// for one the token's policy does not allow. The list of mounts the token can
+    /// see tells them apart (one more request, on the failure path only).
+    async fn forbidden(&self, r: &RemoteRef, deadline: Instant) -> Failure {
+        let at = &self.shown;
+        let listed = self
+            .request(Method::GET, "sys/internal/ui/mounts", None, deadline)
+            .await
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+        let Some(mounts) = listed
+            .as_ref()
+            .and_then(|v| v.pointer("/data/secret"))
+            .and_then(Value::as_object)
+            // A token that sees no mount at all cannot tell the two apart either.
+            .filter(|mounts| !mounts.is_empty())
+        else {
+            return Failure::new(
+                Kind::Denied,
+                format!(
+                    "reading `{r}`: Vault at `{at}` refused access (403): the token's policy \
+                     does not allow it, or no secrets engine is mounted there"
+                ),
+            );
+        };
+        let wanted = format!("{}/", r.path);
+        if mounts.keys().any(|m| wanted.starts_with(m.as_str())) {
+            Failure::new(
+                Kind::Denied,
+                format!(
+                    "reading `{r}`: Vault at `{at}` refused access (403): the token's policy \
+                     does not allow it"
+                ),
+            )
+        } else {
+            let first = r.path.split('/').next().unwrap_or("");
+            Failure::new(
+                Kind::Config,
+                format!(
+                    "reading `{r}`: Vault at `{at}` has no secrets engine mounted at `{}/` that \
+                     this token can see (a typo in the path, or a policy that hides the mount)",
+                    Escaped(first)
+                ),
+            )
+        }
+    }
+
+    fn failure(&self, e: HttpError, what: &str) -> Failure {
+        let at = &self.shown;
+        match e {
+            HttpError::Status(s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)) => {
+                Failure::new(
+                    Kind::Denied,
+                    format!("{what}: Vault at `{at}` refused access ({})", s.as_u16()),
+                )
+            }
+            HttpError::Status(StatusCode::NOT_FOUND) => Failure::new(
+                Kind::Config,
+                format!("{what}: not found on Vault at `{at}`"),
+            ),
+            HttpError::Status(s) if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
+                Failure::new(
+                    Kind::Unreachable,
+                    format!("{what}: Vault at `{at}` answered {}", s.as_u16()),
+                )
+            }
+            HttpError::Status(s) => Failure::new(
+                Kind::Config,
+                format!("{what}: Vault at `{at}` answered {}", s.as_u16()),
+            ),
+            HttpError::Unreachable(why) => {
+                Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}"))
+            }
+        }
+    }
+}
+
+/// The path to read a reference's data at: `MOUNT/data/REST` on KV v2 (with the
+/// pinned version), the path itself on KV v1.
+fn data_path(r: &RemoteRef, mount: &str, version: &str) -> Result<String> {
+    if version == "2" {
+        let rest = r
+            .path
+            .strip_prefix(mount.trim_end_matches('/'))
+            .unwrap_or(&r.path)
+            .trim_start_matches('/');
+        let mut p = format!("{}data/{rest}", ensure_slash(mount));
+        if let Some(v) = r.version {
+            p.push_str(&format!("?version={v}"));
+        }
+        return Ok(p);
+    }
+    if r.version.is_some() {
+        return fail(
+            Kind::Config,
+            format!("`{r}` is in a KV v1 mount, which has no versions"),
+        );
+    }
+    Ok(r.path.clone())
+}
+
+fn ensure_slash(mount: &str) -> String {
+    if mount.is_empty() || mount.ends_with('/') {
+        mount.to_owned()
+    } else {
+        format!("{mount}/")
+    }
+}

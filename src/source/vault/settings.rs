@@ -1,0 +1,477 @@
+//! Vault settings the way Vault users have them: the VAULT_* (and BAO_*) environment
+//! first, then `[vault]` in the config. The config is the project's: the settings
+//! that decide where and how safely the user's credentials travel (address,
+//! skip_verify, CA, server name) are taken from it only for an origin the user
+//! trusts (SECRETRUN_TRUSTED_ORIGINS).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::address;
+use crate::config::parse_duration;
+use crate::error::{Failure, Kind, fail};
+use crate::escape::Escaped;
+
+/// `[vault]` in secretrun.toml. Environment variables beat these.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultConfig {
+    pub address: Option<String>,
+    pub namespace: Option<String>,
+    pub cacert: Option<PathBuf>,
+    pub capath: Option<PathBuf>,
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub tls_server_name: Option<String>,
+    pub skip_verify: Option<bool>,
+    pub max_retries: Option<u32>,
+    pub client_timeout: Option<String>,
+    /// `token` (default), `approle`, `jwt` or `kubernetes`.
+    pub auth: Option<String>,
+    /// Where the auth method is mounted; default: the method's name.
+    pub auth_mount: Option<String>,
+    /// The role, for JWT and Kubernetes login.
+    pub role: Option<String>,
+    pub role_id: Option<String>,
+    pub role_id_file: Option<PathBuf>,
+    pub secret_id_file: Option<PathBuf>,
+    /// The JWT to log in with (Kubernetes: the service account token).
+    pub jwt_file: Option<PathBuf>,
+}
+
+const K8S_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+
+/// How secretrun gets its token.
+pub(super) enum Auth {
+    Token(Zeroizing<String>),
+    AppRole {
+        mount: String,
+        role_id: Zeroizing<String>,
+        secret_id: Zeroizing<String>,
+    },
+    Jwt {
+        mount: String,
+        role: String,
+        jwt: Zeroizing<String>,
+    },
+}
+
+/// Everything needed to talk to Vault, resolved.
+pub struct Settings {
+    pub(super) addr: String,
+    pub(super) namespace: Option<String>,
+    pub(super) auth: Auth,
+    pub(super) cacert: Option<PathBuf>,
+    pub(super) capath: Option<PathBuf>,
+    pub(super) client_cert: Option<PathBuf>,
+    pub(super) client_key: Option<PathBuf>,
+    pub(super) tls_server_name: Option<String>,
+    pub skip_verify: bool,
+    pub(super) max_retries: u32,
+    pub(super) client_timeout: Duration,
+}
+
+fn read_secret_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Failure::new(
+            Kind::Config,
+            format!(
+                "reading {what} from `{}`: {e}",
+                Escaped(&path.to_string_lossy())
+            ),
+        )
+    })?;
+    let text = Zeroizing::new(text);
+    Ok(Zeroizing::new(
+        text.trim_end_matches(['\n', '\r']).to_owned(),
+    ))
+}
+
+/// The parent's environment, as settings read it: an empty value is no value.
+struct Env<'e>(&'e dyn Fn(&str) -> Option<String>);
+
+impl Env<'_> {
+    /// The first of `names` that is set and not empty.
+    fn var(&self, names: &[&str]) -> Option<String> {
+        names
+            .iter()
+            .find_map(|n| (self.0)(n).filter(|v| !v.is_empty()))
+    }
+
+    /// A path from the first of `names`, else from the config.
+    fn path(&self, names: &[&str], file: &Option<PathBuf>) -> Option<PathBuf> {
+        self.var(names).map(PathBuf::from).or_else(|| file.clone())
+    }
+}
+
+impl Settings {
+    /// Resolves the settings: `env` (the parent's environment) beats `file`.
+    pub fn resolve(file: &VaultConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
+        let env = Env(env);
+        let addr = resolve_address(file, &env)?;
+        check_trust(file, &env, &addr)?;
+        let skip_verify = match env.var(&["VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY"]) {
+            Some(v) => crate::validate::formats::parse_bool(&v).ok_or_else(|| {
+                Failure::new(
+                    Kind::Config,
+                    format!("VAULT_SKIP_VERIFY=`{}` is not a boolean", Escaped(&v)),
+                )
+            })?,
+            None => file.skip_verify.unwrap_or(false),
+        };
+        let max_retries = match env.var(&["VAULT_MAX_RETRIES"]) {
+            Some(v) => v
+                .parse()
+                .map_err(|_| Failure::new(Kind::Config, "VAULT_MAX_RETRIES is not a number"))?,
+            None => file.max_retries.unwrap_or(2),
+        };
+        let client_timeout = match env
+            .var(&["VAULT_CLIENT_TIMEOUT"])
+            .or_else(|| file.client_timeout.clone())
+        {
+            Some(v) => parse_duration(&v).ok_or_else(|| {
+                Failure::new(Kind::Config, format!("`{}` is not a duration", Escaped(&v)))
+            })?,
+            None => Duration::from_secs(60),
+        };
+        Ok(Settings {
+            addr,
+            namespace: env
+                .var(&["VAULT_NAMESPACE", "BAO_NAMESPACE"])
+                .or_else(|| file.namespace.clone()),
+            auth: resolve_auth(file, &env)?,
+            cacert: env.path(&["VAULT_CACERT", "BAO_CACERT"], &file.cacert),
+            capath: env.path(&["VAULT_CAPATH", "BAO_CAPATH"], &file.capath),
+            client_cert: env.path(&["VAULT_CLIENT_CERT", "BAO_CLIENT_CERT"], &file.client_cert),
+            client_key: env.path(&["VAULT_CLIENT_KEY", "BAO_CLIENT_KEY"], &file.client_key),
+            tls_server_name: env
+                .var(&["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"])
+                .or_else(|| file.tls_server_name.clone()),
+            skip_verify,
+            max_retries,
+            client_timeout,
+        })
+    }
+}
+
+/// The address: the environment's, else the config's, else Vault's default; an
+/// http(s) URL with no user name, password, query or fragment.
+fn resolve_address(file: &VaultConfig, env: &Env) -> Result<String> {
+    let addr = env
+        .var(&["VAULT_ADDR", "BAO_ADDR"])
+        .or_else(|| file.address.clone())
+        .unwrap_or_else(|| "https://127.0.0.1:8200".to_owned());
+    let addr = addr.trim_end_matches('/').to_owned();
+    if !(addr.starts_with("http://") || addr.starts_with("https://")) {
+        return fail(
+            Kind::Config,
+            format!(
+                "the Vault address `{}` is not an http(s) URL",
+                address::shown(&addr)
+            ),
+        );
+    }
+    if address::has_extras(&addr) {
+        return fail(
+            Kind::Config,
+            format!(
+                "the Vault address `{}` carries a user name, password, query or fragment, \
+                 which Vault does not use: remove them (the token goes in VAULT_TOKEN)",
+                address::shown(&addr)
+            ),
+        );
+    }
+    Ok(addr)
+}
+
+/// Refuses the config's say over where and how safely the credentials travel (the
+/// settings it sets that the environment does not) unless the user trusts `addr`.
+fn check_trust(file: &VaultConfig, env: &Env, addr: &str) -> Result<()> {
+    let env_sets = |names: &[&str]| env.var(names).is_some();
+    let from_file: Vec<String> = [
+        (
+            "address",
+            file.address.is_some() && !env_sets(&["VAULT_ADDR", "BAO_ADDR"]),
+        ),
+        (
+            "skip_verify",
+            file.skip_verify == Some(true) && !env_sets(&["VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY"]),
+        ),
+        (
+            "cacert",
+            file.cacert.is_some() && !env_sets(&["VAULT_CACERT", "BAO_CACERT"]),
+        ),
+        (
+            "capath",
+            file.capath.is_some() && !env_sets(&["VAULT_CAPATH", "BAO_CAPATH"]),
+        ),
+        (
+            "tls_server_name",
+            file.tls_server_name.is_some()
+                && !env_sets(&["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"]),
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, set)| *set)
+    .map(|(name, _)| format!("`{name}`"))
+    .collect();
+    if from_file.is_empty()
+        || address::is_trusted(addr, env.var(&["SECRETRUN_TRUSTED_ORIGINS"]).as_deref())
+    {
+        return Ok(());
+    }
+    let origin = address::origin(addr).unwrap_or_else(|| address::shown(addr));
+    fail(
+        Kind::Config,
+        format!(
+            "the config file sets the Vault {} for `{}`; a project's file may not decide \
+             where or how safely your Vault credentials travel. If this is your Vault, \
+             trust it in your environment: SECRETRUN_TRUSTED_ORIGINS={} (or set \
+             VAULT_ADDR and the VAULT_* TLS variables yourself)",
+            from_file.join(", "),
+            address::shown(addr),
+            Escaped(&origin)
+        ),
+    )
+}
+
+/// How to get a token: `token` (VAULT_TOKEN, else ~/.vault-token), `approle`, `jwt`
+/// or `kubernetes`.
+fn resolve_auth(file: &VaultConfig, env: &Env) -> Result<Auth> {
+    let method = env
+        .var(&["SECRETRUN_VAULT_AUTH"])
+        .or_else(|| file.auth.clone())
+        .unwrap_or_else(|| "token".into());
+    let mount = env
+        .var(&["SECRETRUN_VAULT_AUTH_MOUNT"])
+        .or_else(|| file.auth_mount.clone());
+    match method.as_str() {
+        "token" => token(env),
+        "approle" => Ok(Auth::AppRole {
+            mount: mount.unwrap_or_else(|| "approle".into()),
+            role_id: approle_role_id(file, env)?,
+            secret_id: approle_secret_id(file, env)?,
+        }),
+        "jwt" | "kubernetes" => {
+            let Some(role) = env
+                .var(&["SECRETRUN_VAULT_ROLE"])
+                .or_else(|| file.role.clone())
+            else {
+                return fail(
+                    Kind::Config,
+                    format!("{method} login needs a role: `[vault] role` or SECRETRUN_VAULT_ROLE"),
+                );
+            };
+            let token_path = match env.path(&["SECRETRUN_VAULT_JWT_FILE"], &file.jwt_file) {
+                Some(p) => p,
+                None if method == "kubernetes" => PathBuf::from(K8S_TOKEN),
+                None => {
+                    return fail(
+                        Kind::Config,
+                        "JWT login needs `[vault] jwt_file` or SECRETRUN_VAULT_JWT_FILE",
+                    );
+                }
+            };
+            Ok(Auth::Jwt {
+                jwt: read_secret_file(&token_path, "the login token")?,
+                mount: mount.unwrap_or_else(|| method.clone()),
+                role,
+            })
+        }
+        other => fail(
+            Kind::Config,
+            format!(
+                "`{}` is not a Vault auth method (token, approle, jwt, kubernetes)",
+                Escaped(other)
+            ),
+        ),
+    }
+}
+
+/// VAULT_TOKEN (or BAO_TOKEN), else the token `vault login` wrote to ~/.vault-token.
+fn token(env: &Env) -> Result<Auth> {
+    if let Some(token) = env.var(&["VAULT_TOKEN", "BAO_TOKEN"]) {
+        return Ok(Auth::Token(Zeroizing::new(token)));
+    }
+    match env
+        .var(&["HOME"])
+        .map(|home| Path::new(&home).join(".vault-token"))
+    {
+        Some(file) if file.is_file() => {
+            Ok(Auth::Token(read_secret_file(&file, "the Vault token")?))
+        }
+        _ => fail(
+            Kind::Config,
+            "no Vault token: set VAULT_TOKEN, write ~/.vault-token, or configure `[vault] auth`",
+        ),
+    }
+}
+
+fn approle_role_id(file: &VaultConfig, env: &Env) -> Result<Zeroizing<String>> {
+    match (
+        env.var(&["VAULT_ROLE_ID"]),
+        &file.role_id,
+        env.path(&["VAULT_ROLE_ID_FILE"], &file.role_id_file),
+    ) {
+        (Some(id), _, _) => Ok(Zeroizing::new(id)),
+        (None, Some(id), _) => Ok(Zeroizing::new(id.clone())),
+        (None, None, Some(p)) => read_secret_file(&p, "the AppRole role id"),
+        _ => fail(
+            Kind::Config,
+            "AppRole login needs a role id: VAULT_ROLE_ID, `role_id` or `role_id_file`",
+        ),
+    }
+}
+
+fn approle_secret_id(file: &VaultConfig, env: &Env) -> Result<Zeroizing<String>> {
+    match (
+        env.var(&["VAULT_SECRET_ID"]),
+        env.path(&["VAULT_SECRET_ID_FILE"], &file.secret_id_file),
+    ) {
+        (Some(id), _) => Ok(Zeroizing::new(id)),
+        (None, Some(p)) => read_secret_file(&p, "the AppRole secret id"),
+        _ => fail(
+            Kind::Config,
+            "AppRole login needs a secret id: VAULT_SECRET_ID or `secret_id_file`",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn environment_beats_the_config_file() {
+        let file = VaultConfig {
+            address: Some("http://file:1".into()),
+            max_retries: Some(7),
+            ..Default::default()
+        };
+        let s = Settings::resolve(
+            &file,
+            &env(&[("VAULT_ADDR", "http://env:2/"), ("VAULT_TOKEN", "t")]),
+        )
+        .unwrap();
+        assert_eq!((s.addr.as_str(), s.max_retries), ("http://env:2", 7));
+        // The file's address is used only for an origin the user trusts.
+        let err = Settings::resolve(&file, &env(&[("VAULT_TOKEN", "t")]))
+            .err()
+            .unwrap();
+        assert_eq!(crate::error::exit_code(&err), 78);
+        assert!(
+            err.to_string()
+                .contains("SECRETRUN_TRUSTED_ORIGINS=http://file:1")
+        );
+        let s = Settings::resolve(
+            &file,
+            &env(&[
+                ("VAULT_TOKEN", "t"),
+                ("SECRETRUN_TRUSTED_ORIGINS", "https://other, http://file:1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.addr, "http://file:1");
+    }
+
+    #[test]
+    fn a_project_file_cannot_weaken_tls_for_an_untrusted_origin() {
+        for file in [
+            VaultConfig {
+                skip_verify: Some(true),
+                ..Default::default()
+            },
+            VaultConfig {
+                cacert: Some("ca.pem".into()),
+                ..Default::default()
+            },
+            VaultConfig {
+                capath: Some("cas".into()),
+                ..Default::default()
+            },
+            VaultConfig {
+                tls_server_name: Some("x".into()),
+                ..Default::default()
+            },
+        ] {
+            let base = [("VAULT_TOKEN", "t"), ("VAULT_ADDR", "https://v:8200")];
+            assert!(Settings::resolve(&file, &env(Box::leak(Box::new(base)))).is_err());
+            let trusted = [
+                ("VAULT_TOKEN", "t"),
+                ("VAULT_ADDR", "https://v:8200"),
+                ("SECRETRUN_TRUSTED_ORIGINS", "https://v:8200"),
+            ];
+            assert!(Settings::resolve(&file, &env(Box::leak(Box::new(trusted)))).is_ok());
+        }
+        // The environment's own setting wins, so the file's does not count.
+        let file = VaultConfig {
+            skip_verify: Some(true),
+            ..Default::default()
+        };
+        let own = [
+            ("VAULT_TOKEN", "t"),
+            ("VAULT_ADDR", "https://v:8200"),
+            ("VAULT_SKIP_VERIFY", "false"),
+        ];
+        assert!(Settings::resolve(&file, &env(Box::leak(Box::new(own)))).is_ok());
+    }
+
+    #[test]
+    fn an_address_with_credentials_is_refused_without_echoing_them() {
+        for addr in [
+            "http://admin:CANARYpw@h:8200",
+            "http://h:8200/?token=CANARY",
+        ] {
+            let pairs: &'static [(&str, &str)] =
+                Box::leak(Box::new([("VAULT_TOKEN", "t"), ("VAULT_ADDR", addr)]));
+            let err = Settings::resolve(&VaultConfig::default(), &env(pairs))
+                .err()
+                .unwrap();
+            assert_eq!(crate::error::exit_code(&err), 78);
+            assert!(!format!("{err:#}").contains("CANARY"), "{addr}");
+        }
+    }
+
+    #[test]
+    fn skip_verify_is_a_boolean() {
+        let file = VaultConfig::default();
+        for (value, expected) in [("false", false), ("0", false), ("true", true), ("1", true)] {
+            let pairs: &'static [(&str, &str)] = Box::leak(Box::new([
+                ("VAULT_TOKEN", "t"),
+                ("VAULT_SKIP_VERIFY", value),
+            ]));
+            assert_eq!(
+                Settings::resolve(&file, &env(pairs)).unwrap().skip_verify,
+                expected
+            );
+        }
+        assert!(
+            Settings::resolve(
+                &file,
+                &env(&[("VAULT_TOKEN", "t"), ("VAULT_SKIP_VERIFY", "maybe")])
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn no_token_is_a_config_error() {
+        let err = Settings::resolve(&VaultConfig::default(), &env(&[("HOME", "/nonexistent")]))
+            .err()
+            .unwrap();
+        assert_eq!(crate::error::exit_code(&err), 78);
+    }
+}
