@@ -159,6 +159,17 @@ impl SecretSet {
         Self::default()
     }
 
+    /// A set of these (name, value) pairs, for tests.
+    #[cfg(test)]
+    pub fn of(pairs: &[(&str, &str)]) -> SecretSet {
+        let mut set = SecretSet::new();
+        for (name, value) in pairs {
+            let value = SecretValue::new(value.to_string());
+            set.insert(name.to_string(), value, Origin::Parent);
+        }
+        set
+    }
+
     pub fn insert(&mut self, name: String, value: SecretValue, origin: Origin) {
         self.secrets.insert(name, Secret { value, origin });
     }

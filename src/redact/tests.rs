@@ -2,18 +2,9 @@
 //! forms, bounded memory, and no copy of a value left in freed memory.
 
 use super::*;
-use crate::secret::{Origin, SecretValue};
 
 fn redactor(pairs: &[(&str, &str)]) -> Redactor {
-    let mut set = SecretSet::new();
-    for (name, value) in pairs {
-        set.insert(
-            name.to_string(),
-            SecretValue::new(value.to_string()),
-            Origin::Parent,
-        );
-    }
-    Redactor::new(&set).unwrap()
+    Redactor::new(&SecretSet::of(pairs)).unwrap()
 }
 
 fn run(r: &Redactor, chunks: &[&[u8]]) -> Vec<u8> {

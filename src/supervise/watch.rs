@@ -148,24 +148,11 @@ fn one_line(err: &anyhow::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::{Origin, SecretValue};
-
-    fn set(pairs: &[(&str, &str)]) -> SecretSet {
-        let mut set = SecretSet::new();
-        for (name, value) in pairs {
-            set.insert(
-                name.to_string(),
-                SecretValue::new(value.to_string()),
-                Origin::Parent,
-            );
-        }
-        set
-    }
 
     #[test]
     fn changed_gone_and_new_names() {
-        let old = set(&[("A", "1"), ("B", "2"), ("C", "3")]);
-        let new = set(&[("A", "1"), ("B", "two"), ("D", "4")]);
+        let old = SecretSet::of(&[("A", "1"), ("B", "2"), ("C", "3")]);
+        let new = SecretSet::of(&[("A", "1"), ("B", "two"), ("D", "4")]);
         assert_eq!(changed_names(&old, &new), ["B", "C", "D"]);
         assert!(changed_names(&old, &old).is_empty());
     }
