@@ -180,7 +180,9 @@ fn the_procfile_line_serves_with_gunicorn_on_the_platforms_port() {
             config.replace("sources = [\".env\"]", "sources = [\"app.env\"]"),
         )
         .file("app.env", format!("{dotenv}PORT=1\n"));
-    let child = std::process::Command::new("/bin/sh")
+    let mut shell = std::process::Command::new("/bin/sh");
+    crate::util::default_signals(&mut shell);
+    let child = shell
         .args(["-c", &line])
         .env_clear()
         .env("PATH", crate::util::PATH)

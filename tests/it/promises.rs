@@ -210,6 +210,7 @@ fn for_nobody(env_mode: u32) -> Test {
 /// and no non-dumpable process stops).
 fn as_nobody(test: &Test, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new("setpriv");
+    crate::util::default_signals(&mut command);
     command
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
         .args(args)
@@ -315,7 +316,9 @@ fn init_adopts_and_reaps_orphans_when_not_pid_1() {
 #[test]
 fn nohup_keeps_working_in_exec_mode() {
     let test = Test::new().file(".env", "A=1\n");
-    let output = std::process::Command::new("sh")
+    let mut command = std::process::Command::new("sh");
+    crate::util::default_signals(&mut command);
+    let output = command
         .args([
             "-c",
             &format!("trap '' HUP; exec {BIN} -- sh -c 'kill -HUP $$; echo survived'"),

@@ -141,7 +141,11 @@ fn each_forwarded_signal_reaches_the_command_exactly_once() {
     for (sig, name) in signals {
         // SAFETY: a plain syscall to our own child.
         assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
-        assert_eq!(lines.next_within(LIMIT).unwrap(), name);
+        assert_eq!(
+            lines.next_within(LIMIT).unwrap(),
+            name,
+            "{name} was forwarded"
+        );
     }
     assert!(lines.next_within(LIMIT).is_none(), "more output after TERM");
     let status = child.wait().unwrap();
@@ -225,7 +229,9 @@ fn as_pid_1_orphans_are_reaped() {
     let python =
         "import subprocess, sys; sys.exit(subprocess.run(['bash', 'orphans.sh']).returncode)";
     let run = |extra: &[&str]| {
-        let output = std::process::Command::new(unshare)
+        let mut command = std::process::Command::new(unshare);
+        crate::util::default_signals(&mut command);
+        let output = command
             .args(["--pid", "--fork", "--mount-proc", crate::util::BIN])
             .args(extra)
             .args(["--", "python3", "-c", python])
@@ -319,6 +325,7 @@ fn the_pty_follows_the_terminal_size() {
 fn through_shell(test: &Test, prelude: &str, args: &str) -> std::process::Child {
     let line = format!("{prelude} exec {} {args}", crate::util::BIN);
     let mut shell = std::process::Command::new("/bin/sh");
+    crate::util::default_signals(&mut shell);
     shell
         .args(["-c", &line])
         .env_clear()
@@ -457,7 +464,9 @@ fn a_parent_that_ignores_sigchld_does_not_hang_supervise_mode() {
          os.execv({:?}, ['secretrun', '--init', '--', 'sh', '-c', 'exit 7'])",
         crate::util::BIN
     );
-    let mut child = std::process::Command::new("python3")
+    let mut command = std::process::Command::new("python3");
+    crate::util::default_signals(&mut command);
+    let mut child = command
         .args(["-c", &script])
         .env_clear()
         .env("PATH", crate::util::PATH)

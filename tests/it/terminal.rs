@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::util::{BIN, CANARY, PATH, Terminal, Test};
 
-const LIMIT: Duration = Duration::from_secs(15);
+const LIMIT: Duration = Duration::from_secs(30);
 
 const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCCANARY\n-----END PRIVATE KEY-----";
 
@@ -86,7 +86,11 @@ fn as_pid_1_on_a_terminal_it_finishes_and_ctrl_c_reaches_the_command_once() {
 fn ctrl_c_reaches_the_command_once_and_ctrl_z_stops_the_job() {
     let test = project();
     let mut term = shell(&test);
-    let script = "trap 'echo got-INT; exit 3' INT; echo ready; while :; do sleep 0.05; done";
+    // The command says when it is continued, so that Ctrl-C is typed only once it
+    // runs in the foreground again (typed earlier, it would reach the shell and
+    // flush the `fg` still waiting in the terminal's input).
+    let script = "trap 'echo got-INT; exit 3' INT; trap 'echo continued' CONT; echo ready; \
+                  while :; do sleep 0.05; done";
     term.send(&format!(
         "{BIN} --init -- bash -c \"{script}\"; echo \"status-$?\"\n"
     ));
@@ -98,7 +102,7 @@ fn ctrl_c_reaches_the_command_once_and_ctrl_z_stops_the_job() {
     term.expect("prompt-is-back", LIMIT);
     // `fg`: the command runs in the foreground again and Ctrl-C reaches it, once.
     term.send("fg\n");
-    std::thread::sleep(Duration::from_millis(300));
+    term.expect("continued", LIMIT);
     term.send("\x03");
     // A stopped job ends its list in bash: ask for the status on its own.
     term.expect("got-INT\r\n", LIMIT);
@@ -161,8 +165,10 @@ fn started_in_the_background_a_command_that_reads_the_terminal_is_brought_back_b
     // with it (bash tells at a prompt, so ask `jobs` until it does).
     term.send("for i in $(seq 150); do jobs | grep -q Stopped && break; sleep 0.1; done; jobs\n");
     term.expect("Stopped", LIMIT);
+    // `fg` prints the job's command line; what is typed after it waits in the
+    // terminal's input for the command (only Ctrl-C or Ctrl-Z would flush it).
     term.send("fg\n");
-    std::thread::sleep(Duration::from_millis(300));
+    term.expect("read line", LIMIT);
     term.send("typed\n");
     term.expect("got-typed", LIMIT);
     term.send("echo \"status-$?\"\n");

@@ -67,6 +67,7 @@ impl Test {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        default_signals(&mut command);
         command
     }
 
@@ -154,6 +155,34 @@ impl Run {
                 (name.to_owned(), value.to_owned())
             })
             .collect()
+    }
+}
+
+/// The signals the tests send, back to their defaults in a program a test starts.
+/// A test runner started under `nohup`, or as a background job of a script, passes
+/// ignored dispositions on; secretrun rightly keeps a signal its parent ignored (and
+/// a non-interactive bash cannot trap one), so a test that sends HUP or INT must not
+/// depend on how the test runner itself was started. Tests of ignored signals set
+/// the disposition themselves, after this.
+pub fn default_signals(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: signal() is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            for sig in [
+                libc::SIGHUP,
+                libc::SIGINT,
+                libc::SIGQUIT,
+                libc::SIGTERM,
+                libc::SIGUSR1,
+                libc::SIGUSR2,
+                libc::SIGWINCH,
+                libc::SIGCHLD,
+            ] {
+                libc::signal(sig, libc::SIG_DFL);
+            }
+            Ok(())
+        });
     }
 }
 
@@ -291,6 +320,7 @@ impl Terminal {
             .stdin(Stdio::from(slave.try_clone().unwrap()))
             .stdout(Stdio::from(slave.try_clone().unwrap()))
             .stderr(Stdio::from(slave));
+        default_signals(&mut command);
         // SAFETY: setsid and ioctl are async-signal-safe.
         unsafe {
             command.pre_exec(|| {

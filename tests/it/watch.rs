@@ -37,9 +37,9 @@ fn watch_restarts_the_command_when_an_openbao_value_changes() {
         .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
-    lines.wait_for("W=one-CANARY", Duration::from_secs(10));
+    lines.wait_for("W=one-CANARY", LIMIT);
     server.put("watched", serde_json::json!({"W": "two-CANARY"}));
-    lines.wait_for("W=two-CANARY", Duration::from_secs(10));
+    lines.wait_for("W=two-CANARY", LIMIT);
     let stderr = terminate(child);
     assert!(
         stderr.contains("secretrun: watch: changed: `W`"),
@@ -69,10 +69,10 @@ fn watch_signals_the_command_when_a_moto_value_changes() {
         ]);
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
-    lines.wait_for("W=one-CANARY", Duration::from_secs(10));
+    lines.wait_for("W=one-CANARY", LIMIT);
     server.rotate("watched-aws", r#"{"W":"two-CANARY"}"#);
     // The default --on-change is a signal, HUP: the command keeps running.
-    lines.wait_for("HUP", Duration::from_secs(10));
+    lines.wait_for("HUP", LIMIT);
     let stderr = terminate(child);
     assert!(
         stderr.contains("secretrun: watch: changed: `W`"),
@@ -109,7 +109,7 @@ fn watch_keeps_the_command_when_fetching_fails() {
         .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
-    lines.wait_for("W=one-CANARY", Duration::from_secs(10));
+    lines.wait_for("W=one-CANARY", LIMIT);
     // Wait for four failed re-fetches (by count, not by time).
     let started = Instant::now();
     while reads.load(std::sync::atomic::Ordering::SeqCst) < 5 {
@@ -140,12 +140,12 @@ fn watch_logs_a_validation_failure_once_and_its_clearing() {
         .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
-    lines.wait_for("W=good-1", Duration::from_secs(10));
+    lines.wait_for("W=good-1", LIMIT);
     std::fs::write(test.dir().join(".env"), "W=bad\n").unwrap();
     // Many intervals pass with the bad value (a second, unrelated change marks time).
     std::thread::sleep(Duration::from_millis(1500));
     std::fs::write(test.dir().join(".env"), "W=good-2\n").unwrap();
-    lines.wait_for("W=good-2", Duration::from_secs(10));
+    lines.wait_for("W=good-2", LIMIT);
     let stderr = terminate(child);
     assert_eq!(stderr.matches("fail validation").count(), 1, "{stderr}");
     assert_eq!(
@@ -170,8 +170,8 @@ fn on_change_signal_reaches_the_command_not_its_helpers() {
     ]);
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
-    lines.wait_for("W=one", Duration::from_secs(10));
+    lines.wait_for("W=one", LIMIT);
     std::fs::write(test.dir().join(".env"), "W=two\n").unwrap();
-    lines.wait_for("USR1 helper-alive", Duration::from_secs(10));
+    lines.wait_for("USR1 helper-alive", LIMIT);
     terminate(child);
 }
