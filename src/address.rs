@@ -14,7 +14,7 @@ pub fn shown(addr: &str) -> String {
         None => (None, addr),
     };
     let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let authority_end = rest.find(AUTHORITY_END).unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
     let host = authority
         .rsplit_once('@')
@@ -26,15 +26,21 @@ pub fn shown(addr: &str) -> String {
     Escaped(&text).to_string()
 }
 
+/// Where an address's authority (user, host, port) ends. URL parsers of the web's
+/// standard, reqwest's among them, read `\` as `/` in http(s) addresses, so it ends
+/// the authority too: `http://evil\@trusted` goes to `evil`.
+const AUTHORITY_END: [char; 4] = ['/', '\\', '?', '#'];
+
 /// Whether `addr` carries a user name, password, query or fragment.
 pub fn has_extras(addr: &str) -> bool {
     let rest = addr.split_once("://").map_or(addr, |(_, rest)| rest);
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    let authority = &rest[..rest.find(AUTHORITY_END).unwrap_or(rest.len())];
     authority.contains('@') || rest.contains(['?', '#'])
 }
 
 /// The origin of an http(s) address, `scheme://host:port` in lower case with the
-/// default port filled in; `None` for anything else.
+/// default port filled in; `None` for anything else, and for an address with a user
+/// name or password (whose host is easy to misread, for people and parsers alike).
 pub fn origin(addr: &str) -> Option<String> {
     let (scheme, rest) = addr.split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
@@ -43,8 +49,10 @@ pub fn origin(addr: &str) -> Option<String> {
         "https" => 443,
         _ => return None,
     };
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host_port = &rest[..rest.find(AUTHORITY_END).unwrap_or(rest.len())];
+    if host_port.contains('@') || host_port.chars().any(|c| c.is_control() || c == ' ') {
+        return None;
+    }
     let (host, port) = match host_port.rsplit_once(':') {
         // An IPv6 literal's colons are inside brackets.
         Some((host, port)) if !port.contains(']') => (host, port.parse::<u16>().ok()?),
@@ -92,6 +100,7 @@ mod tests {
         assert!(has_extras("http://h#x"));
         assert!(!has_extras("https://h:8200/v1/x"));
         assert!(!has_extras("https://h/p@th"));
+        assert!(!has_extras("https://h\\p@th"));
     }
 
     #[test]
@@ -116,5 +125,16 @@ mod tests {
         assert!(!is_trusted("http://vault.team.example", list));
         assert!(!is_trusted("https://vault.team.example.attacker", list));
         assert!(!is_trusted("https://vault.team.example", None));
+        // What a URL parser would send elsewhere is never the trusted origin.
+        assert!(!is_trusted(
+            "https://evil.example\\@vault.team.example",
+            list
+        ));
+        assert!(!is_trusted("https://vault.team.example@evil.example", list));
+        assert!(!is_trusted("https://u:p@vault.team.example", list));
+        assert_eq!(
+            origin("http://evil\\@trusted").as_deref(),
+            Some("http://evil:80")
+        );
     }
 }

@@ -259,3 +259,30 @@ fn an_oversized_answer_is_not_read_to_the_end() {
         .status(69)
         .stderr_has("more than 16 MiB");
 }
+
+#[test]
+fn a_trusted_origin_cannot_be_spoofed_in_the_address() {
+    // The user trusts their endpoint; a project file names the attacker's with the
+    // trusted host where a reader (or a naive parser) would take it for the host.
+    let attacker = stub::serve(|_| (200, "{}".into()));
+    // The same scheme as the stub, so that only the host decides.
+    let trusted = "http://vault.team.example";
+    for endpoint in [
+        format!("{}\\\\@vault.team.example", attacker.url()),
+        format!("{}@vault.team.example", attacker.url()),
+    ] {
+        Test::new()
+            .file(
+                "secretrun.toml",
+                format!("[aws]\nendpoint = \"{endpoint}\"\nregion = \"us-east-1\"\n"),
+            )
+            .env("SECRETRUN_TRUSTED_ORIGINS", trusted)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .args(["--from", "aws-sm://prod/app", "--", "true"])
+            .run()
+            .status(78)
+            .no_canary();
+    }
+    assert!(attacker.requests.lock().unwrap().is_empty());
+}
