@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::validate::detectors::Mode;
+use crate::mode::Mode;
 
 /// Load secrets from dotenv files, Vault/OpenBao or AWS Secrets Manager, validate them,
 /// and exec COMMAND with a clean environment holding only those secrets and what you

@@ -2,9 +2,11 @@
 //! [`run`] is the whole flow of DESIGN.md; each step lives in its own module.
 
 pub mod address;
+pub mod boolean;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod duration;
 pub mod env;
 pub mod error;
 pub mod escape;
@@ -12,6 +14,7 @@ pub mod exec;
 #[cfg(test)]
 mod freed;
 pub mod list;
+pub mod mode;
 pub mod redact;
 pub mod secret;
 pub mod source;
@@ -133,7 +136,7 @@ pub fn run(cli: Cli) -> Result<u8> {
 /// The supervise-mode options from the command line.
 fn supervise_options(cli: &Cli, pid1: bool) -> Result<supervise::Options> {
     let duration = |flag: &str, text: &str| {
-        config::parse_duration(text).ok_or_else(|| {
+        duration::parse_duration(text).ok_or_else(|| {
             Failure::new(
                 Kind::Config,
                 format!("`{flag}` is not a duration such as `10s`"),

@@ -1,26 +1,7 @@
 //! Built-in detectors: what a value is, whatever its name. One table, most specific
 //! prefix first; adding a provider is adding a row.
 
-use std::fmt;
-
-/// Whether a key is for real money or for testing. Also what `--expect` takes.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Deserialize, clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Live,
-    Test,
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Mode::Live => "live",
-            Mode::Test => "test",
-        })
-    }
-}
+pub use crate::mode::Mode;
 
 /// One known key format.
 #[derive(Debug)]

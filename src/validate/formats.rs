@@ -4,6 +4,7 @@
 use serde::Deserialize;
 
 use super::detectors::detect;
+use crate::boolean::parse_bool;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -211,14 +212,6 @@ fn email(value: &str) -> Check {
             Ok(())
         }
         _ => fail("is not an email address"),
-    }
-}
-
-pub fn parse_bool(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
     }
 }
 

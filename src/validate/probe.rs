@@ -79,7 +79,7 @@ pub fn run(keys: &[(&str, &'static Detector, &str)], timeout: Duration) -> Vec<(
         vec![
             Outcome::Unreachable(format!(
                 "no answer within {}",
-                crate::config::show_duration(timeout)
+                crate::duration::show_duration(timeout)
             ));
             probes.len()
         ]

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use zeroize::Zeroizing;
 
 use crate::address;
-use crate::config::parse_duration;
+use crate::duration::parse_duration;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 
@@ -115,7 +115,7 @@ impl Settings {
         let addr = resolve_address(file, &env)?;
         check_trust(file, &env, &addr)?;
         let skip_verify = match env.var(&["VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY"]) {
-            Some(v) => crate::validate::formats::parse_bool(&v).ok_or_else(|| {
+            Some(v) => crate::boolean::parse_bool(&v).ok_or_else(|| {
                 Failure::new(
                     Kind::Config,
                     format!("VAULT_SKIP_VERIFY=`{}` is not a boolean", Escaped(&v)),
