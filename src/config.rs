@@ -18,8 +18,8 @@ use crate::mode::Mode;
 use crate::source::aws::AwsConfig;
 #[cfg(feature = "vault")]
 use crate::source::vault::VaultConfig;
-use crate::source::{SourceSpec, dotenv::is_valid_name};
-use crate::validate::formats::Format;
+use crate::source::{Plan, SourceSpec, dotenv::is_valid_name};
+use crate::validate::{Rules, VarSpec};
 
 /// The default config file, read when present.
 pub const DEFAULT_CONFIG: &str = "secretrun.toml";
@@ -30,20 +30,13 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Everything a launch needs to know, checked.
 #[derive(Debug)]
 pub struct Config {
-    pub sources: Vec<SourceSpec>,
+    /// What to fetch, and how: for `source`.
+    pub fetch: Plan,
+    /// What the values must be: for `validate`.
+    pub rules: Rules,
     /// Names or globs of parent variables to pass through.
     pub keep: Vec<String>,
     pub pure: bool,
-    /// Names that must be present and non-empty, from `--require` and `required = true`.
-    pub require: Vec<String>,
-    pub timeout: Duration,
-    pub vars: BTreeMap<String, VarSpec>,
-    /// Which kind of provider keys this deployment must use.
-    pub expect: Option<Mode>,
-    #[cfg(feature = "vault")]
-    pub vault: VaultConfig,
-    #[cfg(feature = "aws")]
-    pub aws: AwsConfig,
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -68,62 +61,6 @@ struct FileConfig {
     aws: AwsConfig,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
-}
-
-/// What the config says about one variable: the schema `validate` checks.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VarSpec {
-    #[serde(default)]
-    pub required: bool,
-    pub description: Option<String>,
-    pub format: Option<Format>,
-    pub pattern: Option<Pattern>,
-    pub min: Option<f64>,
-    pub max: Option<f64>,
-    pub min_length: Option<usize>,
-    pub one_of: Option<Vec<String>>,
-    #[serde(default)]
-    pub allow_empty: bool,
-}
-
-impl VarSpec {
-    /// Whether anything beyond presence is asked of the value.
-    pub fn has_constraints(&self) -> bool {
-        self.format.is_some()
-            || self.pattern.is_some()
-            || self.min.is_some()
-            || self.max.is_some()
-            || self.min_length.is_some()
-            || self.one_of.is_some()
-    }
-}
-
-/// A `pattern = "…"`, compiled once when the config is read, matched against the
-/// whole value.
-#[derive(Debug)]
-pub struct Pattern {
-    source: String,
-    regex: regex_lite::Regex,
-}
-
-impl Pattern {
-    pub fn is_match(&self, value: &str) -> bool {
-        self.regex.is_match(value)
-    }
-
-    pub fn source(&self) -> &str {
-        &self.source
-    }
-}
-
-impl<'de> Deserialize<'de> for Pattern {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let source = String::deserialize(deserializer)?;
-        let regex = regex_lite::Regex::new(&format!("^(?:{source})$"))
-            .map_err(|e| serde::de::Error::custom(format!("invalid pattern: {e}")))?;
-        Ok(Pattern { source, regex })
-    }
 }
 
 impl Config {
@@ -170,17 +107,21 @@ impl Config {
         };
 
         Ok(Config {
-            sources,
+            fetch: Plan {
+                sources,
+                timeout,
+                #[cfg(feature = "vault")]
+                vault: file.vault,
+                #[cfg(feature = "aws")]
+                aws: file.aws,
+            },
+            rules: Rules {
+                vars: file.vars,
+                require,
+                expect: args.expect.or(file.expect),
+            },
             keep,
             pure: args.pure || file.pure,
-            require,
-            timeout,
-            vars: file.vars,
-            expect: args.expect.or(file.expect),
-            #[cfg(feature = "vault")]
-            vault: file.vault,
-            #[cfg(feature = "aws")]
-            aws: file.aws,
         })
     }
 }

@@ -6,6 +6,7 @@ pub mod boolean;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod detectors;
 pub mod duration;
 pub mod env;
 pub mod error;
@@ -61,7 +62,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         None => None,
     };
     let config = Config::from_cli(&cli.shared)?;
-    let secrets = source::load(&config, &parent)?;
+    let secrets = source::load(&config.fetch, &parent)?;
     let env = ChildEnv::build(&secrets, parent.iter().cloned(), &config.keep, config.pure);
     let mut out = std::io::stdout().lock();
     match cli.subcommand {
@@ -71,7 +72,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             Ok(0)
         }
         Some(Command::Check { probe, .. }) => {
-            let mut report = validate::validate(&env, &config);
+            let mut report = validate::validate(&env, &config.rules);
             if probe {
                 run_probes(&env, &config, &mut report);
             }
@@ -95,7 +96,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         }
         _ => {
             drop(out);
-            let report = validate::validate(&env, &config);
+            let report = validate::validate(&env, &config.rules);
             let mut stderr = std::io::stderr().lock();
             for warning in &report.warnings {
                 let _ = writeln!(stderr, "warning: {}", warning.message);
@@ -188,11 +189,11 @@ fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) {
             )
         })
         .collect();
-    let keys: Vec<(&str, &'static validate::detectors::Detector, &str)> = values
+    let keys: Vec<(&str, &'static detectors::Detector, &str)> = values
         .iter()
         .map(|(name, value)| (name.as_str(), report.detected[name], value.as_str()))
         .collect();
-    for (name, outcome) in validate::probe::run(&keys, config.timeout) {
+    for (name, outcome) in validate::probe::run(&keys, config.fetch.timeout) {
         let finding = |message: String| Finding {
             names: vec![name.clone()],
             message,

@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use zeroize::Zeroize;
 
+use crate::detectors::detect;
 use crate::escape::Escaped;
-use crate::validate::detectors::detect;
 
 /// A secret's plain text, zeroed on drop.
 pub struct SecretValue(String);

@@ -24,7 +24,6 @@ use anyhow::{Context, Result};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use crate::config::Config;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::secret::{Origin, SecretSet};
@@ -75,6 +74,18 @@ impl std::fmt::Display for SourceSpec {
     }
 }
 
+/// What loading needs of the configuration: the sources in order, the one deadline
+/// for all fetching, and each store's settings from the config file.
+#[derive(Debug)]
+pub struct Plan {
+    pub sources: Vec<SourceSpec>,
+    pub timeout: std::time::Duration,
+    #[cfg(feature = "vault")]
+    pub vault: vault::VaultConfig,
+    #[cfg(feature = "aws")]
+    pub aws: aws::AwsConfig,
+}
+
 /// A dotenv file, parsed, its references not yet fetched.
 struct ParsedFile {
     path: PathBuf,
@@ -82,7 +93,7 @@ struct ParsedFile {
 }
 
 /// Loads every source of the config into one set.
-pub fn load(config: &Config, parent: &[(OsString, OsString)]) -> Result<SecretSet> {
+pub fn load(config: &Plan, parent: &[(OsString, OsString)]) -> Result<SecretSet> {
     let deadline = Instant::now() + config.timeout;
     let mut files: Vec<ParsedFile> = Vec::new();
     for spec in &config.sources {
@@ -183,7 +194,7 @@ type FetchKey = (Scheme, String, Option<u64>, Option<String>, Option<String>);
 /// async runtime lives only inside this call: no thread survives it.
 fn fetch_all(
     refs: &[RemoteRef],
-    config: &Config,
+    config: &Plan,
     parent: &[(OsString, OsString)],
     deadline: Instant,
 ) -> Result<HashMap<FetchKey, Fetched>> {
@@ -250,7 +261,7 @@ mod stores {
 
     #[cfg(feature = "vault")]
     pub fn vault_settings(
-        config: &Config,
+        config: &Plan,
         env: &dyn Fn(&str) -> Option<String>,
         _: &RemoteRef,
     ) -> Result<VaultSettings> {
@@ -266,7 +277,7 @@ mod stores {
 
     #[cfg(not(feature = "vault"))]
     pub fn vault_settings(
-        _: &Config,
+        _: &Plan,
         _: &dyn Fn(&str) -> Option<String>,
         r: &RemoteRef,
     ) -> Result<VaultSettings> {
@@ -311,7 +322,7 @@ mod stores {
     }
 
     pub async fn aws_fetch(
-        config: &Config,
+        config: &Plan,
         env: &dyn Fn(&str) -> Option<String>,
         refs: &[&RemoteRef],
         deadline: Instant,

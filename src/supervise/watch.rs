@@ -106,7 +106,7 @@ pub fn changed_names<'a>(current: &'a SecretSet, new: &'a SecretSet) -> Vec<&'a 
 /// pass validation, and the failure to log, if any. Logs which names changed (never
 /// values).
 fn refetch(launch: &Launch, current: &SecretSet) -> (Option<SecretSet>, Option<String>) {
-    let new = match source::load(launch.config, launch.parent) {
+    let new = match source::load(&launch.config.fetch, launch.parent) {
         Ok(new) => new,
         Err(err) => {
             let line = format!(
@@ -122,7 +122,7 @@ fn refetch(launch: &Launch, current: &SecretSet) -> (Option<SecretSet>, Option<S
     }
     let shown: Vec<String> = changed.iter().map(|n| format!("`{n}`")).collect();
     let env = launch.env(&new);
-    let report = validate::validate(&env, launch.config);
+    let report = validate::validate(&env, &launch.config.rules);
     if !report.errors.is_empty() {
         let mut text = format!(
             "secretrun: watch: changed: {}; the new values fail validation, the command keeps the old ones",

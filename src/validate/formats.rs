@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use super::detectors::detect;
 use crate::boolean::parse_bool;
+use crate::detectors::detect;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]

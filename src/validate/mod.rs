@@ -2,17 +2,18 @@
 //! pattern, bounds, one_of) and the built-in detectors (what a value is, live or
 //! test) produce one [`Report`] holding every failure at once.
 
-pub mod detectors;
 pub mod formats;
 pub mod placeholder;
 pub mod probe;
+mod schema;
+
+pub use schema::{Pattern, VarSpec};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::config::{Config, VarSpec};
+use crate::detectors::{Detector, Mode, detect};
 use crate::env::ChildEnv;
-use detectors::{Detector, Mode, detect};
 use placeholder::is_placeholder;
 
 /// One problem, about one or more variables. The message names them and never holds
@@ -80,7 +81,18 @@ impl Report {
 }
 
 /// Validates the child's environment against the config.
-pub fn validate(env: &ChildEnv, config: &Config) -> Report {
+/// What the values must be: the schema, the names that must be present, and the
+/// kind of keys this deployment uses.
+#[derive(Debug, Default)]
+pub struct Rules {
+    pub vars: BTreeMap<String, VarSpec>,
+    /// Names that must be present and non-empty, from `--require` and `required = true`.
+    pub require: Vec<String>,
+    /// Which kind of provider keys this deployment must use.
+    pub expect: Option<Mode>,
+}
+
+pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
     let mut report = Report::default();
     let default_spec = VarSpec::default();
     let mut names: Vec<&str> = config.vars.keys().map(String::as_str).collect();

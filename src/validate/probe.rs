@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use super::detectors::Detector;
+use crate::detectors::Detector;
 
 const STRIPE_API_BASE: &str = "https://api.stripe.com";
 

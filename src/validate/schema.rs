@@ -1,0 +1,62 @@
+//! The schema of `[vars.NAME]` in secretrun.toml: what one variable must be. Read by
+//! the config, checked by `validate`.
+
+use serde::Deserialize;
+
+use super::formats::Format;
+
+/// What the config says about one variable: the schema `validate` checks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VarSpec {
+    #[serde(default)]
+    pub required: bool,
+    pub description: Option<String>,
+    pub format: Option<Format>,
+    pub pattern: Option<Pattern>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub min_length: Option<usize>,
+    pub one_of: Option<Vec<String>>,
+    #[serde(default)]
+    pub allow_empty: bool,
+}
+
+impl VarSpec {
+    /// Whether anything beyond presence is asked of the value.
+    pub fn has_constraints(&self) -> bool {
+        self.format.is_some()
+            || self.pattern.is_some()
+            || self.min.is_some()
+            || self.max.is_some()
+            || self.min_length.is_some()
+            || self.one_of.is_some()
+    }
+}
+
+/// A `pattern = "…"`, compiled once when the config is read, matched against the
+/// whole value.
+#[derive(Debug)]
+pub struct Pattern {
+    source: String,
+    regex: regex_lite::Regex,
+}
+
+impl Pattern {
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex.is_match(value)
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let source = String::deserialize(deserializer)?;
+        let regex = regex_lite::Regex::new(&format!("^(?:{source})$"))
+            .map_err(|e| serde::de::Error::custom(format!("invalid pattern: {e}")))?;
+        Ok(Pattern { source, regex })
+    }
+}
