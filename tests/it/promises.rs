@@ -206,13 +206,32 @@ fn for_nobody(env_mode: u32) -> Test {
     test
 }
 
+/// The binary, where `nobody` can run it: where it is, when every directory above it
+/// lets others pass (a checkout under `/root` does not), else a copy in the test's
+/// own directory, which goes with the test.
+fn binary_for_nobody(test: &Test) -> std::path::PathBuf {
+    let bin = std::path::Path::new(BIN);
+    let passable = bin
+        .ancestors()
+        .skip(1)
+        .all(|dir| std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o001 != 0));
+    if passable {
+        return bin.to_path_buf();
+    }
+    let copy = test.dir().join("secretrun");
+    std::fs::copy(bin, &copy).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+    copy
+}
+
 /// `secretrun ARGS` as the user `nobody` (the tests run as root, whom no file mode
 /// and no non-dumpable process stops).
 fn as_nobody(test: &Test, args: &[&str]) -> std::process::Command {
     let mut command = std::process::Command::new("setpriv");
     crate::util::default_signals(&mut command);
     command
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", BIN])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(binary_for_nobody(test))
         .args(args)
         .env_clear()
         .env("PATH", PATH)
