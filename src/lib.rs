@@ -32,6 +32,7 @@ use crate::cli::{Cli, Command, Format};
 use crate::config::Config;
 use crate::env::ChildEnv;
 use crate::error::{Failure, Kind};
+use crate::secret::SecretValue;
 use crate::validate::probe::Outcome;
 use crate::validate::{Finding, Report};
 
@@ -178,20 +179,19 @@ fn supervise_options(cli: &Cli, pid1: bool) -> Result<supervise::Options> {
 /// Runs the probes for every detected key and adds what they found to the report,
 /// counting the keys whose provider could not be asked.
 fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) {
-    let values: Vec<(String, String)> = env
+    // Kept as secret values, zeroed when dropped, all the way to the request.
+    let values: Vec<(&str, SecretValue)> = env
         .vars
         .iter()
         .filter(|var| report.detected.contains_key(&var.name))
         .map(|var| {
-            (
-                var.name.clone(),
-                var.value.as_os_str().to_string_lossy().into_owned(),
-            )
+            let value = var.value.as_os_str().to_string_lossy().into_owned();
+            (var.name.as_str(), SecretValue::new(value))
         })
         .collect();
     let keys: Vec<(&str, &'static detectors::Detector, &str)> = values
         .iter()
-        .map(|(name, value)| (name.as_str(), report.detected[name], value.as_str()))
+        .map(|(name, value)| (*name, report.detected[*name], value.expose()))
         .collect();
     for (name, outcome) in validate::probe::run(&keys, config.fetch.timeout) {
         let finding = |message: String| Finding {
@@ -209,9 +209,5 @@ fn run_probes(env: &ChildEnv, config: &Config, report: &mut Report) {
                     .push(finding(format!("`{name}` could not be probed: {why}")));
             }
         }
-    }
-    drop(keys);
-    for (_, mut value) in values {
-        zeroize::Zeroize::zeroize(&mut value);
     }
 }

@@ -94,7 +94,10 @@ pub fn run(keys: &[(&str, &'static Detector, &str)], timeout: Duration) -> Vec<(
 async fn stripe_balance(client: &reqwest::Client, base: &str, key: &str) -> Outcome {
     let url = format!("{}/v1/balance", base.trim_end_matches('/'));
     let shown = crate::address::shown(&url);
-    let Ok(mut auth) = HeaderValue::from_str(&format!("Bearer {key}")) else {
+    let mut bearer = zeroize::Zeroizing::new(String::with_capacity(7 + key.len()));
+    bearer.push_str("Bearer ");
+    bearer.push_str(key);
+    let Ok(mut auth) = HeaderValue::from_str(&bearer) else {
         return Outcome::Invalid("the key cannot be sent in an HTTP header".to_owned());
     };
     auth.set_sensitive(true);
