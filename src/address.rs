@@ -77,6 +77,13 @@ pub fn is_trusted(addr: &str, trusted: Option<&str>) -> bool {
         .any(|listed| origin(listed).as_deref() == Some(wanted.as_str()))
 }
 
+/// What to set to trust `addr`: `SECRETRUN_TRUSTED_ORIGINS=<its origin>`, for the
+/// message that refuses a project file's address.
+pub fn trust_hint(addr: &str) -> String {
+    let origin = origin(addr).unwrap_or_else(|| shown(addr));
+    format!("SECRETRUN_TRUSTED_ORIGINS={}", Escaped(&origin))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -54,8 +54,7 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
             .collect()
     };
     let doc = json!({
-        // As the exit status: 0 only with no error and every probe answered.
-        "ok": report.errors.is_empty() && report.unprobed == 0,
+        "ok": report.exit_status() == 0,
         "unprobed": report.unprobed,
         "variables": variables,
         "errors": findings(&report.errors),

@@ -87,13 +87,7 @@ pub fn run(cli: Cli) -> Result<u8> {
                 &mut out,
             )?;
             out.flush()?;
-            Ok(if !report.errors.is_empty() {
-                Kind::Invalid.exit_code()
-            } else if report.unprobed > 0 {
-                Kind::Unreachable.exit_code()
-            } else {
-                0
-            })
+            Ok(report.exit_status())
         }
         _ => {
             drop(out);

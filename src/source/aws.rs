@@ -118,16 +118,15 @@ impl Client {
             // Every request carries the access key id and any session token: a
             // project's file may not send them to a host the user did not choose.
             if !crate::address::is_trusted(endpoint, env("SECRETRUN_TRUSTED_ORIGINS").as_deref()) {
-                let shown = crate::address::shown(endpoint);
-                let origin = crate::address::origin(endpoint).unwrap_or_else(|| shown.clone());
                 return fail(
                     Kind::Config,
                     format!(
-                        "the config file sets the AWS `endpoint` `{shown}`; a project's file may \
+                        "the config file sets the AWS `endpoint` `{}`; a project's file may \
                          not decide where your AWS credentials are sent. If this is your \
-                         endpoint, trust it in your environment: SECRETRUN_TRUSTED_ORIGINS={} \
-                         (or set AWS_ENDPOINT_URL yourself)",
-                        Escaped(&origin)
+                         endpoint, trust it in your environment: {} (or set \
+                         AWS_ENDPOINT_URL yourself)",
+                        crate::address::shown(endpoint),
+                        crate::address::trust_hint(endpoint)
                     ),
                 );
             }

@@ -143,14 +143,14 @@ pub fn run(
     let foreground = Foreground::at_start();
     // SAFETY: getpid has no preconditions.
     let pid1 = unsafe { libc::getpid() } == 1;
-    // With SIGCHLD ignored the kernel reaps the command itself and waitpid could
-    // never report its status: the supervisor needs the default.
     if options.reap_all && !pid1 {
         // As init without being PID 1 (`--init`): orphans of the command's tree are
         // reparented to secretrun, not to the system's init, so it can reap them.
         // SAFETY: a plain prctl on this process.
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     }
+    // With SIGCHLD ignored the kernel reaps the command itself and waitpid could
+    // never report its status: the supervisor needs the default.
     let chld_ignored = signals::is_ignored(libc::SIGCHLD);
     if chld_ignored {
         // SAFETY: setting a disposition to its default; no handler is installed.
@@ -218,16 +218,8 @@ impl Supervisor<'_> {
             None => Vec::new(),
         };
         let core = self.hardening.core_limit();
-        let foreground = self.foreground;
         let chld_ignored = self.chld_ignored;
-        // On a restart the command gets the terminal only if it (or we) still have it.
-        // SAFETY: tcgetpgrp and getpgrp have no preconditions.
-        let give = foreground.is_ours()
-            && (previous.is_none()
-                || unsafe {
-                    let now = libc::tcgetpgrp(libc::STDIN_FILENO);
-                    now == libc::getpgrp() || Some(now) == previous
-                });
+        let take_terminal = self.foreground.for_command(previous);
         // SAFETY: getpid has no preconditions.
         let supervisor = unsafe { libc::getpid() };
         // SAFETY: only async-signal-safe calls between fork and exec.
@@ -238,11 +230,7 @@ impl Supervisor<'_> {
                 if libc::getppid() != supervisor {
                     libc::kill(libc::getpid(), libc::SIGKILL);
                 }
-                if give {
-                    foreground.child_side();
-                } else {
-                    libc::setpgid(0, 0);
-                }
+                terminal::child_side(take_terminal);
                 exec::hand_over(&core);
                 if chld_ignored {
                     // As across a plain exec: the command gets what our parent set.
@@ -308,10 +296,6 @@ impl Supervisor<'_> {
                         }
                     }
                     signals::send(pid, sig);
-                    if signals::target(sig) == signals::Target::Group {
-                        // A stopped command could not act on it.
-                        signals::send(pid, libc::SIGCONT);
-                    }
                     if matches!(sig, libc::SIGTERM | libc::SIGINT) && kill_at.is_none() {
                         kill_at = Some(Instant::now() + self.options.kill_timeout);
                         // Shutting down: no more restarts.
@@ -360,7 +344,6 @@ impl Supervisor<'_> {
     /// period, then reaps it.
     fn stop(&self, pid: libc::pid_t) -> Result<()> {
         signals::send(pid, libc::SIGTERM);
-        signals::send(pid, libc::SIGCONT);
         let kill_at = Instant::now() + self.options.kill_timeout;
         let mut killed = false;
         loop {

@@ -49,14 +49,20 @@ pub fn target(sig: libc::c_int) -> Target {
 }
 
 /// Sends `sig` to the command (pid `pid`, leader of its own group) as [`target`]
-/// says.
+/// says. A signal that ends a program is followed by CONT, so that a stopped command
+/// can act on it (KILL needs no help).
 pub fn send(pid: libc::pid_t, sig: libc::c_int) {
     let to = match target(sig) {
         Target::Group => -pid,
         Target::Command => pid,
     };
-    // SAFETY: a plain syscall; the pid and group are the command's.
-    unsafe { libc::kill(to, sig) };
+    // SAFETY: plain syscalls; the pid and group are the command's.
+    unsafe {
+        libc::kill(to, sig);
+        if to < 0 && sig != libc::SIGKILL {
+            libc::kill(to, libc::SIGCONT);
+        }
+    }
 }
 
 /// Whether `sig` is ignored in this process (inherited from the parent).

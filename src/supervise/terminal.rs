@@ -39,33 +39,25 @@ impl Foreground {
         Foreground { tty, ours }
     }
 
-    /// Whether the command is to get the foreground at its start.
-    pub fn is_ours(self) -> bool {
-        self.ours
-    }
-
     /// Whether stdin is a terminal (where job control can stop the command).
     pub fn is_tty(self) -> bool {
         self.tty
     }
 
-    /// In the command's process, between fork and exec: its own process group, and
-    /// the terminal's foreground when ours had it. Async-signal-safe.
-    pub fn child_side(self) {
-        // SAFETY: plain syscalls. SIGTTOU is blocked (inherited from the supervisor),
-        // so tcsetpgrp from what is now a background group is let through.
-        unsafe {
-            libc::setpgid(0, 0);
-            if self.ours {
-                libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
-            }
-        }
+    /// Whether a command started now takes the terminal's foreground: when ours had
+    /// it at start and, on a restart, when we or the `previous` command still do
+    /// (not after `bg` moved the job to the background).
+    pub fn for_command(self, previous: Option<libc::pid_t>) -> bool {
+        // SAFETY: tcgetpgrp has no preconditions.
+        let now = || unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) };
+        self.ours && (previous.is_none() || self.held_now() || Some(now()) == previous)
     }
 
     /// Gives the foreground to the command's group (after `fg`).
     pub fn give_to(self, pgid: libc::pid_t) {
         if self.tty {
-            // SAFETY: as in `child_side`; a failure leaves the terminal as it was.
+            // SAFETY: as in `child_side` (SIGTTOU blocked); a failure leaves the
+            // terminal as it was.
             unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, pgid) };
         }
     }
@@ -88,6 +80,20 @@ impl Foreground {
     pub fn held_now(self) -> bool {
         // SAFETY: no preconditions.
         self.tty && unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp() }
+    }
+}
+
+/// In the command's process, between fork and exec: its own process group, and the
+/// terminal's foreground when it takes it (see [`Foreground::for_command`]).
+/// Async-signal-safe.
+pub fn child_side(take_terminal: bool) {
+    // SAFETY: plain syscalls. SIGTTOU is blocked (inherited from the supervisor), so
+    // tcsetpgrp from what is now a background group is let through.
+    unsafe {
+        libc::setpgid(0, 0);
+        if take_terminal {
+            libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp());
+        }
     }
 }
 

@@ -68,6 +68,18 @@ impl Report {
         });
     }
 
+    /// The exit status `check` leaves with: 65 with errors, else 69 when a key could
+    /// not be probed (not verified), else 0. The summary and JSON `ok` follow it.
+    pub fn exit_status(&self) -> u8 {
+        if !self.errors.is_empty() {
+            crate::error::Kind::Invalid.exit_code()
+        } else if self.unprobed > 0 {
+            crate::error::Kind::Unreachable.exit_code()
+        } else {
+            0
+        }
+    }
+
     pub fn verdict(&self, name: &str) -> Verdict {
         let about = |f: &Finding| f.names.iter().any(|n| n == name);
         if self.errors.iter().any(about) {

@@ -224,17 +224,16 @@ fn check_trust(file: &VaultConfig, env: &Env, addr: &str) -> Result<()> {
     {
         return Ok(());
     }
-    let origin = address::origin(addr).unwrap_or_else(|| address::shown(addr));
     fail(
         Kind::Config,
         format!(
             "the config file sets the Vault {} for `{}`; a project's file may not decide \
              where or how safely your Vault credentials travel. If this is your Vault, \
-             trust it in your environment: SECRETRUN_TRUSTED_ORIGINS={} (or set \
-             VAULT_ADDR and the VAULT_* TLS variables yourself)",
+             trust it in your environment: {} (or set VAULT_ADDR and the VAULT_* TLS \
+             variables yourself)",
             from_file.join(", "),
             address::shown(addr),
-            Escaped(&origin)
+            address::trust_hint(addr)
         ),
     )
 }
