@@ -8,6 +8,10 @@ use crate::util::{BIN, CANARY, PATH, Terminal, Test};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
+// The commands below wait in bash's `wait` builtin, which a trapped signal
+// interrupts at once: waiting for a foreground `sleep`, bash ignores a Ctrl-C that
+// comes as the sleep exits normally (it takes the child to have handled it).
+
 const PEM: &str = "-----BEGIN PRIVATE KEY-----\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASCCANARY\n-----END PRIVATE KEY-----";
 
 fn project() -> Test {
@@ -70,7 +74,7 @@ fn as_pid_1_on_a_terminal_it_finishes_and_ctrl_c_reaches_the_command_once() {
     ));
     let out = term.expect("status-0", LIMIT);
     assert!(out.contains("pid=2 got plain"), "{out:?}");
-    let script = "trap 'echo got-INT; exit 3' INT; echo ready; while :; do sleep 0.05; done";
+    let script = "trap 'echo got-INT; exit 3' INT; echo ready; while :; do sleep 30 >/dev/null 2>&1 & wait $!; done";
     term.send(&format!(
         "{} --pid --fork --mount-proc {BIN} -- bash -c \"{script}\"; echo \"status-$?\"\n",
         unshare()
@@ -90,7 +94,7 @@ fn ctrl_c_reaches_the_command_once_and_ctrl_z_stops_the_job() {
     // runs in the foreground again (typed earlier, it would reach the shell and
     // flush the `fg` still waiting in the terminal's input).
     let script = "trap 'echo got-INT; exit 3' INT; trap 'echo continued' CONT; echo ready; \
-                  while :; do sleep 0.05; done";
+                  while :; do sleep 30 >/dev/null 2>&1 & wait $!; done";
     term.send(&format!(
         "{BIN} --init -- bash -c \"{script}\"; echo \"status-$?\"\n"
     ));
@@ -101,8 +105,9 @@ fn ctrl_c_reaches_the_command_once_and_ctrl_z_stops_the_job() {
     term.send("echo prompt-is-back\n");
     term.expect("prompt-is-back", LIMIT);
     // `fg`: the command runs in the foreground again and Ctrl-C reaches it, once.
+    // The output line, not the `fg` echo of the command (which holds the word too).
     term.send("fg\n");
-    term.expect("continued", LIMIT);
+    term.expect("continued\r\n", LIMIT);
     term.send("\x03");
     // A stopped job ends its list in bash: ask for the status on its own.
     term.expect("got-INT\r\n", LIMIT);
