@@ -5,30 +5,32 @@ use std::io::{self, Write};
 
 use serde_json::json;
 
-use crate::cli::Format;
+use crate::cli::OutputFormat;
 use crate::env::ChildEnv;
 use crate::validate::{Finding, Report, Verdict};
 
 pub fn print(
     env: &ChildEnv,
     report: &Report,
-    format: Format,
+    format: OutputFormat,
     colour: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
     match format {
-        Format::Json => print_json(env, report, out),
-        Format::Text => print_text(env, report, colour, out),
+        OutputFormat::Json => print_json(env, report, out),
+        OutputFormat::Text => print_text(env, report, colour, out),
     }
 }
 
-fn detected(report: &Report, name: &str) -> Option<(String, Option<String>)> {
-    report.detected.get(name).map(|d| {
-        (
-            format!("{} {}", d.provider, d.kind),
-            d.mode.map(|m| m.to_string()),
-        )
-    })
+/// What the detectors made of a variable: `Stripe secret key (live)`, or `-`.
+fn kind_cell(report: &Report, name: &str) -> String {
+    match report.detected.get(name) {
+        Some(d) => match d.mode {
+            Some(mode) => format!("{} {} ({mode})", d.provider, d.kind),
+            None => format!("{} {}", d.provider, d.kind),
+        },
+        None => "-".to_owned(),
+    }
 }
 
 fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Result<()> {
@@ -41,8 +43,8 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
                 "name": var.name,
                 "origin": var.origin.to_string(),
                 "masked": var.value.masked(),
-                "provider": d.map(|d| d.provider),
-                "kind": d.map(|d| d.kind),
+                "provider": d.map(|d| d.provider.name()),
+                "kind": d.map(|d| d.kind.name()),
                 "mode": d.and_then(|d| d.mode).map(|m| m.to_string()),
                 "verdict": report.verdict(&var.name).as_str(),
             })
@@ -64,37 +66,63 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
     writeln!(out)
 }
 
+/// Paints text in its verdict's colour, when the output is a terminal that wants
+/// colour.
+struct Paint(bool);
+
+impl Paint {
+    fn paint(&self, verdict: Verdict, text: &str) -> String {
+        let code = match verdict {
+            Verdict::Ok => "32",
+            Verdict::Warning => "33",
+            Verdict::Error => "31",
+        };
+        if self.0 {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
 fn print_text(
     env: &ChildEnv,
     report: &Report,
     colour: bool,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let paint = |verdict: Verdict, text: &str| -> String {
-        let code = match verdict {
-            Verdict::Ok => "32",
-            Verdict::Warning => "33",
-            Verdict::Error => "31",
-        };
-        if colour {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
+    let paint = Paint(colour);
+    print_table(env, report, &paint, out)?;
+    for (title, list, verdict) in [
+        ("errors", &report.errors, Verdict::Error),
+        ("warnings", &report.warnings, Verdict::Warning),
+    ] {
+        if list.is_empty() {
+            continue;
         }
-    };
+        writeln!(out, "\n{}:", paint.paint(verdict, title))?;
+        for finding in list {
+            writeln!(out, "  {}", finding.message)?;
+        }
+    }
+    writeln!(out, "\n{}", summary(report, &paint))
+}
+
+/// One row a variable, in aligned columns, its verdict last.
+fn print_table(
+    env: &ChildEnv,
+    report: &Report,
+    paint: &Paint,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let rows: Vec<([String; 4], Verdict)> = env
         .vars
         .iter()
         .map(|var| {
-            let kind = match detected(report, &var.name) {
-                Some((kind, Some(mode))) => format!("{kind} ({mode})"),
-                Some((kind, None)) => kind,
-                None => "-".to_owned(),
-            };
             let cells = [
                 crate::escape::Escaped(&var.name).to_string(),
                 var.origin.to_string(),
-                kind,
+                kind_cell(report, &var.name),
                 var.value.masked(),
             ];
             (cells, report.verdict(&var.name))
@@ -121,25 +149,18 @@ fn print_text(
     writeln!(out, "VERDICT")?;
     for (cells, verdict) in &rows {
         line(out, cells)?;
-        writeln!(out, "{}", paint(*verdict, verdict.as_str()))?;
+        writeln!(out, "{}", paint.paint(*verdict, verdict.as_str()))?;
     }
-    for (title, list, verdict) in [
-        ("errors", &report.errors, Verdict::Error),
-        ("warnings", &report.warnings, Verdict::Warning),
-    ] {
-        if list.is_empty() {
-            continue;
-        }
-        writeln!(out, "\n{}:", paint(verdict, title))?;
-        for finding in list {
-            writeln!(out, "  {}", finding.message)?;
-        }
-    }
+    Ok(())
+}
+
+/// The last line: ok, not verified, or how many errors and warnings.
+fn summary(report: &Report, paint: &Paint) -> String {
     let (e, w, u) = (report.errors.len(), report.warnings.len(), report.unprobed);
-    let summary = match (e, w, u) {
-        (0, 0, 0) => paint(Verdict::Ok, "ok"),
-        (0, w, 0) => paint(Verdict::Warning, &format!("ok, {w} warning{}", plural(w))),
-        (0, w, u) => paint(
+    match (e, w, u) {
+        (0, 0, 0) => paint.paint(Verdict::Ok, "ok"),
+        (0, w, 0) => paint.paint(Verdict::Warning, &format!("ok, {w} warning{}", plural(w))),
+        (0, w, u) => paint.paint(
             Verdict::Warning,
             &format!(
                 "not verified: {u} key{} could not be probed, {w} warning{}",
@@ -147,12 +168,11 @@ fn print_text(
                 plural(w)
             ),
         ),
-        (e, w, _) => paint(
+        (e, w, _) => paint.paint(
             Verdict::Error,
             &format!("{e} error{}, {w} warning{}", plural(e), plural(w)),
         ),
-    };
-    writeln!(out, "\n{summary}")
+    }
 }
 
 fn plural(n: usize) -> &'static str {

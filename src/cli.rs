@@ -120,16 +120,16 @@ pub enum Command {
     /// Run the whole pipeline without exec: load, validate, report. Exit 0 (warnings
     /// allowed) or 65.
     Check {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
         /// Prove the keys work by calling their providers (Stripe: GET /v1/balance).
         #[arg(long)]
         probe: bool,
     },
     /// Show every variable the command would get: name, origin and masked value.
     List {
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
     },
     /// Print a shell completion script to standard output.
     Completions {
@@ -151,7 +151,7 @@ pub enum OnChange {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub enum OutputFormat {
     Text,
     Json,
 }
@@ -182,7 +182,7 @@ mod tests {
         assert!(matches!(
             cli.subcommand,
             Some(Command::List {
-                format: Format::Json
+                format: OutputFormat::Json
             })
         ));
     }

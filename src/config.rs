@@ -14,11 +14,12 @@ use crate::duration::parse_duration;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::mode::Mode;
+use crate::names::{is_protected, is_valid_name, is_valid_pattern};
 #[cfg(feature = "aws")]
-use crate::source::aws::AwsConfig;
+use crate::source::aws;
 #[cfg(feature = "vault")]
-use crate::source::vault::VaultConfig;
-use crate::source::{Plan, SourceSpec, dotenv::is_valid_name};
+use crate::source::vault;
+use crate::source::{Plan, SourceSpec};
 use crate::validate::{Rules, VarSpec};
 
 /// The default config file, read when present.
@@ -55,10 +56,10 @@ struct FileConfig {
     expect: Option<Mode>,
     #[cfg(feature = "vault")]
     #[serde(default)]
-    vault: VaultConfig,
+    vault: vault::FileSettings,
     #[cfg(feature = "aws")]
     #[serde(default)]
-    aws: AwsConfig,
+    aws: aws::FileSettings,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
 }
@@ -130,7 +131,7 @@ impl Config {
 /// the project's: it may pass plumbing through, never the user's own credentials
 /// (only `--keep` on the command line can).
 fn keep_list(from_file: &[String], from_flags: &[String]) -> Result<Vec<String>> {
-    if let Some(name) = from_file.iter().find(|p| crate::env::is_protected(p)) {
+    if let Some(name) = from_file.iter().find(|p| is_protected(p)) {
         return fail(
             Kind::Config,
             format!(
@@ -236,14 +237,6 @@ fn without_backticked_value(message: &str) -> String {
     format!("{lead}{kind}{tail}")
 }
 
-/// A `--keep` pattern: a variable name where `*` and `?` may stand for characters.
-fn is_valid_pattern(pattern: &str) -> bool {
-    !pattern.is_empty()
-        && pattern
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'*' | b'?'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,12 +251,5 @@ mod tests {
             without_quoted_values("unknown field `x`"),
             "unknown field `x`"
         );
-    }
-
-    #[test]
-    fn patterns() {
-        assert!(is_valid_pattern("RAILWAY_*"));
-        assert!(!is_valid_pattern("A=B"));
-        assert!(!is_valid_pattern(""));
     }
 }

@@ -3,13 +3,117 @@
 
 pub use crate::mode::Mode;
 
+/// Whose key it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Provider {
+    Stripe,
+    Aws,
+    GitHub,
+    GitLab,
+    Slack,
+    SendGrid,
+    Twilio,
+    Anthropic,
+    OpenAI,
+    Google,
+    Pem,
+}
+
+impl Provider {
+    /// As shown to people and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Stripe => "Stripe",
+            Provider::Aws => "AWS",
+            Provider::GitHub => "GitHub",
+            Provider::GitLab => "GitLab",
+            Provider::Slack => "Slack",
+            Provider::SendGrid => "SendGrid",
+            Provider::Twilio => "Twilio",
+            Provider::Anthropic => "Anthropic",
+            Provider::OpenAI => "OpenAI",
+            Provider::Google => "Google",
+            Provider::Pem => "PEM",
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What kind of key it is, within its provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum KeyKind {
+    SecretKey,
+    RestrictedKey,
+    PublishableKey,
+    WebhookSecret,
+    AccessKeyId,
+    TemporaryAccessKeyId,
+    FineGrainedToken,
+    PersonalAccessToken,
+    OauthToken,
+    UserToServerToken,
+    ServerToServerToken,
+    RefreshToken,
+    BotToken,
+    UserToken,
+    AppToken,
+    WebhookUrl,
+    ApiKey,
+    AccountSid,
+    ApiKeySid,
+    ProjectApiKey,
+    ServiceAccountKey,
+    PrivateKey,
+}
+
+impl KeyKind {
+    /// As shown to people and in JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyKind::SecretKey => "secret key",
+            KeyKind::RestrictedKey => "restricted key",
+            KeyKind::PublishableKey => "publishable key",
+            KeyKind::WebhookSecret => "webhook secret",
+            KeyKind::AccessKeyId => "access key id",
+            KeyKind::TemporaryAccessKeyId => "temporary access key id",
+            KeyKind::FineGrainedToken => "fine-grained token",
+            KeyKind::PersonalAccessToken => "personal access token",
+            KeyKind::OauthToken => "oauth token",
+            KeyKind::UserToServerToken => "user-to-server token",
+            KeyKind::ServerToServerToken => "server-to-server token",
+            KeyKind::RefreshToken => "refresh token",
+            KeyKind::BotToken => "bot token",
+            KeyKind::UserToken => "user token",
+            KeyKind::AppToken => "app token",
+            KeyKind::WebhookUrl => "webhook url",
+            KeyKind::ApiKey => "api key",
+            KeyKind::AccountSid => "account sid",
+            KeyKind::ApiKeySid => "api key sid",
+            KeyKind::ProjectApiKey => "project api key",
+            KeyKind::ServiceAccountKey => "service account key",
+            KeyKind::PrivateKey => "private key",
+        }
+    }
+}
+
+impl std::fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One known key format.
 #[derive(Debug)]
 pub struct Detector {
     /// The public prefix, shown in masked values.
     pub prefix: &'static str,
-    pub provider: &'static str,
-    pub kind: &'static str,
+    pub provider: Provider,
+    pub kind: KeyKind,
     pub mode: Option<Mode>,
     /// What must hold of the text after the prefix.
     pub rest: fn(&str) -> bool,
@@ -59,11 +163,11 @@ fn any(s: &str) -> bool {
 }
 
 macro_rules! row {
-    ($prefix:expr, $provider:expr, $kind:expr, $mode:expr, $rest:expr) => {
+    ($prefix:expr, $provider:ident, $kind:ident, $mode:expr, $rest:expr) => {
         Detector {
             prefix: $prefix,
-            provider: $provider,
-            kind: $kind,
+            provider: Provider::$provider,
+            kind: KeyKind::$kind,
             mode: $mode,
             rest: $rest,
         }
@@ -75,44 +179,42 @@ const TEST: Option<Mode> = Some(Mode::Test);
 
 /// Every detector, most specific prefix first.
 pub static DETECTORS: &[Detector] = &[
-    row!("sk_live_", "Stripe", "secret key", LIVE, stripe),
-    row!("sk_test_", "Stripe", "secret key", TEST, stripe),
-    row!("rk_live_", "Stripe", "restricted key", LIVE, stripe),
-    row!("rk_test_", "Stripe", "restricted key", TEST, stripe),
-    row!("pk_live_", "Stripe", "publishable key", LIVE, stripe),
-    row!("pk_test_", "Stripe", "publishable key", TEST, stripe),
-    row!("whsec_", "Stripe", "webhook secret", None, |s| s.len()
-        >= 16),
-    row!("AKIA", "AWS", "access key id", None, aws_key_id),
-    row!("ASIA", "AWS", "temporary access key id", None, aws_key_id),
-    row!("github_pat_", "GitHub", "fine-grained token", None, token),
-    row!("ghp_", "GitHub", "personal access token", None, token),
-    row!("gho_", "GitHub", "oauth token", None, token),
-    row!("ghu_", "GitHub", "user-to-server token", None, token),
-    row!("ghs_", "GitHub", "server-to-server token", None, token),
-    row!("ghr_", "GitHub", "refresh token", None, token),
-    row!("glpat-", "GitLab", "personal access token", None, |s| s
-        .len()
+    row!("sk_live_", Stripe, SecretKey, LIVE, stripe),
+    row!("sk_test_", Stripe, SecretKey, TEST, stripe),
+    row!("rk_live_", Stripe, RestrictedKey, LIVE, stripe),
+    row!("rk_test_", Stripe, RestrictedKey, TEST, stripe),
+    row!("pk_live_", Stripe, PublishableKey, LIVE, stripe),
+    row!("pk_test_", Stripe, PublishableKey, TEST, stripe),
+    row!("whsec_", Stripe, WebhookSecret, None, |s| s.len() >= 16),
+    row!("AKIA", Aws, AccessKeyId, None, aws_key_id),
+    row!("ASIA", Aws, TemporaryAccessKeyId, None, aws_key_id),
+    row!("github_pat_", GitHub, FineGrainedToken, None, token),
+    row!("ghp_", GitHub, PersonalAccessToken, None, token),
+    row!("gho_", GitHub, OauthToken, None, token),
+    row!("ghu_", GitHub, UserToServerToken, None, token),
+    row!("ghs_", GitHub, ServerToServerToken, None, token),
+    row!("ghr_", GitHub, RefreshToken, None, token),
+    row!("glpat-", GitLab, PersonalAccessToken, None, |s| s.len()
         >= 20),
-    row!("xoxb-", "Slack", "bot token", None, token),
-    row!("xoxp-", "Slack", "user token", None, token),
-    row!("xapp-", "Slack", "app token", None, token),
+    row!("xoxb-", Slack, BotToken, None, token),
+    row!("xoxp-", Slack, UserToken, None, token),
+    row!("xapp-", Slack, AppToken, None, token),
     row!(
         "https://hooks.slack.com/services/",
-        "Slack",
-        "webhook url",
+        Slack,
+        WebhookUrl,
         None,
         any
     ),
-    row!("SG.", "SendGrid", "api key", None, sendgrid),
-    row!("AC", "Twilio", "account sid", None, hex32),
-    row!("SK", "Twilio", "api key sid", None, hex32),
-    row!("sk-ant-", "Anthropic", "api key", None, token),
-    row!("sk-proj-", "OpenAI", "project api key", None, token),
-    row!("sk-svcacct-", "OpenAI", "service account key", None, token),
-    row!("sk-", "OpenAI", "api key", None, |s| alnum(32)(s)),
-    row!("AIza", "Google", "api key", None, google),
-    row!("-----BEGIN ", "PEM", "private key", None, private_key),
+    row!("SG.", SendGrid, ApiKey, None, sendgrid),
+    row!("AC", Twilio, AccountSid, None, hex32),
+    row!("SK", Twilio, ApiKeySid, None, hex32),
+    row!("sk-ant-", Anthropic, ApiKey, None, token),
+    row!("sk-proj-", OpenAI, ProjectApiKey, None, token),
+    row!("sk-svcacct-", OpenAI, ServiceAccountKey, None, token),
+    row!("sk-", OpenAI, ApiKey, None, |s| alnum(32)(s)),
+    row!("AIza", Google, ApiKey, None, google),
+    row!("-----BEGIN ", Pem, PrivateKey, None, private_key),
 ];
 
 /// The detector that recognises this value, if any.
@@ -226,7 +328,10 @@ mod tests {
         ];
         for (value, provider, kind, mode) in cases {
             let d = detect(value).unwrap_or_else(|| panic!("not detected: {provider} {kind}"));
-            assert_eq!((d.provider, d.kind, d.mode), (provider, kind, mode));
+            assert_eq!(
+                (d.provider.name(), d.kind.name(), d.mode),
+                (provider, kind, mode)
+            );
         }
     }
 

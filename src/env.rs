@@ -4,6 +4,7 @@
 
 use std::ffi::{OsStr, OsString};
 
+use crate::names::{glob_match, is_protected};
 use crate::secret::{Origin, SecretSet, SecretValue};
 
 /// Parent variables every child gets unless `--pure`: plumbing, not secrets.
@@ -11,29 +12,25 @@ pub const BASELINE: &[&str] = &[
     "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_*", "TZ", "TMPDIR",
 ];
 
-/// Prefixes of the credentials and settings secretrun reads to fetch secrets. A glob
-/// never passes them; only `--keep` with the exact name does.
-pub const PROTECTED_PREFIXES: &[&str] = &["VAULT_", "BAO_", "AWS_", "SECRETRUN_"];
-
 /// A value in the child's environment.
-pub enum Value<'a> {
+pub enum VarValue<'a> {
     Secret(&'a SecretValue),
     Parent(OsString),
 }
 
-impl Value<'_> {
+impl VarValue<'_> {
     pub fn as_os_str(&self) -> &OsStr {
         match self {
-            Value::Secret(secret) => OsStr::new(secret.expose()),
-            Value::Parent(value) => value,
+            VarValue::Secret(secret) => OsStr::new(secret.expose()),
+            VarValue::Parent(value) => value,
         }
     }
 
     /// The masked form; parent values are masked too, since `--keep` may name a secret.
     pub fn masked(&self) -> String {
         match self {
-            Value::Secret(secret) => secret.masked(),
-            Value::Parent(value) => crate::secret::mask(&value.to_string_lossy()),
+            VarValue::Secret(secret) => secret.masked(),
+            VarValue::Parent(value) => crate::secret::mask(&value.to_string_lossy()),
         }
     }
 }
@@ -41,7 +38,7 @@ impl Value<'_> {
 /// One variable of the child's environment.
 pub struct Var<'a> {
     pub name: String,
-    pub value: Value<'a>,
+    pub value: VarValue<'a>,
     pub origin: Origin,
 }
 
@@ -69,7 +66,7 @@ impl<'a> ChildEnv<'a> {
             };
             let var = |name| Var {
                 name,
-                value: Value::Parent(value),
+                value: VarValue::Parent(value),
                 origin: Origin::Parent,
             };
             if keep.iter().any(|pattern| keeps(pattern, &name)) {
@@ -87,7 +84,7 @@ impl<'a> ChildEnv<'a> {
             if kept.iter().all(|var| var.name != name) {
                 vars.push(Var {
                     name: name.to_owned(),
-                    value: Value::Secret(&secret.value),
+                    value: VarValue::Secret(&secret.value),
                     origin: secret.origin.clone(),
                 });
             }
@@ -102,49 +99,12 @@ impl<'a> ChildEnv<'a> {
     }
 }
 
-/// Whether `name` is one of the credentials and settings secretrun fetches with.
-pub fn is_protected(name: &str) -> bool {
-    PROTECTED_PREFIXES
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
-}
-
 /// Whether `--keep pattern` passes the parent's `name`.
 fn keeps(pattern: &str, name: &str) -> bool {
     if is_protected(name) {
         return pattern == name;
     }
     glob_match(pattern, name)
-}
-
-/// `*` matches any run of characters, `?` one character; everything else itself.
-pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let (p, n) = (pattern.as_bytes(), name.as_bytes());
-    let (mut pi, mut ni) = (0, 0);
-    // Where to resume after the last `*`: the pattern index past it, and the name
-    // index it has consumed up to.
-    let mut star: Option<(usize, usize)> = None;
-    while ni < n.len() {
-        match p.get(pi) {
-            Some(b'*') => {
-                star = Some((pi + 1, ni));
-                pi += 1;
-            }
-            Some(&c) if c == b'?' || c == n[ni] => {
-                pi += 1;
-                ni += 1;
-            }
-            _ => match star {
-                Some((after, consumed)) => {
-                    pi = after;
-                    ni = consumed + 1;
-                    star = Some((after, consumed + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    p[pi..].iter().all(|&c| c == b'*')
 }
 
 #[cfg(test)]
@@ -157,19 +117,6 @@ mod tests {
 
     fn names(env: &ChildEnv) -> Vec<String> {
         env.vars.iter().map(|v| v.name.clone()).collect()
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("LC_*", "LC_ALL"));
-        assert!(glob_match("LC_*", "LC_"));
-        assert!(!glob_match("LC_*", "LANG"));
-        assert!(glob_match("*_URL", "DATABASE_URL"));
-        assert!(glob_match("A?C*D", "ABCxxD"));
-        assert!(!glob_match("A?C*D", "ABCxxE"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("a*b*c", "aXbYbZc"));
-        assert!(!glob_match("PORT", "PORTS"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Hardening while secrets are held, and the final execve.
+//! SavedCoreLimit while secrets are held, and the final execve.
 //!
 //! secretrun replaces itself with COMMAND: same PID, no parent left to forward
 //! signals or hold secrets. Before that: no core dumps (RLIMIT_CORE 0 and not
@@ -29,12 +29,12 @@ pub const MAX_ARG_STRLEN: usize = 32 * 4096;
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// The core-dump limit we found, restored for the child just before exec.
-pub struct Hardening {
+pub struct SavedCoreLimit {
     core: libc::rlimit,
 }
 
 /// Turns off core dumps for as long as secretrun holds secrets.
-pub fn harden() -> io::Result<Hardening> {
+pub fn harden() -> io::Result<SavedCoreLimit> {
     let mut core = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -55,7 +55,7 @@ pub fn harden() -> io::Result<Hardening> {
             return Err(io::Error::last_os_error());
         }
     }
-    Ok(Hardening { core })
+    Ok(SavedCoreLimit { core })
 }
 
 /// Finds COMMAND the way a shell would, on the parent's PATH. A name with a `/` is
@@ -187,7 +187,7 @@ pub fn command(program: &Path, args: &[OsString], env: &ChildEnv) -> std::proces
     command
 }
 
-impl Hardening {
+impl SavedCoreLimit {
     /// The core-dump limit secretrun found, for a child.
     pub fn core_limit(&self) -> libc::rlimit {
         self.core
@@ -257,7 +257,12 @@ pub unsafe fn hand_over(core: &libc::rlimit) {
 }
 
 /// Replaces this process with the command. Returns only on failure.
-pub fn exec(program: &Path, args: &[OsString], env: &ChildEnv, hardening: Hardening) -> Failure {
+pub fn exec(
+    program: &Path,
+    args: &[OsString],
+    env: &ChildEnv,
+    hardening: SavedCoreLimit,
+) -> Failure {
     let mut command = command(program, args, env);
     // SAFETY: this process is about to become the command.
     unsafe { hand_over(&hardening.core) };

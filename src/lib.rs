@@ -16,6 +16,7 @@ pub mod exec;
 mod freed;
 pub mod list;
 pub mod mode;
+pub mod names;
 pub mod redact;
 pub mod secret;
 pub mod source;
@@ -28,7 +29,7 @@ use std::io::{IsTerminal, Write};
 use anyhow::{Context, Result};
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, Format};
+use crate::cli::{Cli, Command, OutputFormat};
 use crate::config::Config;
 use crate::env::ChildEnv;
 use crate::error::{Failure, Kind};
@@ -68,7 +69,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     match cli.subcommand {
         Some(Command::List { .. }) => {
-            list::print(&env, format.unwrap_or(Format::Text), &mut out)?;
+            list::print(&env, format.unwrap_or(OutputFormat::Text), &mut out)?;
             out.flush()?;
             Ok(0)
         }
@@ -82,7 +83,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             check::print(
                 &env,
                 &report,
-                format.unwrap_or(Format::Text),
+                format.unwrap_or(OutputFormat::Text),
                 colour,
                 &mut out,
             )?;

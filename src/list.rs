@@ -4,13 +4,13 @@ use std::io::{self, Write};
 
 use serde_json::json;
 
-use crate::cli::Format;
+use crate::cli::OutputFormat;
 use crate::env::ChildEnv;
 use crate::escape::Escaped;
 
-pub fn print(env: &ChildEnv, format: Format, out: &mut impl Write) -> io::Result<()> {
+pub fn print(env: &ChildEnv, format: OutputFormat, out: &mut impl Write) -> io::Result<()> {
     match format {
-        Format::Json => {
+        OutputFormat::Json => {
             let vars: Vec<_> = env
                 .vars
                 .iter()
@@ -25,7 +25,7 @@ pub fn print(env: &ChildEnv, format: Format, out: &mut impl Write) -> io::Result
             serde_json::to_writer_pretty(&mut *out, &json!({ "variables": vars }))?;
             writeln!(out)
         }
-        Format::Text => {
+        OutputFormat::Text => {
             let rows: Vec<(String, String, String)> = env
                 .vars
                 .iter()

@@ -32,7 +32,7 @@ const BATCH: usize = 20;
 /// `[aws]` in secretrun.toml. The AWS environment variables beat these.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AwsConfig {
+pub struct FileSettings {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub endpoint: Option<String>,
@@ -69,7 +69,7 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(
-        file: &AwsConfig,
+        file: &FileSettings,
         env: &dyn Fn(&str) -> Option<String>,
         deadline: Instant,
     ) -> Result<Client> {

@@ -27,7 +27,7 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::secret::{Origin, SecretSet};
-use remote::{Fetched, RemoteRef, Scheme};
+use remote::{FetchKey, Fetched, RemoteRef, Scheme};
 
 /// One source, as named on the command line or in the config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,9 +81,9 @@ pub struct Plan {
     pub sources: Vec<SourceSpec>,
     pub timeout: std::time::Duration,
     #[cfg(feature = "vault")]
-    pub vault: vault::VaultConfig,
+    pub vault: vault::FileSettings,
     #[cfg(feature = "aws")]
-    pub aws: aws::AwsConfig,
+    pub aws: aws::FileSettings,
 }
 
 /// A dotenv file, parsed, its references not yet fetched.
@@ -187,8 +187,6 @@ pub fn load(config: &Plan, parent: &[(OsString, OsString)]) -> Result<SecretSet>
     }
     Ok(set)
 }
-
-type FetchKey = (Scheme, String, Option<u64>, Option<String>, Option<String>);
 
 /// Fetches each distinct secret once, all stores at once, under the deadline. The
 /// async runtime lives only inside this call: no thread survives it.

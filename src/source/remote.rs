@@ -6,8 +6,8 @@ use anyhow::Result;
 
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
+use crate::names::is_valid_name;
 use crate::secret::SecretValue;
-use crate::source::dotenv::is_valid_name;
 
 /// Which store a reference names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -152,15 +152,26 @@ impl RemoteRef {
     }
 
     /// Identifies the fetch, so that several references to one secret fetch it once.
-    pub fn fetch_key(&self) -> (Scheme, String, Option<u64>, Option<String>, Option<String>) {
-        (
-            self.scheme,
-            self.path.clone(),
-            self.version,
-            self.stage.clone(),
-            self.version_id.clone(),
-        )
+    pub fn fetch_key(&self) -> FetchKey {
+        FetchKey {
+            scheme: self.scheme,
+            path: self.path.clone(),
+            version: self.version,
+            stage: self.stage.clone(),
+            version_id: self.version_id.clone(),
+        }
     }
+}
+
+/// What a fetch reads: a secret and which version of it, without what the
+/// reference then takes from the answer (a key, a prefix).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FetchKey {
+    scheme: Scheme,
+    path: String,
+    version: Option<u64>,
+    stage: Option<String>,
+    version_id: Option<String>,
 }
 
 impl std::fmt::Display for RemoteRef {

@@ -39,7 +39,7 @@ use anyhow::{Context, Result};
 
 use crate::config::Config;
 use crate::env::ChildEnv;
-use crate::exec::{self, Hardening};
+use crate::exec::{self, SavedCoreLimit};
 use crate::redact::Redactor;
 use crate::secret::SecretSet;
 use reap::State;
@@ -96,7 +96,7 @@ struct Supervisor<'a> {
     follow_stops: bool,
     /// SIGCHLD was ignored by our parent: restored so for the command.
     chld_ignored: bool,
-    hardening: Hardening,
+    hardening: SavedCoreLimit,
 }
 
 /// A started command and the threads copying its output.
@@ -136,7 +136,7 @@ enum Ending {
 pub fn run(
     launch: Launch,
     mut secrets: SecretSet,
-    hardening: Hardening,
+    hardening: SavedCoreLimit,
     options: Options,
 ) -> Result<u8> {
     let signals = Signals::block();

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::boolean::parse_bool;
-use crate::detectors::detect;
+use crate::detectors::{KeyKind, Provider, detect};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -33,7 +33,7 @@ pub enum Format {
 /// The outcome of a format check: fine, or why not (never quoting the value).
 pub type Check = Result<(), String>;
 
-fn fail(why: impl Into<String>) -> Check {
+fn rejected(why: impl Into<String>) -> Check {
     Err(why.into())
 }
 
@@ -47,13 +47,15 @@ impl Format {
         match self {
             Format::StripeSecretKey => stripe(
                 value,
-                &["secret key", "restricted key"],
+                &[KeyKind::SecretKey, KeyKind::RestrictedKey],
                 "`sk_live_`, `sk_test_`, `rk_live_` or `rk_test_`",
             ),
-            Format::StripePublishableKey => {
-                stripe(value, &["publishable key"], "`pk_live_` or `pk_test_`")
-            }
-            Format::StripeWebhookSecret => stripe(value, &["webhook secret"], "`whsec_`"),
+            Format::StripePublishableKey => stripe(
+                value,
+                &[KeyKind::PublishableKey],
+                "`pk_live_` or `pk_test_`",
+            ),
+            Format::StripeWebhookSecret => stripe(value, &[KeyKind::WebhookSecret], "`whsec_`"),
             Format::Url => url(value, None),
             Format::PostgresUrl => url(value, Some(&["postgres", "postgresql"])),
             Format::DatabaseUrl => url(
@@ -75,22 +77,22 @@ impl Format {
             Format::Int => value
                 .parse::<i64>()
                 .map(drop)
-                .or_else(|_| fail("is not an integer")),
+                .or_else(|_| rejected("is not an integer")),
             Format::Number => match value.parse::<f64>() {
                 Ok(n) if n.is_finite() => Ok(()),
-                _ => fail("is not a number"),
+                _ => rejected("is not a number"),
             },
             Format::Bool => match parse_bool(value) {
                 Some(_) => Ok(()),
-                None => fail("is not a boolean (true/false, 1/0, yes/no, on/off)"),
+                None => rejected("is not a boolean (true/false, 1/0, yes/no, on/off)"),
             },
             Format::Port => match port(value) {
                 Some(_) => Ok(()),
-                None => fail("is not a port number (1 to 65535, digits only)"),
+                None => rejected("is not a port number (1 to 65535, digits only)"),
             },
             Format::Base64 => match base64_decode(value) {
                 Some(_) => Ok(()),
-                None => fail("is not base64"),
+                None => rejected("is not base64"),
             },
             Format::Hex => {
                 if !value.is_empty()
@@ -99,12 +101,12 @@ impl Format {
                 {
                     Ok(())
                 } else {
-                    fail("is not hex (an even number of 0-9, a-f)")
+                    rejected("is not hex (an even number of 0-9, a-f)")
                 }
             }
             Format::FernetKey => match base64_decode(value) {
                 Some(bytes) if bytes.len() == 32 && !value.contains(['+', '/']) => Ok(()),
-                _ => fail("is not a Fernet key (URL-safe base64 of 32 bytes)"),
+                _ => rejected("is not a Fernet key (URL-safe base64 of 32 bytes)"),
             },
             Format::DjangoSecretKey => {
                 let unique = value
@@ -112,14 +114,16 @@ impl Format {
                     .collect::<std::collections::BTreeSet<_>>()
                     .len();
                 if value.chars().count() < 50 || unique < 5 {
-                    fail("is not a strong Django secret key (at least 50 characters, 5 different)")
+                    rejected(
+                        "is not a strong Django secret key (at least 50 characters, 5 different)",
+                    )
                 } else {
                     Ok(())
                 }
             }
             Format::AwsAccessKeyId => match detect(value) {
-                Some(d) if d.provider == "AWS" => Ok(()),
-                _ => fail("is not an AWS access key id (AKIA or ASIA and 16 characters)"),
+                Some(d) if d.provider == Provider::Aws => Ok(()),
+                _ => rejected("is not an AWS access key id (AKIA or ASIA and 16 characters)"),
             },
             Format::PemPrivateKey => pem(value),
             Format::Jwt => jwt(value),
@@ -136,13 +140,13 @@ fn port(text: &str) -> Option<u16> {
 }
 
 /// A Stripe key of one of `kinds`.
-fn stripe(value: &str, kinds: &[&str], prefixes: &str) -> Check {
+fn stripe(value: &str, kinds: &[KeyKind], prefixes: &str) -> Check {
     match detect(value) {
-        Some(d) if d.provider == "Stripe" && kinds.contains(&d.kind) => Ok(()),
-        Some(d) if d.provider == "Stripe" => {
-            fail(format!("is a Stripe {}, not a {}", d.kind, kinds[0]))
+        Some(d) if d.provider == Provider::Stripe && kinds.contains(&d.kind) => Ok(()),
+        Some(d) if d.provider == Provider::Stripe => {
+            rejected(format!("is a Stripe {}, not a {}", d.kind, kinds[0]))
         }
-        _ => fail(format!(
+        _ => rejected(format!(
             "is not a Stripe {} (starts {prefixes}, then letters and digits)",
             kinds[0]
         )),
@@ -151,7 +155,7 @@ fn stripe(value: &str, kinds: &[&str], prefixes: &str) -> Check {
 
 fn url(value: &str, schemes: Option<&[&str]>) -> Check {
     let Some((scheme, rest)) = value.split_once("://") else {
-        return fail("is not a URL (scheme://host…)");
+        return rejected("is not a URL (scheme://host…)");
     };
     let valid_scheme = scheme
         .chars()
@@ -161,12 +165,12 @@ fn url(value: &str, schemes: Option<&[&str]>) -> Check {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
     if !valid_scheme || value.chars().any(char::is_whitespace) {
-        return fail("is not a URL (scheme://host…)");
+        return rejected("is not a URL (scheme://host…)");
     }
     if let Some(schemes) = schemes {
         let base = scheme.split('+').next().unwrap_or(scheme);
         if !schemes.contains(&base) {
-            return fail(format!(
+            return rejected(format!(
                 "has the wrong scheme (expected {})",
                 schemes
                     .iter()
@@ -179,21 +183,21 @@ fn url(value: &str, schemes: Option<&[&str]>) -> Check {
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = authority.rsplit('@').next().unwrap_or("");
     if host.is_empty() && !matches!(scheme, "sqlite" | "unix") {
-        return fail("is a URL without a host");
+        return rejected("is a URL without a host");
     }
     // `host:port`, `[v6]:port`, or several hosts (`h1:5432,h2:5433`, as libpq takes).
     for one in host.split(',') {
         let after_brackets = match one.strip_prefix('[') {
             Some(v6) => match v6.split_once(']') {
                 Some((_, after)) => after,
-                None => return fail("is a URL with an unclosed `[` in its host"),
+                None => return rejected("is a URL with an unclosed `[` in its host"),
             },
             None => one,
         };
         if let Some((_, port_text)) = after_brackets.rsplit_once(':')
             && port(port_text).is_none()
         {
-            return fail("is a URL whose port is not a number from 1 to 65535");
+            return rejected("is a URL whose port is not a number from 1 to 65535");
         }
     }
     Ok(())
@@ -211,7 +215,7 @@ fn email(value: &str) -> Check {
         {
             Ok(())
         }
-        _ => fail("is not an email address"),
+        _ => rejected("is not an email address"),
     }
 }
 
@@ -231,7 +235,7 @@ fn pem(value: &str) -> Check {
     if ok && base64_decode(&body).is_some() {
         Ok(())
     } else {
-        fail(
+        rejected(
             "is not a PEM private key (-----BEGIN … PRIVATE KEY----- on its own line, base64, -----END …)",
         )
     }
@@ -249,7 +253,7 @@ fn jwt(value: &str) -> Check {
     if has_alg {
         Ok(())
     } else {
-        fail("is not a JWT (three base64url parts, a JSON header with `alg`)")
+        rejected("is not a JWT (three base64url parts, a JSON header with `alg`)")
     }
 }
 

@@ -12,7 +12,7 @@ pub use schema::{Pattern, VarSpec};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::detectors::{Detector, Mode, detect};
+use crate::detectors::{Detector, Mode, Provider, detect};
 use crate::env::ChildEnv;
 use placeholder::is_placeholder;
 
@@ -92,7 +92,6 @@ impl Report {
     }
 }
 
-/// Validates the child's environment against the config.
 /// What the values must be: the schema, the names that must be present, and the
 /// kind of keys this deployment uses.
 #[derive(Debug, Default)]
@@ -303,7 +302,7 @@ fn is_hijack(name: &str) -> bool {
 
 /// Keys of one provider in different modes: a `pk_test_` beside an `sk_live_`.
 fn check_mixed_modes(report: &mut Report) {
-    let mut by_provider: BTreeMap<&str, Vec<(&str, Mode)>> = BTreeMap::new();
+    let mut by_provider: BTreeMap<Provider, Vec<(&str, Mode)>> = BTreeMap::new();
     for (name, detector) in &report.detected {
         if let Some(mode) = detector.mode {
             by_provider

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
-use crate::detectors::Detector;
+use crate::detectors::{Detector, KeyKind, Provider};
 
 const STRIPE_API_BASE: &str = "https://api.stripe.com";
 
@@ -34,7 +34,9 @@ enum Probe {
 
 fn probe_for(detector: &Detector) -> Option<Probe> {
     match (detector.provider, detector.kind) {
-        ("Stripe", "secret key" | "restricted key") => Some(Probe::StripeBalance),
+        (Provider::Stripe, KeyKind::SecretKey | KeyKind::RestrictedKey) => {
+            Some(Probe::StripeBalance)
+        }
         _ => None,
     }
 }

@@ -2,7 +2,8 @@
 //! lines and sources only, bounded as it happens (one value, the whole file, the
 //! nesting).
 
-use super::{ParseError, is_valid_name};
+use super::ParseError;
+use crate::names::is_valid_name;
 use crate::secret::push_zeroizing;
 
 /// An expansion may not make one value larger than the kernel takes for one

@@ -9,6 +9,7 @@ use std::fmt;
 
 mod expand;
 
+use crate::names::is_valid_name;
 use crate::secret::{SecretValue, push_zeroizing};
 use crate::source::remote::is_reference;
 use expand::{Expansion, expand, expand_all};
@@ -52,13 +53,6 @@ impl fmt::Display for ParseError {
 }
 
 impl std::error::Error for ParseError {}
-
-/// True for a POSIX portable variable name: `[A-Za-z_][A-Za-z0-9_]*`.
-pub fn is_valid_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'A'..=b'Z' | b'a'..=b'z' | b'_'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
 
 /// Parses a dotenv text. `$NAME` and `${NAME}` expand from the lines before, then
 /// from `earlier` (the sources loaded before this one), never from the environment.

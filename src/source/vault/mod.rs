@@ -21,7 +21,7 @@ use crate::source::remote::{Fetched, RemoteRef};
 mod http;
 mod settings;
 
-pub use settings::{Settings, VaultConfig};
+pub use settings::{FileSettings, Settings};
 
 use http::{HttpError, build_http};
 use settings::Auth;

@@ -19,7 +19,7 @@ use crate::escape::Escaped;
 /// `[vault]` in secretrun.toml. Environment variables beat these.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VaultConfig {
+pub struct FileSettings {
     pub address: Option<String>,
     pub namespace: Option<String>,
     pub cacert: Option<PathBuf>,
@@ -110,7 +110,7 @@ impl Env<'_> {
 
 impl Settings {
     /// Resolves the settings: `env` (the parent's environment) beats `file`.
-    pub fn resolve(file: &VaultConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
+    pub fn resolve(file: &FileSettings, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
         let env = Env(env);
         let addr = resolve_address(file, &env)?;
         check_trust(file, &env, &addr)?;
@@ -160,7 +160,7 @@ impl Settings {
 
 /// The address: the environment's, else the config's, else Vault's default; an
 /// http(s) URL with no user name, password, query or fragment.
-fn resolve_address(file: &VaultConfig, env: &Env) -> Result<String> {
+fn resolve_address(file: &FileSettings, env: &Env) -> Result<String> {
     let addr = env
         .var(&["VAULT_ADDR", "BAO_ADDR"])
         .or_else(|| file.address.clone())
@@ -190,7 +190,7 @@ fn resolve_address(file: &VaultConfig, env: &Env) -> Result<String> {
 
 /// Refuses the config's say over where and how safely the credentials travel (the
 /// settings it sets that the environment does not) unless the user trusts `addr`.
-fn check_trust(file: &VaultConfig, env: &Env, addr: &str) -> Result<()> {
+fn check_trust(file: &FileSettings, env: &Env, addr: &str) -> Result<()> {
     let env_sets = |names: &[&str]| env.var(names).is_some();
     let from_file: Vec<String> = [
         (
@@ -240,7 +240,7 @@ fn check_trust(file: &VaultConfig, env: &Env, addr: &str) -> Result<()> {
 
 /// How to get a token: `token` (VAULT_TOKEN, else ~/.vault-token), `approle`, `jwt`
 /// or `kubernetes`.
-fn resolve_auth(file: &VaultConfig, env: &Env) -> Result<Auth> {
+fn resolve_auth(file: &FileSettings, env: &Env) -> Result<Auth> {
     let method = env
         .var(&["SECRETRUN_VAULT_AUTH"])
         .or_else(|| file.auth.clone())
@@ -310,7 +310,7 @@ fn token(env: &Env) -> Result<Auth> {
     }
 }
 
-fn approle_role_id(file: &VaultConfig, env: &Env) -> Result<Zeroizing<String>> {
+fn approle_role_id(file: &FileSettings, env: &Env) -> Result<Zeroizing<String>> {
     match (
         env.var(&["VAULT_ROLE_ID"]),
         &file.role_id,
@@ -326,7 +326,7 @@ fn approle_role_id(file: &VaultConfig, env: &Env) -> Result<Zeroizing<String>> {
     }
 }
 
-fn approle_secret_id(file: &VaultConfig, env: &Env) -> Result<Zeroizing<String>> {
+fn approle_secret_id(file: &FileSettings, env: &Env) -> Result<Zeroizing<String>> {
     match (
         env.var(&["VAULT_SECRET_ID"]),
         env.path(&["VAULT_SECRET_ID_FILE"], &file.secret_id_file),
@@ -355,7 +355,7 @@ mod tests {
 
     #[test]
     fn environment_beats_the_config_file() {
-        let file = VaultConfig {
+        let file = FileSettings {
             address: Some("http://file:1".into()),
             max_retries: Some(7),
             ..Default::default()
@@ -389,19 +389,19 @@ mod tests {
     #[test]
     fn a_project_file_cannot_weaken_tls_for_an_untrusted_origin() {
         for file in [
-            VaultConfig {
+            FileSettings {
                 skip_verify: Some(true),
                 ..Default::default()
             },
-            VaultConfig {
+            FileSettings {
                 cacert: Some("ca.pem".into()),
                 ..Default::default()
             },
-            VaultConfig {
+            FileSettings {
                 capath: Some("cas".into()),
                 ..Default::default()
             },
-            VaultConfig {
+            FileSettings {
                 tls_server_name: Some("x".into()),
                 ..Default::default()
             },
@@ -416,7 +416,7 @@ mod tests {
             assert!(Settings::resolve(&file, &env(Box::leak(Box::new(trusted)))).is_ok());
         }
         // The environment's own setting wins, so the file's does not count.
-        let file = VaultConfig {
+        let file = FileSettings {
             skip_verify: Some(true),
             ..Default::default()
         };
@@ -436,7 +436,7 @@ mod tests {
         ] {
             let pairs: &'static [(&str, &str)] =
                 Box::leak(Box::new([("VAULT_TOKEN", "t"), ("VAULT_ADDR", addr)]));
-            let err = Settings::resolve(&VaultConfig::default(), &env(pairs))
+            let err = Settings::resolve(&FileSettings::default(), &env(pairs))
                 .err()
                 .unwrap();
             assert_eq!(crate::error::exit_code(&err), 78);
@@ -446,7 +446,7 @@ mod tests {
 
     #[test]
     fn skip_verify_is_a_boolean() {
-        let file = VaultConfig::default();
+        let file = FileSettings::default();
         for (value, expected) in [("false", false), ("0", false), ("true", true), ("1", true)] {
             let pairs: &'static [(&str, &str)] = Box::leak(Box::new([
                 ("VAULT_TOKEN", "t"),
@@ -468,7 +468,7 @@ mod tests {
 
     #[test]
     fn no_token_is_a_config_error() {
-        let err = Settings::resolve(&VaultConfig::default(), &env(&[("HOME", "/nonexistent")]))
+        let err = Settings::resolve(&FileSettings::default(), &env(&[("HOME", "/nonexistent")]))
             .err()
             .unwrap();
         assert_eq!(crate::error::exit_code(&err), 78);
