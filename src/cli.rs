@@ -1,12 +1,17 @@
 //! The command line, as clap definitions only: no I/O, no defaults that need the
-//! file system. `Config::from_cli` turns these into a validated configuration.
+//! file system. Values clap can check alone arrive typed (durations, signals,
+//! formats); `Config::from_cli` merges the rest with the config file and the
+//! environment.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::duration::parse_duration;
 use crate::mode::Mode;
+use crate::supervise::parse_signal;
 
 /// Load secrets from dotenv files, Vault/OpenBao or AWS Secrets Manager, validate them,
 /// and exec COMMAND with a clean environment holding only those secrets and what you
@@ -42,21 +47,21 @@ pub struct Cli {
 
     /// In supervise mode: after forwarding TERM or INT, how long the command has to
     /// exit before it is sent KILL.
-    #[arg(long, value_name = "DURATION", default_value = "10s")]
-    pub kill_timeout: String,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    pub kill_timeout: Duration,
 
     /// Supervise COMMAND and fetch the sources again on this interval (`30s`, `5m`);
     /// a changed value restarts the command or signals it (`--on-change`).
-    #[arg(long, value_name = "DURATION")]
-    pub watch: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = interval)]
+    pub watch: Option<Duration>,
 
     /// What a changed value does with `--watch`.
-    #[arg(long, value_enum, default_value_t = OnChange::Signal)]
-    pub on_change: OnChange,
+    #[arg(long, value_enum, default_value_t = ChangeAction::Signal)]
+    pub on_change: ChangeAction,
 
     /// The signal `--on-change signal` sends.
-    #[arg(long, value_name = "SIGNAL", default_value = "HUP")]
-    pub on_change_signal: String,
+    #[arg(long, value_name = "SIGNAL", default_value = "HUP", value_parser = signal)]
+    pub on_change_signal: libc::c_int,
 
     /// The command to run and its arguments, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
@@ -141,19 +146,39 @@ pub enum Command {
     Manpage,
 }
 
-/// `--on-change`.
+/// `--on-change`: what to do; [`crate::supervise::OnChange`] is what is done, with
+/// the signal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OnChange {
+pub enum ChangeAction {
     /// Stop the command and start it again with the new values.
     Restart,
     /// Send it `--on-change-signal`.
     Signal,
 }
 
+/// How `list` and `check` write their report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+/// A duration such as `10s`, `500ms` or `2m`.
+fn duration(text: &str) -> Result<Duration, String> {
+    parse_duration(text).ok_or_else(|| "not a duration such as `10s`".to_owned())
+}
+
+/// A duration above zero.
+fn interval(text: &str) -> Result<Duration, String> {
+    match duration(text)? {
+        d if d.is_zero() => Err("takes a duration above zero".to_owned()),
+        d => Ok(d),
+    }
+}
+
+/// A signal `--on-change signal` may send.
+fn signal(text: &str) -> Result<libc::c_int, String> {
+    parse_signal(text).ok_or_else(|| "takes HUP, INT, QUIT, TERM, USR1, USR2 or WINCH".to_owned())
 }
 
 #[cfg(test)]
@@ -185,5 +210,34 @@ mod tests {
                 format: OutputFormat::Json
             })
         ));
+    }
+
+    #[test]
+    fn durations_and_signals_arrive_typed() {
+        let cli = Cli::try_parse_from([
+            "secretrun",
+            "--kill-timeout",
+            "200ms",
+            "--watch",
+            "2m",
+            "--on-change-signal",
+            "SIGUSR1",
+            "--",
+            "app",
+        ])
+        .unwrap();
+        assert_eq!(cli.kill_timeout, Duration::from_millis(200));
+        assert_eq!(cli.watch, Some(Duration::from_secs(120)));
+        assert_eq!(cli.on_change_signal, libc::SIGUSR1);
+        for bad in [
+            ["--watch", "0s"],
+            ["--watch", "soon"],
+            ["--kill-timeout", "-1s"],
+            ["--on-change-signal", "KILL"],
+        ] {
+            let args = ["secretrun", bad[0], bad[1], "--", "app"];
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
     }
 }

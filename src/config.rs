@@ -3,13 +3,15 @@
 //! Flags beat the environment, which beats the file.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::cli::SharedArgs;
+use crate::cli::{ChangeAction, Cli, Command, OutputFormat};
 use crate::duration::parse_duration;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
@@ -20,6 +22,7 @@ use crate::source::aws;
 #[cfg(feature = "vault")]
 use crate::source::vault;
 use crate::source::{Plan, SourceSpec};
+use crate::supervise::{self, OnChange, Watch};
 use crate::validate::{Rules, VarSpec};
 
 /// The default config file, read when present.
@@ -28,9 +31,11 @@ pub const DEFAULT_CONFIG: &str = "secretrun.toml";
 pub const DEFAULT_DOTENV: &str = ".env";
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Everything a launch needs to know, checked.
+/// Everything a launch needs to know, checked: what to do, and the settings of
+/// each step of the pipeline.
 #[derive(Debug)]
 pub struct Config {
+    pub action: Action,
     /// What to fetch, and how: for `source`.
     pub fetch: Plan,
     /// What the values must be: for `validate`.
@@ -38,6 +43,25 @@ pub struct Config {
     /// Names or globs of parent variables to pass through.
     pub keep: Vec<String>,
     pub pure: bool,
+}
+
+/// What secretrun is asked to do with the secrets.
+#[derive(Debug)]
+pub enum Action {
+    /// Show what the command would get.
+    List { format: OutputFormat },
+    /// Report on the secrets, and with `probe` ask their providers.
+    Check {
+        format: OutputFormat,
+        probe: bool,
+        /// Colour the text report: a terminal, and no `NO_COLOR`.
+        colour: bool,
+    },
+    /// Run the command: exec it, or supervise it with these options.
+    Run {
+        command: Vec<OsString>,
+        supervise: Option<supervise::Options>,
+    },
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -65,7 +89,11 @@ struct FileConfig {
 }
 
 impl Config {
-    pub fn from_cli(args: &SharedArgs) -> Result<Config> {
+    /// Resolves the command line (the completions and manual subcommands excepted:
+    /// they need no configuration) with the config file and the environment.
+    pub fn from_cli(cli: &Cli) -> Result<Config> {
+        let action = action(cli);
+        let args = &cli.shared;
         let (file, base) = match &args.config {
             Some(path) => (read_file(path)?, path.parent().map(Path::to_path_buf)),
             None if Path::new(DEFAULT_CONFIG).is_file() => {
@@ -108,6 +136,7 @@ impl Config {
         };
 
         Ok(Config {
+            action,
             fetch: Plan {
                 sources,
                 timeout,
@@ -125,6 +154,43 @@ impl Config {
             pure: args.pure || file.pure,
         })
     }
+}
+
+/// What the command line asks for.
+fn action(cli: &Cli) -> Action {
+    match cli.subcommand {
+        Some(Command::List { format }) => Action::List { format },
+        Some(Command::Check { format, probe }) => Action::Check {
+            format,
+            probe,
+            colour: std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        },
+        _ => Action::Run {
+            command: cli.command.clone(),
+            supervise: supervise_options(cli),
+        },
+    }
+}
+
+/// Supervise mode's options, when the command is to be supervised rather than
+/// exec'd: when asked (`--redact`, `--init`, `--watch`) or as PID 1 (a container's
+/// entrypoint), unless `--no-init`.
+fn supervise_options(cli: &Cli) -> Option<supervise::Options> {
+    let pid1 = std::process::id() == 1;
+    if !(cli.redact || cli.init || cli.watch.is_some() || (pid1 && !cli.no_init)) {
+        return None;
+    }
+    let on_change = match cli.on_change {
+        ChangeAction::Restart => OnChange::Restart,
+        ChangeAction::Signal => OnChange::Signal(cli.on_change_signal),
+    };
+    Some(supervise::Options {
+        kill_timeout: cli.kill_timeout,
+        reap_all: pid1 || cli.init,
+        redact: cli.redact,
+        watch: cli.watch.map(|every| Watch { every, on_change }),
+    })
 }
 
 /// The names and globs to keep: the config's, then the flags'. The config file is

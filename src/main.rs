@@ -1,7 +1,6 @@
 //! The binary: parse the command line, call the library, print the error chain and
 //! pick the exit status.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
@@ -22,11 +21,7 @@ fn main() -> ExitCode {
         // A closed pipe (`secretrun list | head`) is the reader's choice, not an error.
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {err}");
-            for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "caused by: {cause}");
-            }
+            secretrun::messages::error(&err);
             ExitCode::from(secretrun::error::exit_code(&err))
         }
     }

@@ -23,6 +23,7 @@ use tokio::time::Instant;
 
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
+use crate::http::{self, LATE};
 use crate::secret::SecretValue;
 use crate::source::remote::{Fetched, RemoteRef};
 
@@ -51,11 +52,12 @@ fn on_ec2() -> bool {
         || read("/sys/hypervisor/uuid").starts_with("ec2")
 }
 
-/// Turns the metadata service off when it cannot answer. Must run while the process
-/// has one thread (before any runtime starts): it sets secretrun's own environment,
-/// which the child never sees (its environment is built from the snapshot taken at
-/// start).
-pub fn prepare(env: &dyn Fn(&str) -> Option<String>) {
+/// Turns the metadata service off when it cannot answer, by setting
+/// `AWS_EC2_METADATA_DISABLED` in secretrun's own process environment, where the
+/// SDK looks (it offers no other switch outside its test utilities). Must run while
+/// the process has one thread (before any runtime starts). The child never sees it:
+/// its environment is built from the snapshot taken at start.
+pub fn turn_off_metadata_service_off_ec2(env: &dyn Fn(&str) -> Option<String>) {
     if env("AWS_EC2_METADATA_DISABLED").is_none() && !on_ec2() {
         // SAFETY: called before any thread is started (see above).
         unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
@@ -198,18 +200,18 @@ impl Client {
                 let (kind, why) = classify(&e);
                 return chunk
                     .iter()
-                    .map(|&i| {
-                        fail(
-                            kind,
-                            format!("fetching `{}`: AWS Secrets Manager {why}", refs[i]),
-                        )
-                    })
+                    .map(|&i| fail(kind, format!("fetching `{}`: {why}", refs[i])))
                     .collect();
             }
             Err(_) => {
                 return chunk
                     .iter()
-                    .map(|&i| fail(Kind::Unreachable, format!("fetching `{}`: AWS Secrets Manager did not answer before the deadline", refs[i])))
+                    .map(|&i| {
+                        fail(
+                            Kind::Unreachable,
+                            format!("fetching `{}`: AWS Secrets Manager {LATE}", refs[i]),
+                        )
+                    })
                     .collect();
             }
         };
@@ -266,11 +268,11 @@ impl Client {
             Ok(Ok(output)) => into_fetched(r, output.secret_string, output.secret_binary),
             Ok(Err(e)) => {
                 let (kind, why) = classify(&e);
-                fail(kind, format!("fetching `{r}`: AWS Secrets Manager {why}"))
+                fail(kind, format!("fetching `{r}`: {why}"))
             }
             Err(_) => fail(
                 Kind::Unreachable,
-                format!("fetching `{r}`: AWS Secrets Manager did not answer before the deadline"),
+                format!("fetching `{r}`: AWS Secrets Manager {LATE}"),
             ),
         }
     }
@@ -305,14 +307,14 @@ fn http_client() -> Result<aws_sdk_secretsmanager::config::SharedHttpClient> {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-    let Some(pem) = crate::source::tls::system_bundle_pem() else {
+    let Some(pem) = crate::http::system_roots_pem() else {
         return Ok(builder.build_https());
     };
     let context = TlsContext::builder()
         .with_trust_store(
             TrustStore::empty()
                 .with_native_roots(false)
-                .with_pem_certificate(pem),
+                .with_pem_certificate(pem.to_vec()),
         )
         .build()
         .map_err(|e| {
@@ -324,18 +326,27 @@ fn http_client() -> Result<aws_sdk_secretsmanager::config::SharedHttpClient> {
     Ok(builder.tls_context(context).build_https())
 }
 
-/// The failure for an error code of Secrets Manager, naming the secret.
+/// The failure for an error code of Secrets Manager (in a batch answer), naming
+/// the secret.
 fn code_failure(r: &RemoteRef, code: &str) -> Failure {
-    let (kind, why) = match code {
+    let (kind, why) = code_words(code);
+    Failure::new(kind, format!("fetching `{r}`: {why}"))
+}
+
+/// What an error code of Secrets Manager means, in the words every message uses.
+fn code_words(code: &str) -> (Kind, String) {
+    match code {
+        c if is_denied(c) => (Kind::Denied, format!("refused access ({c})")),
         "ResourceNotFoundException" => (Kind::Config, "not found".to_owned()),
         "DecryptionFailure" => (
             Kind::Config,
             "could not be decrypted with its KMS key (DecryptionFailure)".to_owned(),
         ),
-        c if is_denied(c) => (Kind::Denied, format!("refused access ({c})")),
+        "ThrottlingException" | "InternalServiceError" => {
+            (Kind::Unreachable, format!("failed ({code}) after retries"))
+        }
         c => (Kind::Config, format!("failed ({})", Escaped(c))),
-    };
-    Failure::new(kind, format!("fetching `{r}`: {why}"))
+    }
 }
 
 fn is_denied(code: &str) -> bool {
@@ -355,8 +366,8 @@ fn is_denied(code: &str) -> bool {
     )
 }
 
-/// The kind and a message for a failed call: denied, unreachable or a configuration
-/// problem. Messages carry error codes and causes, never values.
+/// The kind and the words for a failed call (after "fetching `REF`: "): denied,
+/// unreachable or a configuration problem. Messages carry error codes and causes, never values.
 fn classify<E>(e: &SdkError<E, HttpResponse>) -> (Kind, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -366,35 +377,17 @@ where
             let Some(code) = service.err().code() else {
                 // An answer the SDK could not read a code from: go by the status.
                 let status = service.raw().status().as_u16();
-                let kind = match status {
-                    401 | 403 => Kind::Denied,
-                    429 | 500.. => Kind::Unreachable,
-                    _ => Kind::Config,
-                };
+                let kind = http::status_kind(status);
                 let what = if kind == Kind::Denied {
                     "refused access"
                 } else {
                     "failed"
                 };
-                return (kind, format!("{what} (HTTP {status})"));
+                return (kind, format!("AWS Secrets Manager {what} (HTTP {status})"));
             };
-            match code {
-                c if is_denied(c) => (Kind::Denied, format!("refused access ({c})")),
-                "ResourceNotFoundException" => (Kind::Config, "says not found".to_owned()),
-                "DecryptionFailure" => (
-                    Kind::Config,
-                    "could not decrypt it with its KMS key (DecryptionFailure)".to_owned(),
-                ),
-                "ThrottlingException" | "InternalServiceError" => {
-                    (Kind::Unreachable, format!("failed ({code}) after retries"))
-                }
-                c => (Kind::Config, format!("failed ({})", Escaped(c))),
-            }
+            code_words(code)
         }
-        SdkError::TimeoutError(_) => (
-            Kind::Unreachable,
-            "did not answer before the deadline".to_owned(),
-        ),
+        SdkError::TimeoutError(_) => (Kind::Unreachable, format!("AWS Secrets Manager {LATE}")),
         SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             let text = chain(e);
             if text.contains("no credentials found in chain") {
@@ -406,14 +399,14 @@ where
                 (
                     Kind::Config,
                     format!(
-                        "could not be called: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+                        "AWS Secrets Manager could not be called: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
                      AWS_PROFILE, a web identity token or container credentials{imds})"
                     ),
                 )
             } else if text.contains("invalid header value") {
                 (
                     Kind::Config,
-                    "could not be called: a credential or setting holds a character that no \
+                    "AWS Secrets Manager could not be called: a credential or setting holds a character that no \
                      HTTP header can carry"
                         .to_owned(),
                 )
@@ -421,14 +414,94 @@ where
                 (
                     Kind::Config,
                     format!(
-                        "could not be called: the AWS credentials could not be loaded: {}",
+                        "AWS Secrets Manager could not be called: the AWS credentials could not be loaded: {}",
                         text.replace('\n', " ")
                     ),
                 )
             } else {
-                (Kind::Unreachable, format!("is unreachable: {text}"))
+                (
+                    Kind::Unreachable,
+                    format!("AWS Secrets Manager is unreachable: {text}"),
+                )
             }
         }
-        _ => (Kind::Config, format!("could not be called: {}", chain(e))),
+        _ => (
+            Kind::Config,
+            format!("AWS Secrets Manager could not be called: {}", chain(e)),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_secretsmanager::config::http::HttpResponse;
+    use aws_sdk_secretsmanager::error::ErrorMetadata;
+    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
+    use aws_smithy_types::body::SdkBody;
+
+    fn service(status: u16, code: Option<&str>) -> SdkError<GetSecretValueError, HttpResponse> {
+        let mut meta = ErrorMetadata::builder();
+        if let Some(code) = code {
+            meta = meta.code(code);
+        }
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        SdkError::service_error(GetSecretValueError::generic(meta.build()), raw)
+    }
+
+    #[test]
+    fn error_codes_have_one_meaning() {
+        let kind = |code: &str| code_words(code).0;
+        assert_eq!(kind("AccessDeniedException"), Kind::Denied);
+        assert_eq!(kind("ExpiredTokenException"), Kind::Denied);
+        assert_eq!(kind("ResourceNotFoundException"), Kind::Config);
+        assert_eq!(kind("DecryptionFailure"), Kind::Config);
+        assert_eq!(kind("ThrottlingException"), Kind::Unreachable);
+        assert_eq!(kind("SomethingNew"), Kind::Config);
+        // The batch answer and a single call word a code the same way.
+        let r = RemoteRef::parse("aws-sm://app").unwrap().unwrap();
+        for code in [
+            "ResourceNotFoundException",
+            "DecryptionFailure",
+            "AccessDenied",
+        ] {
+            let (kind, why) = classify(&service(400, Some(code)));
+            let batch = code_failure(&r, code);
+            assert_eq!(kind, batch.kind, "{code}");
+            assert_eq!(
+                format!("fetching `{r}`: {why}"),
+                batch.to_string(),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn answers_without_a_code_go_by_status() {
+        let (kind, why) = classify(&service(403, None));
+        assert_eq!(
+            (kind, why.as_str()),
+            (
+                Kind::Denied,
+                "AWS Secrets Manager refused access (HTTP 403)"
+            )
+        );
+        assert_eq!(classify(&service(503, None)).0, Kind::Unreachable);
+        assert_eq!(classify(&service(404, None)).0, Kind::Config);
+    }
+
+    #[test]
+    fn a_timeout_is_late() {
+        let e: SdkError<GetSecretValueError, HttpResponse> =
+            SdkError::timeout_error(std::io::Error::other("slow"));
+        let (kind, why) = classify(&e);
+        assert_eq!(kind, Kind::Unreachable);
+        assert!(why.ends_with(LATE), "{why}");
+    }
+
+    #[test]
+    fn a_code_is_escaped() {
+        let (_, why) = code_words("Bad\u{1b}[31mCode");
+        assert!(!why.contains('\u{1b}'), "{why:?}");
     }
 }

@@ -10,8 +10,7 @@
 pub mod aws;
 pub mod dotenv;
 pub mod remote;
-#[cfg(any(feature = "vault", feature = "aws"))]
-pub mod tls;
+pub mod store;
 #[cfg(feature = "vault")]
 pub mod vault;
 
@@ -92,8 +91,14 @@ struct ParsedFile {
     entries: Vec<dotenv::Entry>,
 }
 
-/// Loads every source of the config into one set.
-pub fn load(config: &Plan, parent: &[(OsString, OsString)]) -> Result<SecretSet> {
+/// Loads every source of the plan into one set. `notice` is told, as soon as it is
+/// known, what the user should be warned of (a setting that weakens security), even
+/// when loading then fails.
+pub fn load(
+    config: &Plan,
+    parent: &[(OsString, OsString)],
+    notice: &mut dyn FnMut(String),
+) -> Result<SecretSet> {
     let deadline = Instant::now() + config.timeout;
     let mut files: Vec<ParsedFile> = Vec::new();
     for spec in &config.sources {
@@ -144,7 +149,7 @@ pub fn load(config: &Plan, parent: &[(OsString, OsString)]) -> Result<SecretSet>
             }
         }
     }
-    let fetched = fetch_all(&refs, config, parent, deadline)?;
+    let fetched = fetch_all(&refs, config, parent, deadline, notice)?;
 
     let mut set = SecretSet::new();
     let mut files = files.into_iter().enumerate();
@@ -188,21 +193,31 @@ pub fn load(config: &Plan, parent: &[(OsString, OsString)]) -> Result<SecretSet>
     Ok(set)
 }
 
-/// Fetches each distinct secret once, all stores at once, under the deadline. The
-/// async runtime lives only inside this call: no thread survives it.
+/// Fetches each distinct secret once, every store at once, under the deadline.
+/// The async runtime lives only inside this call: no thread survives it.
 fn fetch_all(
     refs: &[RemoteRef],
-    config: &Plan,
+    plan: &Plan,
     parent: &[(OsString, OsString)],
     deadline: Instant,
+    notice: &mut dyn FnMut(String),
 ) -> Result<HashMap<FetchKey, Fetched>> {
-    let mut unique: Vec<&RemoteRef> = Vec::new();
+    // Each distinct secret once, grouped by store in the order first named.
+    let mut groups: Vec<(Scheme, Vec<&RemoteRef>)> = Vec::new();
     for r in refs {
-        if !unique.iter().any(|u| u.fetch_key() == r.fetch_key()) {
-            unique.push(r);
+        let at = match groups.iter().position(|(s, _)| *s == r.scheme) {
+            Some(at) => at,
+            None => {
+                groups.push((r.scheme, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let group = &mut groups[at].1;
+        if !group.iter().any(|u| u.fetch_key() == r.fetch_key()) {
+            group.push(r);
         }
     }
-    if unique.is_empty() {
+    if groups.is_empty() {
         return Ok(HashMap::new());
     }
     let env = |name: &str| {
@@ -212,133 +227,29 @@ fn fetch_all(
             .and_then(|(_, v)| v.to_str())
             .map(str::to_owned)
     };
-    let vault_refs: Vec<&RemoteRef> = unique
-        .iter()
-        .copied()
-        .filter(|r| r.scheme == Scheme::Vault)
-        .collect();
-    let aws_refs: Vec<&RemoteRef> = unique
-        .iter()
-        .copied()
-        .filter(|r| r.scheme == Scheme::AwsSm)
-        .collect();
-    let vault = match vault_refs.first() {
-        Some(r) => Some(stores::vault_settings(config, &env, r)?),
-        None => None,
-    };
-    if !aws_refs.is_empty() {
-        stores::aws_prepare(&env, aws_refs[0])?;
+    let mut stores = Vec::new();
+    for (scheme, refs) in &groups {
+        stores.push(store::open(*scheme, plan, &env, refs[0], notice)?);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the network runtime")?;
     // The stores are asked at once: a launch costs the slowest, not the sum.
-    let (vault_results, aws_results) = runtime.block_on(futures_util::future::join(
-        stores::vault_fetch(vault, &vault_refs, deadline),
-        stores::aws_fetch(config, &env, &aws_refs, deadline),
+    let answers = runtime.block_on(futures_util::future::join_all(
+        stores
+            .into_iter()
+            .zip(&groups)
+            .map(|(store, (_, refs))| store.fetch(refs, deadline)),
     ));
     drop(runtime);
     let mut fetched = HashMap::new();
-    for (refs, results) in [(vault_refs, vault_results?), (aws_refs, aws_results?)] {
-        for (r, result) in refs.into_iter().zip(results) {
-            fetched.insert(r.fetch_key(), result?);
+    for ((_, refs), answers) in groups.iter().zip(answers) {
+        for (r, answer) in refs.iter().zip(answers?) {
+            fetched.insert(r.fetch_key(), answer?);
         }
     }
     Ok(fetched)
-}
-
-/// Each store behind its cargo feature; a build without one refuses its scheme.
-mod stores {
-    use super::*;
-
-    #[cfg(feature = "vault")]
-    pub type VaultSettings = vault::Settings;
-    #[cfg(not(feature = "vault"))]
-    pub type VaultSettings = ();
-
-    #[cfg(feature = "vault")]
-    pub fn vault_settings(
-        config: &Plan,
-        env: &dyn Fn(&str) -> Option<String>,
-        _: &RemoteRef,
-    ) -> Result<VaultSettings> {
-        let settings = vault::Settings::resolve(&config.vault, env)?;
-        if settings.skip_verify {
-            eprintln!(
-                "warning: VAULT_SKIP_VERIFY is on: the Vault server's certificate is NOT verified; \
-                 anyone on the path can read your secrets"
-            );
-        }
-        Ok(settings)
-    }
-
-    #[cfg(not(feature = "vault"))]
-    pub fn vault_settings(
-        _: &Plan,
-        _: &dyn Fn(&str) -> Option<String>,
-        r: &RemoteRef,
-    ) -> Result<VaultSettings> {
-        fail(
-            Kind::Config,
-            format!("`{r}`: this build of secretrun has no Vault support (cargo feature `vault`)"),
-        )
-    }
-
-    pub async fn vault_fetch(
-        settings: Option<VaultSettings>,
-        refs: &[&RemoteRef],
-        deadline: Instant,
-    ) -> Result<Vec<Result<Fetched>>> {
-        let Some(settings) = settings else {
-            return Ok(Vec::new());
-        };
-        #[cfg(feature = "vault")]
-        {
-            let client = vault::Client::connect(settings, deadline).await?;
-            Ok(futures_util::future::join_all(refs.iter().map(|r| client.read(r, deadline))).await)
-        }
-        #[cfg(not(feature = "vault"))]
-        {
-            let _ = (settings, refs, deadline);
-            unreachable!("vault_settings refuses vault:// in this build")
-        }
-    }
-
-    #[cfg(feature = "aws")]
-    pub fn aws_prepare(env: &dyn Fn(&str) -> Option<String>, _: &RemoteRef) -> Result<()> {
-        aws::prepare(env);
-        Ok(())
-    }
-
-    #[cfg(not(feature = "aws"))]
-    pub fn aws_prepare(_: &dyn Fn(&str) -> Option<String>, r: &RemoteRef) -> Result<()> {
-        fail(
-            Kind::Config,
-            format!("`{r}`: this build of secretrun has no AWS support (cargo feature `aws`)"),
-        )
-    }
-
-    pub async fn aws_fetch(
-        config: &Plan,
-        env: &dyn Fn(&str) -> Option<String>,
-        refs: &[&RemoteRef],
-        deadline: Instant,
-    ) -> Result<Vec<Result<Fetched>>> {
-        if refs.is_empty() {
-            return Ok(Vec::new());
-        }
-        #[cfg(feature = "aws")]
-        {
-            let client = aws::Client::connect(&config.aws, env, deadline).await?;
-            Ok(client.fetch(refs, deadline).await)
-        }
-        #[cfg(not(feature = "aws"))]
-        {
-            let _ = (config, env, deadline);
-            unreachable!("aws_prepare refuses aws-sm:// in this build")
-        }
-    }
 }
 
 fn parse_dotenv<'e>(path: &Path, earlier: &'e dotenv::Lookup<'e>) -> Result<Vec<dotenv::Entry>> {

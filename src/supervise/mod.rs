@@ -37,7 +37,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
-use crate::config::Config;
 use crate::env::ChildEnv;
 use crate::exec::{self, SavedCoreLimit};
 use crate::redact::Redactor;
@@ -57,6 +56,7 @@ const DRAIN: Duration = Duration::from_secs(2);
 /// How often the supervisor looks at the clock when no signal comes.
 const TICK: Duration = Duration::from_millis(100);
 
+#[derive(Debug)]
 pub struct Options {
     pub kill_timeout: Duration,
     /// Reap every child, not only the command: secretrun is PID 1 or `--init`.
@@ -65,30 +65,29 @@ pub struct Options {
     pub watch: Option<Watch>,
 }
 
+/// What supervision needs of the pipeline that made the secrets: the command's
+/// environment for a set of them, and, for `--watch`, a fresh set and what is wrong
+/// with it. (The pipeline is above this module; this is how it is reached.)
+pub trait Secrets {
+    /// The command's environment with these secrets.
+    fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s>;
+    /// The sources fetched again.
+    fn refetch(&self) -> Result<SecretSet>;
+    /// What validation finds wrong with these secrets, one message each.
+    fn problems(&self, secrets: &SecretSet) -> Vec<String>;
+}
+
 /// What the supervised command runs as.
 pub struct Launch<'a> {
     pub program: &'a Path,
     pub args: &'a [OsString],
-    pub config: &'a Config,
-    pub parent: &'a [(OsString, OsString)],
-}
-
-impl Launch<'_> {
-    /// The command's environment with these secrets.
-    fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s> {
-        ChildEnv::build(
-            secrets,
-            self.parent.iter().cloned(),
-            &self.config.keep,
-            self.config.pure,
-        )
-    }
+    pub secrets: &'a dyn Secrets,
 }
 
 /// Process-wide facts of this supervision, fixed at its start.
 struct Supervisor<'a> {
     launch: Launch<'a>,
-    options: Options,
+    options: &'a Options,
     signals: Signals,
     foreground: Foreground,
     /// Stopping ourselves when the command stops makes sense only for a job of a
@@ -137,7 +136,7 @@ pub fn run(
     launch: Launch,
     mut secrets: SecretSet,
     hardening: SavedCoreLimit,
-    options: Options,
+    options: &Options,
 ) -> Result<u8> {
     let signals = Signals::block();
     let foreground = Foreground::at_start();
@@ -206,7 +205,7 @@ struct Channel {
 impl Supervisor<'_> {
     fn start(&self, secrets: &SecretSet, previous: Option<libc::pid_t>) -> Result<Running> {
         let launch = &self.launch;
-        let env = launch.env(secrets);
+        let env = launch.secrets.env(secrets);
         let redactor = if self.options.redact {
             Redactor::new(secrets)
         } else {
@@ -312,7 +311,7 @@ impl Supervisor<'_> {
             let Some(w) = watcher.as_deref_mut() else {
                 continue;
             };
-            if let Some(new) = w.poll(&self.launch, current) {
+            if let Some(new) = w.poll(self.launch.secrets, current) {
                 match w.on_change() {
                     OnChange::Restart => return Ok(Ending::Restart(new)),
                     OnChange::Signal(sig) => {

@@ -6,10 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::secret::SecretSet;
-use crate::{source, validate};
+use anyhow::Result;
 
-use super::Launch;
+use crate::messages;
+use crate::secret::SecretSet;
+
+use super::Secrets;
 
 /// What a changed value does to the running command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +25,7 @@ pub enum OnChange {
 }
 
 /// `--watch`: re-fetch the sources on an interval.
+#[derive(Debug)]
 pub struct Watch {
     pub every: Duration,
     pub on_change: OnChange,
@@ -55,14 +58,21 @@ impl<'w> Watcher<'w> {
     }
 
     /// When due, fetches again; the new set when values changed and pass validation.
-    pub fn poll(&mut self, launch: &Launch, current: &SecretSet) -> Option<SecretSet> {
+    pub fn poll(&mut self, secrets: &dyn Secrets, current: &SecretSet) -> Option<SecretSet> {
         if self.next.is_none_or(|at| Instant::now() < at) {
             return None;
         }
         self.next = Some(Instant::now() + self.watch.every);
-        let (new, problem) = refetch(launch, current);
+        let (new, problem) = match decide(secrets.refetch(), current, secrets) {
+            Round::Same => (None, None),
+            Round::Changed(new, line) => {
+                messages::watch(&line);
+                (Some(new), None)
+            }
+            Round::Failed(line) => (None, Some(line)),
+        };
         if let Some(line) = self.note(problem) {
-            eprintln!("{line}");
+            messages::watch(&line);
         }
         new
     }
@@ -75,10 +85,53 @@ impl<'w> Watcher<'w> {
         let previous = std::mem::replace(&mut self.problem, problem);
         match (&self.problem, previous) {
             (Some(now), _) => Some(now.clone()),
-            (None, Some(_)) => Some("secretrun: watch: the earlier failure has cleared".into()),
+            (None, Some(_)) => Some("the earlier failure has cleared".into()),
             (None, None) => None,
         }
     }
+}
+
+/// What one round of watching found.
+#[derive(Debug)]
+enum Round {
+    /// Nothing changed.
+    Same,
+    /// Values changed and pass validation: the new set, and the line naming them.
+    Changed(SecretSet, String),
+    /// Fetching failed, or the new values fail validation: the command keeps its
+    /// values, and this says why (never a value).
+    Failed(String),
+}
+
+/// The watch decision for a fresh fetch.
+fn decide(fetched: Result<SecretSet>, current: &SecretSet, secrets: &dyn Secrets) -> Round {
+    let new = match fetched {
+        Ok(new) => new,
+        Err(err) => {
+            return Round::Failed(format!(
+                "fetching failed, the command keeps its values: {}",
+                messages::one_line(&err)
+            ));
+        }
+    };
+    let changed = changed_names(current, &new);
+    if changed.is_empty() {
+        return Round::Same;
+    }
+    let shown: Vec<String> = changed.iter().map(|n| format!("`{n}`")).collect();
+    let problems = secrets.problems(&new);
+    if !problems.is_empty() {
+        let mut text = format!(
+            "changed: {}; the new values fail validation, the command keeps the old ones",
+            shown.join(", ")
+        );
+        for problem in &problems {
+            text.push_str(&format!("\n  {problem}"));
+        }
+        return Round::Failed(text);
+    }
+    let line = format!("changed: {}", shown.join(", "));
+    Round::Changed(new, line)
 }
 
 /// The names whose values differ between the two sets (changed, gone or new),
@@ -100,49 +153,6 @@ pub fn changed_names<'a>(current: &'a SecretSet, new: &'a SecretSet) -> Vec<&'a 
     changed.sort();
     changed.dedup();
     changed
-}
-
-/// Fetches the sources again: the new set when a value changed and the new values
-/// pass validation, and the failure to log, if any. Logs which names changed (never
-/// values).
-fn refetch(launch: &Launch, current: &SecretSet) -> (Option<SecretSet>, Option<String>) {
-    let new = match source::load(&launch.config.fetch, launch.parent) {
-        Ok(new) => new,
-        Err(err) => {
-            let line = format!(
-                "secretrun: watch: fetching failed, the command keeps its values: {}",
-                one_line(&err)
-            );
-            return (None, Some(line));
-        }
-    };
-    let changed = changed_names(current, &new);
-    if changed.is_empty() {
-        return (None, None);
-    }
-    let shown: Vec<String> = changed.iter().map(|n| format!("`{n}`")).collect();
-    let env = launch.env(&new);
-    let report = validate::validate(&env, &launch.config.rules);
-    if !report.errors.is_empty() {
-        let mut text = format!(
-            "secretrun: watch: changed: {}; the new values fail validation, the command keeps the old ones",
-            shown.join(", ")
-        );
-        for error in &report.errors {
-            text.push_str(&format!("\nsecretrun: watch:   {}", error.message));
-        }
-        return (None, Some(text));
-    }
-    drop(env);
-    eprintln!("secretrun: watch: changed: {}", shown.join(", "));
-    (Some(new), None)
-}
-
-fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
 }
 
 #[cfg(test)]
@@ -170,9 +180,73 @@ mod tests {
         assert_eq!(w.note(Some("denied".into())).as_deref(), Some("denied"));
         assert_eq!(
             w.note(None).as_deref(),
-            Some("secretrun: watch: the earlier failure has cleared")
+            Some("the earlier failure has cleared")
         );
         assert_eq!(w.note(None), None);
         assert_eq!(w.note(Some("down".into())).as_deref(), Some("down"));
+    }
+
+    /// Validation as a stub: a value `bad` is a problem.
+    struct Stub;
+
+    impl Secrets for Stub {
+        fn env<'s>(&self, secrets: &'s SecretSet) -> crate::env::ChildEnv<'s> {
+            crate::env::ChildEnv::build(secrets, Vec::new(), &[], true)
+        }
+        fn refetch(&self) -> Result<SecretSet> {
+            unreachable!("decide is given the fetch")
+        }
+        fn problems(&self, secrets: &SecretSet) -> Vec<String> {
+            secrets
+                .iter()
+                .filter(|(_, s)| s.value.expose() == "bad")
+                .map(|(name, _)| format!("`{name}` is bad"))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn the_watch_decision() {
+        let current = SecretSet::of(&[("A", "1"), ("B", "2")]);
+        let same = decide(
+            Ok(SecretSet::of(&[("A", "1"), ("B", "2")])),
+            &current,
+            &Stub,
+        );
+        assert!(matches!(same, Round::Same), "{same:?}");
+        match decide(
+            Ok(SecretSet::of(&[("A", "1"), ("B", "3")])),
+            &current,
+            &Stub,
+        ) {
+            Round::Changed(new, line) => {
+                assert_eq!(line, "changed: `B`");
+                assert_eq!(new.get("B").unwrap().value.expose(), "3");
+            }
+            other => panic!("{other:?}"),
+        }
+        match decide(
+            Ok(SecretSet::of(&[("A", "bad"), ("B", "2")])),
+            &current,
+            &Stub,
+        ) {
+            Round::Failed(text) => assert_eq!(
+                text,
+                "changed: `A`; the new values fail validation, the command keeps the old ones\n  `A` is bad"
+            ),
+            other => panic!("{other:?}"),
+        }
+        let down = decide(
+            Err(anyhow::anyhow!("down").context("fetching")),
+            &current,
+            &Stub,
+        );
+        match down {
+            Round::Failed(text) => assert_eq!(
+                text,
+                "fetching failed, the command keeps its values: fetching: down"
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 }

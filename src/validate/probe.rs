@@ -4,11 +4,13 @@
 //! `SECRETRUN_STRIPE_API_BASE`, for tests). The key travels only in a header marked
 //! sensitive; errors name the variable and the URL, never the key.
 
-use std::time::Duration;
-
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 
+use super::{Finding, Report};
 use crate::detectors::{Detector, KeyKind, Provider};
+use crate::env::ChildEnv;
+use crate::http::{self, LATE, Roots};
+use crate::secret::SecretValue;
 
 const STRIPE_API_BASE: &str = "https://api.stripe.com";
 
@@ -41,64 +43,100 @@ fn probe_for(detector: &Detector) -> Option<Probe> {
     }
 }
 
-/// Runs every probe that applies to `keys` (name, detector, value) and returns the
-/// outcomes by name, in the order given.
-pub fn run(keys: &[(&str, &'static Detector, &str)], timeout: Duration) -> Vec<(String, Outcome)> {
-    let probes: Vec<(&str, Probe, &str)> = keys
+/// Probes every detected key of the command's environment and adds what the
+/// providers said to the report, counting the keys whose provider could not be
+/// asked. The keys stay secret values, zeroed when dropped, up to the request.
+pub fn probe_all(env: &ChildEnv, report: &mut Report, deadline: std::time::Instant) {
+    let values: Vec<(&str, SecretValue)> = env
+        .vars
+        .iter()
+        .filter(|var| report.detected.contains_key(&var.name))
+        .map(|var| {
+            let value = var.value.as_os_str().to_string_lossy().into_owned();
+            (var.name.as_str(), SecretValue::new(value))
+        })
+        .collect();
+    let keys: Vec<(&str, &'static Detector, &SecretValue)> = values
+        .iter()
+        .map(|(name, value)| (*name, report.detected[*name], value))
+        .collect();
+    for (name, outcome) in run(&keys, deadline) {
+        let finding = |message: String| Finding {
+            names: vec![name.clone()],
+            message,
+        };
+        match outcome {
+            Outcome::Valid => {}
+            Outcome::Limited(why) => report.warnings.push(finding(format!("`{name}`: {why}"))),
+            Outcome::Invalid(why) => report.errors.push(finding(format!("`{name}`: {why}"))),
+            Outcome::Unreachable(why) => {
+                report.unprobed += 1;
+                report
+                    .warnings
+                    .push(finding(format!("`{name}` could not be probed: {why}")));
+            }
+        }
+    }
+}
+
+/// Runs every probe that applies to `keys` (name, detector, value), all at once,
+/// on the shared HTTP client, until the launch's deadline; returns the outcomes by
+/// name, in the order given.
+fn run(
+    keys: &[(&str, &'static Detector, &SecretValue)],
+    deadline: std::time::Instant,
+) -> Vec<(String, Outcome)> {
+    let probes: Vec<(&str, Probe, &SecretValue)> = keys
         .iter()
         .filter_map(|&(name, detector, value)| probe_for(detector).map(|p| (name, p, value)))
         .collect();
     if probes.is_empty() {
         return Vec::new();
     }
+    let base =
+        std::env::var("SECRETRUN_STRIPE_API_BASE").unwrap_or_else(|_| STRIPE_API_BASE.to_owned());
+    let roots = if base.starts_with("http://") {
+        Roots::Plain
+    } else {
+        Roots::System
+    };
+    let unreachable = |why: String| -> Vec<(String, Outcome)> {
+        probes
+            .iter()
+            .map(|(n, ..)| (n.to_string(), Outcome::Unreachable(why.clone())))
+            .collect()
+    };
+    let client = match http::builder(roots).build() {
+        Ok(client) => client,
+        Err(e) => return unreachable(format!("building the HTTP client: {e}")),
+    };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a current-thread runtime builds");
-    let client = match reqwest::Client::builder()
-        .timeout(timeout)
-        .https_only(false)
-        .build()
-    {
-        Ok(client) => client,
-        Err(e) => {
-            let why = format!("building the HTTP client: {e}");
-            return probes
-                .iter()
-                .map(|(n, ..)| (n.to_string(), Outcome::Unreachable(why.clone())))
-                .collect();
-        }
-    };
-    let base =
-        std::env::var("SECRETRUN_STRIPE_API_BASE").unwrap_or_else(|_| STRIPE_API_BASE.to_owned());
+    let deadline = tokio::time::Instant::from_std(deadline);
     let outcomes = runtime.block_on(async {
         let calls = probes.iter().map(|&(_, probe, value)| match probe {
             Probe::StripeBalance => stripe_balance(&client, &base, value),
         });
-        tokio::time::timeout(timeout, futures_util::future::join_all(calls)).await
+        tokio::time::timeout_at(deadline, futures_util::future::join_all(calls)).await
     });
-    let outcomes = outcomes.unwrap_or_else(|_| {
-        vec![
-            Outcome::Unreachable(format!(
-                "no answer within {}",
-                crate::duration::show_duration(timeout)
-            ));
-            probes.len()
-        ]
-    });
-    probes
-        .iter()
-        .map(|(name, ..)| name.to_string())
-        .zip(outcomes)
-        .collect()
+    match outcomes {
+        Ok(outcomes) => probes
+            .iter()
+            .map(|(name, ..)| name.to_string())
+            .zip(outcomes)
+            .collect(),
+        Err(_) => unreachable(format!("Stripe {LATE}")),
+    }
 }
 
-async fn stripe_balance(client: &reqwest::Client, base: &str, key: &str) -> Outcome {
+async fn stripe_balance(client: &reqwest::Client, base: &str, key: &SecretValue) -> Outcome {
     let url = format!("{}/v1/balance", base.trim_end_matches('/'));
     let shown = crate::address::shown(&url);
-    let mut bearer = zeroize::Zeroizing::new(String::with_capacity(7 + key.len()));
+    let mut bearer = zeroize::Zeroizing::new(String::with_capacity(7 + key.expose().len()));
     bearer.push_str("Bearer ");
-    bearer.push_str(key);
+    bearer.push_str(key.expose());
     let Ok(mut auth) = HeaderValue::from_str(&bearer) else {
         return Outcome::Invalid("the key cannot be sent in an HTTP header".to_owned());
     };

@@ -4,8 +4,6 @@
 //! backoff inside the one deadline. The token is sent only in a header marked
 //! sensitive; messages name the path and the address, never a value or a token.
 
-use std::time::Duration;
-
 use anyhow::Result;
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
@@ -18,13 +16,14 @@ use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::source::remote::{Fetched, RemoteRef};
 
-mod http;
 mod settings;
+mod transport;
 
 pub use settings::{FileSettings, Settings};
 
-use http::{HttpError, build_http};
+use crate::http::{self, HttpError};
 use settings::Auth;
+use transport::build_http;
 
 /// Mounts that are never secrets engines: a reference under them is refused even
 /// where the server cannot say what is mounted.
@@ -39,8 +38,7 @@ pub struct Client {
     shown: String,
     namespace: Option<HeaderValue>,
     token: HeaderValue,
-    max_retries: u32,
-    client_timeout: Duration,
+    retry: http::Retry,
 }
 
 impl Client {
@@ -60,8 +58,10 @@ impl Client {
             shown,
             namespace,
             token: HeaderValue::from_static(""),
-            max_retries: settings.max_retries,
-            client_timeout: settings.client_timeout,
+            retry: http::Retry {
+                max_retries: settings.max_retries,
+                per_attempt: settings.client_timeout,
+            },
         };
         let token = match settings.auth {
             Auth::Token(token) => token,
@@ -116,7 +116,6 @@ impl Client {
             ),
             e => self.failure(e, &what),
         })?;
-        let bytes = Zeroizing::new(bytes);
         let token = serde_json::from_slice::<Value>(&bytes).ok().and_then(|v| {
             v.pointer("/auth/client_token")
                 .and_then(Value::as_str)
@@ -145,7 +144,6 @@ impl Client {
             .request(Method::GET, &url_path, None, deadline)
             .await
             .map_err(|e| self.failure(e, &what))?;
-        let bytes = Zeroizing::new(bytes);
         let mut doc: Value = serde_json::from_slice(&bytes).map_err(|_| {
             Failure::new(
                 Kind::Unreachable,
@@ -268,26 +266,19 @@ impl Client {
     fn failure(&self, e: HttpError, what: &str) -> Failure {
         let at = &self.shown;
         match e {
-            HttpError::Status(s @ (StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN)) => {
-                Failure::new(
-                    Kind::Denied,
-                    format!("{what}: Vault at `{at}` refused access ({})", s.as_u16()),
-                )
-            }
             HttpError::Status(StatusCode::NOT_FOUND) => Failure::new(
                 Kind::Config,
                 format!("{what}: not found on Vault at `{at}`"),
             ),
-            HttpError::Status(s) if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
-                Failure::new(
-                    Kind::Unreachable,
-                    format!("{what}: Vault at `{at}` answered {}", s.as_u16()),
-                )
+            HttpError::Status(s) => {
+                let code = s.as_u16();
+                let kind = http::status_kind(code);
+                let said = match kind {
+                    Kind::Denied => format!("refused access ({code})"),
+                    _ => format!("answered {code}"),
+                };
+                Failure::new(kind, format!("{what}: Vault at `{at}` {said}"))
             }
-            HttpError::Status(s) => Failure::new(
-                Kind::Config,
-                format!("{what}: Vault at `{at}` answered {}", s.as_u16()),
-            ),
             HttpError::Unreachable(why) => {
                 Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}"))
             }

@@ -1,12 +1,10 @@
-//! Vault's transport: the HTTP client with the TLS settings, one request retried
-//! with jittered backoff inside the deadline, answers read up to a bound, and the
-//! redirect rule that keeps the token at its origin.
-
-use std::time::Duration;
+//! Vault's transport: the HTTP client with Vault's TLS settings, Vault's headers
+//! on the shared request policy ([`crate::http`]), and the redirect rule
+//! that keeps the token at its origin.
 
 use anyhow::Result;
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::Value;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
@@ -15,36 +13,22 @@ use super::{Client, Settings};
 use crate::address;
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
-
-/// How a request failed, before it becomes a [`Failure`] naming the path.
-pub(super) enum HttpError {
-    Status(StatusCode),
-    Unreachable(String),
-}
+use crate::http::{self, HttpError, Roots};
 
 impl Client {
-    /// One request, retried on connection errors, 429 and 5xx other than 501, with
-    /// jittered exponential backoff, never past the deadline.
+    /// One request with Vault's headers, under the shared retry policy.
     pub(super) async fn request(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
         deadline: Instant,
-    ) -> Result<Vec<u8>, HttpError> {
+    ) -> Result<Zeroizing<Vec<u8>>, HttpError> {
         let url = format!("{}/v1/{path}", self.base);
-        let mut attempt = 0;
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(HttpError::Unreachable(
-                    "did not answer before the deadline".into(),
-                ));
-            }
+        let make = || {
             let mut req = self
                 .http
                 .request(method.clone(), &url)
-                .timeout(self.client_timeout.min(deadline - now))
                 .header("X-Vault-Request", "true");
             if !self.token.is_empty() {
                 req = req.header("X-Vault-Token", self.token.clone());
@@ -55,107 +39,10 @@ impl Client {
             if let Some(body) = body {
                 req = req.json(body);
             }
-            let error = match tokio::time::timeout_at(deadline, req.send()).await {
-                Err(_) => {
-                    return Err(HttpError::Unreachable(
-                        "did not answer before the deadline".into(),
-                    ));
-                }
-                Ok(Ok(resp)) if resp.status().is_success() => match read_capped(resp).await {
-                    Ok(bytes) => return Ok(bytes),
-                    Err(Some(e)) => HttpError::Unreachable(format!(
-                        "broke off its answer: {}",
-                        chain(&e.without_url())
-                    )),
-                    Err(None) => {
-                        return Err(HttpError::Unreachable(format!(
-                            "answered with more than {} MiB, more than any secret; secretrun \
-                             stops reading there",
-                            MAX_ANSWER >> 20
-                        )));
-                    }
-                },
-                Ok(Ok(resp)) => HttpError::Status(resp.status()),
-                Ok(Err(e)) if e.is_redirect() => {
-                    return Err(HttpError::Unreachable(format!(
-                        "redirected where secretrun will not follow: {}",
-                        chain(&e.without_url())
-                    )));
-                }
-                Ok(Err(_)) if Instant::now() >= deadline => {
-                    return Err(HttpError::Unreachable(
-                        "did not answer before the deadline".into(),
-                    ));
-                }
-                Ok(Err(e)) => {
-                    HttpError::Unreachable(format!("is unreachable: {}", chain(&e.without_url())))
-                }
-            };
-            let retryable = match &error {
-                HttpError::Status(s) => {
-                    *s == StatusCode::TOO_MANY_REQUESTS
-                        || (s.is_server_error() && *s != StatusCode::NOT_IMPLEMENTED)
-                }
-                HttpError::Unreachable(_) => true,
-            };
-            let pause = backoff(attempt);
-            if !retryable || attempt >= self.max_retries || Instant::now() + pause >= deadline {
-                return Err(error);
-            }
-            tokio::time::sleep(pause).await;
-            attempt += 1;
-        }
+            req
+        };
+        http::send(make, self.retry, deadline).await
     }
-}
-
-/// The most an answer may hold. A KV secret is at most a few MiB (Vault's own
-/// request size limit is 32 MiB; real secrets are kilobytes): a server that sends
-/// more is not read to the end, so it cannot fill the memory.
-const MAX_ANSWER: usize = 16 << 20;
-
-/// Reads an answer's body up to [`MAX_ANSWER`]: `Err(None)` past it.
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, Option<reqwest::Error>> {
-    if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
-        return Err(None);
-    }
-    let mut body = Zeroizing::new(Vec::with_capacity(
-        resp.content_length().unwrap_or(0) as usize
-    ));
-    while let Some(chunk) = resp.chunk().await.map_err(Some)? {
-        if body.len() + chunk.len() > MAX_ANSWER {
-            return Err(None);
-        }
-        if body.capacity() - body.len() < chunk.len() {
-            // Grow by hand, so that the smaller buffer is zeroed, not just freed.
-            let mut grown = Zeroizing::new(Vec::with_capacity((body.len() + chunk.len()) * 2));
-            grown.extend_from_slice(&body);
-            body = grown;
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(std::mem::take(&mut *body))
-}
-
-/// 100 ms doubling per attempt, up to 2 s, with full jitter so that many clients
-/// retrying at once spread out.
-pub fn backoff(attempt: u32) -> Duration {
-    let ceiling = Duration::from_millis(100)
-        .saturating_mul(1 << attempt.min(5))
-        .min(Duration::from_secs(2));
-    let nanos = ceiling.as_nanos() as u64;
-    Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
-}
-
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    hasher.finish()
 }
 
 /// Why a redirect is not followed. The token travels in a header of every request,
@@ -188,27 +75,21 @@ fn config_error(what: &str, e: &dyn std::fmt::Display) -> Failure {
 /// server name, the URL's host becomes that name (so it is both sent as SNI and
 /// verified) and the name is resolved to the configured host's address.
 pub(super) fn build_http(settings: &Settings) -> Result<(reqwest::Client, String)> {
-    let mut builder = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::custom(
-            |attempt| match redirect_refusal(attempt.previous(), attempt.url()) {
-                Some(why) => attempt.error(why),
-                None => attempt.follow(),
-            },
-        ))
-        .user_agent(concat!("secretrun/", env!("CARGO_PKG_VERSION")));
     let certs = custom_roots(settings)?;
-    if !certs.is_empty() {
+    let roots = if !certs.is_empty() {
         // A custom CA replaces the system roots, as the Vault CLI does.
-        builder = builder.tls_certs_only(certs);
+        Roots::Only(certs)
     } else if settings.addr.starts_with("http://") {
-        // No TLS: skip loading the system's CA store, which takes milliseconds
-        // (a bundle and a directory of some 150 files) on every launch.
-        builder = builder.tls_certs_only(Vec::new());
-    } else if let Some(bundle) = crate::source::tls::system_bundle_pem()
-        .and_then(|pem| reqwest::Certificate::from_pem_bundle(&pem).ok())
-    {
-        builder = builder.tls_certs_only(bundle);
-    }
+        Roots::Plain
+    } else {
+        Roots::System
+    };
+    let mut builder = http::builder(roots).redirect(reqwest::redirect::Policy::custom(|attempt| {
+        match redirect_refusal(attempt.previous(), attempt.url()) {
+            Some(why) => attempt.error(why),
+            None => attempt.follow(),
+        }
+    }));
     if let Some(identity) = client_identity(settings)? {
         builder = builder.identity(identity);
     }
@@ -330,15 +211,5 @@ mod tests {
             redirect_refusal(&many, &url("https://a/x")).as_deref(),
             Some("too many redirects")
         );
-    }
-
-    #[test]
-    fn backoff_grows_with_jitter_and_a_cap() {
-        for attempt in 0..10 {
-            let b = backoff(attempt);
-            let ceiling =
-                Duration::from_millis(100 * (1 << attempt.min(5))).min(Duration::from_secs(2));
-            assert!(b >= ceiling / 2 && b <= ceiling, "{attempt}: {b:?}");
-        }
     }
 }

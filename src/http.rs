@@ -1,0 +1,259 @@
+//! One HTTP policy for every store and for `check --probe`: the system's trust
+//! roots (read once, the same way everywhere), the client's common settings, one
+//! request retried with jittered backoff inside the deadline, answers read up to a
+//! bound, what an HTTP status means for the exit code, and the words of those
+//! failures. Each store keeps only its protocol: paths, headers, bodies.
+//!
+//! The default root loaders read the distribution's CA bundle and then every file of
+//! `/etc/ssl/certs` (some 150 files, about 4 ms a launch); where the distribution
+//! keeps one bundle file, reading just that file gives the same roots.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+use crate::error::{Kind, chain};
+
+/// The words for a request the deadline cut short, in every message that says so.
+pub const LATE: &str = "did not answer before the deadline";
+
+/// The most an answer may hold. A secret is at most a few MiB (Vault's own request
+/// size limit is 32 MiB; real secrets are kilobytes): a server that sends more is
+/// not read to the end, so it cannot fill the memory.
+pub const MAX_ANSWER: usize = 16 << 20;
+
+/// Where distributions keep their bundle of trusted roots.
+const BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The PEM text of the system's CA bundle (`SSL_CERT_FILE` first, as OpenSSL does),
+/// read once a process, or `None` where there is no bundle file and the default
+/// loader must do.
+pub fn system_roots_pem() -> Option<&'static [u8]> {
+    static PEM: OnceLock<Option<Vec<u8>>> = OnceLock::new();
+    PEM.get_or_init(|| {
+        std::env::var_os("SSL_CERT_FILE")
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(BUNDLES.iter().map(PathBuf::from))
+            .find(|p| p.is_file())
+            .and_then(|path| std::fs::read(path).ok())
+            .filter(|pem| pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----"))
+    })
+    .as_deref()
+}
+
+/// What trusts a server's certificate.
+pub enum Roots {
+    /// The system's bundle.
+    System,
+    /// These certificates only (a store's own CA setting).
+    Only(Vec<reqwest::Certificate>),
+    /// None: the address is plain `http://`, so loading roots would be wasted time.
+    Plain,
+}
+
+/// A client builder with what every client of secretrun shares: its user agent,
+/// its trust roots, and no redirects unless the store sets its own rule.
+pub fn builder(roots: Roots) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .user_agent(concat!("secretrun/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none());
+    match roots {
+        Roots::Only(certs) => builder.tls_certs_only(certs),
+        Roots::Plain => builder.tls_certs_only(Vec::new()),
+        Roots::System => match system_roots_pem()
+            .and_then(|pem| reqwest::Certificate::from_pem_bundle(pem).ok())
+        {
+            Some(bundle) => builder.tls_certs_only(bundle),
+            None => builder,
+        },
+    }
+}
+
+/// The exit kind an unwanted HTTP status stands for: refused credentials are
+/// "denied", a busy or failing server "unreachable" (it may answer later), anything
+/// else a configuration problem (a wrong path, a wrong request).
+pub fn status_kind(status: u16) -> Kind {
+    match status {
+        401 | 403 => Kind::Denied,
+        429 | 500.. => Kind::Unreachable,
+        _ => Kind::Config,
+    }
+}
+
+/// How one request failed, before a store turns it into a failure naming its secret.
+#[derive(Debug)]
+pub enum HttpError {
+    /// The server answered with this unwanted status.
+    Status(StatusCode),
+    /// No usable answer: the words say why (after "the server …").
+    Unreachable(String),
+}
+
+impl HttpError {
+    /// Worth asking again: no answer, a throttling answer, or a server error that
+    /// may pass (not 501, which says the server never will).
+    fn retryable(&self) -> bool {
+        match self {
+            HttpError::Status(s) => {
+                *s == StatusCode::TOO_MANY_REQUESTS
+                    || (s.is_server_error() && *s != StatusCode::NOT_IMPLEMENTED)
+            }
+            HttpError::Unreachable(_) => true,
+        }
+    }
+}
+
+/// How hard to try one request.
+#[derive(Clone, Copy, Debug)]
+pub struct Retry {
+    /// Attempts after the first.
+    pub max_retries: u32,
+    /// The most one attempt may take (the deadline may cut it shorter).
+    pub per_attempt: Duration,
+}
+
+/// Sends the request `make` builds, again on a retryable failure after a jittered
+/// backoff, never past the deadline, and reads a successful answer up to
+/// [`MAX_ANSWER`]. The body comes back in a buffer that zeroes itself when dropped.
+pub async fn send(
+    make: impl Fn() -> reqwest::RequestBuilder,
+    retry: Retry,
+    deadline: Instant,
+) -> Result<Zeroizing<Vec<u8>>, HttpError> {
+    let mut attempt = 0;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(HttpError::Unreachable(LATE.into()));
+        }
+        let request = make().timeout(retry.per_attempt.min(deadline - now));
+        let error = match tokio::time::timeout_at(deadline, request.send()).await {
+            Err(_) => return Err(HttpError::Unreachable(LATE.into())),
+            Ok(Ok(resp)) if resp.status().is_success() => match read_capped(resp).await {
+                Ok(bytes) => return Ok(bytes),
+                Err(Some(e)) => HttpError::Unreachable(format!(
+                    "broke off its answer: {}",
+                    chain(&e.without_url())
+                )),
+                Err(None) => {
+                    return Err(HttpError::Unreachable(format!(
+                        "answered with more than {} MiB, more than any secret; secretrun \
+                         stops reading there",
+                        MAX_ANSWER >> 20
+                    )));
+                }
+            },
+            Ok(Ok(resp)) => HttpError::Status(resp.status()),
+            Ok(Err(e)) if e.is_redirect() => {
+                return Err(HttpError::Unreachable(format!(
+                    "redirected where secretrun will not follow: {}",
+                    chain(&e.without_url())
+                )));
+            }
+            Ok(Err(_)) if Instant::now() >= deadline => {
+                return Err(HttpError::Unreachable(LATE.into()));
+            }
+            Ok(Err(e)) => {
+                HttpError::Unreachable(format!("is unreachable: {}", chain(&e.without_url())))
+            }
+        };
+        let pause = backoff(attempt);
+        if !error.retryable() || attempt >= retry.max_retries || Instant::now() + pause >= deadline
+        {
+            return Err(error);
+        }
+        tokio::time::sleep(pause).await;
+        attempt += 1;
+    }
+}
+
+/// Reads an answer's body up to [`MAX_ANSWER`]: `Err(None)` past it.
+async fn read_capped(
+    mut resp: reqwest::Response,
+) -> Result<Zeroizing<Vec<u8>>, Option<reqwest::Error>> {
+    if resp.content_length().is_some_and(|n| n > MAX_ANSWER as u64) {
+        return Err(None);
+    }
+    let mut body = Zeroizing::new(Vec::with_capacity(
+        resp.content_length().unwrap_or(0) as usize
+    ));
+    while let Some(chunk) = resp.chunk().await.map_err(Some)? {
+        if body.len() + chunk.len() > MAX_ANSWER {
+            return Err(None);
+        }
+        if body.capacity() - body.len() < chunk.len() {
+            // Grow by hand, so that the smaller buffer is zeroed, not just freed.
+            let mut grown = Zeroizing::new(Vec::with_capacity((body.len() + chunk.len()) * 2));
+            grown.extend_from_slice(&body);
+            body = grown;
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// 100 ms doubling per attempt, up to 2 s, with full jitter so that many clients
+/// retrying at once spread out.
+pub fn backoff(attempt: u32) -> Duration {
+    let ceiling = Duration::from_millis(100)
+        .saturating_mul(1 << attempt.min(5))
+        .min(Duration::from_secs(2));
+    let nanos = ceiling.as_nanos() as u64;
+    Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
+}
+
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_a_cap() {
+        for attempt in 0..10 {
+            let b = backoff(attempt);
+            let ceiling =
+                Duration::from_millis(100 * (1 << attempt.min(5))).min(Duration::from_secs(2));
+            assert!(b >= ceiling / 2 && b <= ceiling, "{attempt}: {b:?}");
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_exit_kinds() {
+        assert_eq!(status_kind(401), Kind::Denied);
+        assert_eq!(status_kind(403), Kind::Denied);
+        assert_eq!(status_kind(429), Kind::Unreachable);
+        assert_eq!(status_kind(500), Kind::Unreachable);
+        assert_eq!(status_kind(501), Kind::Unreachable);
+        assert_eq!(status_kind(404), Kind::Config);
+        assert_eq!(status_kind(400), Kind::Config);
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let status = |s: u16| HttpError::Status(StatusCode::from_u16(s).unwrap()).retryable();
+        assert!(status(429) && status(500) && status(503));
+        assert!(!status(501) && !status(404) && !status(403) && !status(400));
+        assert!(HttpError::Unreachable("x".into()).retryable());
+    }
+}

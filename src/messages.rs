@@ -1,0 +1,67 @@
+//! How secretrun speaks to a person: every line it writes to stderr of its own is
+//! made here, in one voice.
+//!
+//! Two situations, two forms. Before the command runs (or instead of it), secretrun
+//! is alone on the terminal: `error: …` (then `caused by: …` for each cause) and
+//! `warning: …`. While a supervised command runs, its output and ours share the
+//! terminal, so each of our lines says whose it is: `secretrun: watch: …`.
+//!
+//! The texts come escaped from where they were made (names and paths through
+//! [`crate::escape`]); values never reach a message. A leaf module.
+
+use std::io::Write;
+
+/// An error that ends secretrun, with its causes, one a line.
+pub fn error(err: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {err}");
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(stderr, "caused by: {cause}");
+    }
+}
+
+/// Something the user should know that does not stop the launch.
+pub fn warning(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {text}");
+}
+
+/// A line of `--watch` while the command runs; a text of several lines gets the
+/// prefix on each.
+pub fn watch(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", watch_lines(text));
+}
+
+fn watch_lines(text: &str) -> String {
+    text.lines()
+        .map(|line| format!("secretrun: watch: {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// An error in one line, its causes joined with `: `, for a log line that must not
+/// break (a `--watch` failure while the command runs).
+pub fn one_line(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_watch_line_says_whose_it_is() {
+        assert_eq!(
+            watch_lines("changed: `A`\n  `A` is not a port"),
+            "secretrun: watch: changed: `A`\nsecretrun: watch:   `A` is not a port"
+        );
+    }
+
+    #[test]
+    fn one_line_joins_the_causes() {
+        let err = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(one_line(&err), "outer: inner");
+    }
+}

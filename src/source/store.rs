@@ -1,0 +1,138 @@
+//! The one interface every store implements: fetch these references before this
+//! deadline. Opening a store resolves its settings (no network yet); a build
+//! without the store's cargo feature refuses its scheme there. Adding a store is a
+//! file behind [`Store`] and a line in [`open`].
+
+use futures_util::future::LocalBoxFuture;
+use tokio::time::Instant;
+
+use anyhow::Result;
+
+#[cfg(not(all(feature = "vault", feature = "aws")))]
+use crate::error::{Kind, fail};
+use crate::source::Plan;
+use crate::source::remote::{Fetched, RemoteRef, Scheme};
+
+/// The parent's environment, by name (the snapshot taken at start, never the
+/// process's own).
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// One answer a reference: what the store returned for it, or why not.
+pub type Answers = Vec<Result<Fetched>>;
+
+/// A store with its settings resolved, ready to fetch.
+pub trait Store<'a> {
+    /// Fetches every reference given (distinct, all of this store's scheme), as
+    /// concurrently as the store allows, before the deadline. The answers come in
+    /// the order of `refs`; an `Err` of the whole means the store could not be used
+    /// at all (no login, no configuration).
+    fn fetch(
+        self: Box<Self>,
+        refs: &'a [&'a RemoteRef],
+        deadline: Instant,
+    ) -> LocalBoxFuture<'a, Result<Answers>>;
+}
+
+/// Opens the store a scheme names. `notice` is told what the user should be warned
+/// of (a setting that weakens security).
+#[allow(unused_variables)] // in builds without every store
+pub fn open<'a>(
+    scheme: Scheme,
+    plan: &'a Plan,
+    env: Env<'a>,
+    first: &RemoteRef,
+    notice: &mut dyn FnMut(String),
+) -> Result<Box<dyn Store<'a> + 'a>> {
+    match scheme {
+        #[cfg(feature = "vault")]
+        Scheme::Vault => vault::open(plan, env, notice),
+        #[cfg(not(feature = "vault"))]
+        Scheme::Vault => missing("Vault", "vault", first),
+        #[cfg(feature = "aws")]
+        Scheme::AwsSm => aws::open(plan, env),
+        #[cfg(not(feature = "aws"))]
+        Scheme::AwsSm => missing("AWS", "aws", first),
+    }
+}
+
+/// The refusal of a store this build was made without.
+#[cfg(not(all(feature = "vault", feature = "aws")))]
+fn missing<'a>(name: &str, feature: &str, r: &RemoteRef) -> Result<Box<dyn Store<'a> + 'a>> {
+    fail(
+        Kind::Config,
+        format!("`{r}`: this build of secretrun has no {name} support (cargo feature `{feature}`)"),
+    )
+}
+
+#[cfg(feature = "vault")]
+mod vault {
+    use super::*;
+    use crate::source::vault::{Client, Settings};
+
+    pub struct Vault {
+        settings: Settings,
+    }
+
+    pub fn open<'a>(
+        plan: &Plan,
+        env: Env<'_>,
+        notice: &mut dyn FnMut(String),
+    ) -> Result<Box<dyn Store<'a> + 'a>> {
+        let settings = Settings::resolve(&plan.vault, env)?;
+        if settings.skip_verify {
+            notice(
+                "VAULT_SKIP_VERIFY is on: the Vault server's certificate is NOT verified; \
+                 anyone on the path can read your secrets"
+                    .to_owned(),
+            );
+        }
+        Ok(Box::new(Vault { settings }))
+    }
+
+    impl<'a> Store<'a> for Vault {
+        fn fetch(
+            self: Box<Self>,
+            refs: &'a [&'a RemoteRef],
+            deadline: Instant,
+        ) -> LocalBoxFuture<'a, Result<Answers>> {
+            Box::pin(async move {
+                let client = Client::connect(self.settings, deadline).await?;
+                let reads = refs.iter().map(|r| client.read(r, deadline));
+                Ok(futures_util::future::join_all(reads).await)
+            })
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+mod aws {
+    use super::*;
+    use crate::source::aws::{self, Client, FileSettings};
+
+    pub struct Aws<'a> {
+        file: &'a FileSettings,
+        env: Env<'a>,
+    }
+
+    pub fn open<'a>(plan: &'a Plan, env: Env<'a>) -> Result<Box<dyn Store<'a> + 'a>> {
+        // Before the network runtime starts its thread: see the function.
+        aws::turn_off_metadata_service_off_ec2(env);
+        Ok(Box::new(Aws {
+            file: &plan.aws,
+            env,
+        }))
+    }
+
+    impl<'a> Store<'a> for Aws<'a> {
+        fn fetch(
+            self: Box<Self>,
+            refs: &'a [&'a RemoteRef],
+            deadline: Instant,
+        ) -> LocalBoxFuture<'a, Result<Answers>> {
+            Box::pin(async move {
+                let client = Client::connect(self.file, self.env, deadline).await?;
+                Ok(client.fetch(refs, deadline).await)
+            })
+        }
+    }
+}
