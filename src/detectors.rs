@@ -230,103 +230,104 @@ pub fn detect(value: &str) -> Option<&'static Detector> {
 mod tests {
     use super::*;
 
-    // Made-up values of the right shape; none is a real key.
+    /// Made-up values of the right shape; none is a real key.
+    const CASES: &[(&str, &str, &str, Option<Mode>)] = &[
+        (
+            "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "Stripe",
+            "secret key",
+            LIVE,
+        ),
+        (
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "Stripe",
+            "secret key",
+            TEST,
+        ),
+        (
+            "rk_live_4eC39HqLyjWDarjtT1zdp7dc",
+            "Stripe",
+            "restricted key",
+            LIVE,
+        ),
+        (
+            "pk_test_TYooMQauvdEDq54NiTphI7jx",
+            "Stripe",
+            "publishable key",
+            TEST,
+        ),
+        (
+            "whsec_5fbd0c3a7e4b4f2c9a1d8e6b",
+            "Stripe",
+            "webhook secret",
+            None,
+        ),
+        ("AKIAIOSFODNN7EXAMPLE", "AWS", "access key id", None),
+        (
+            "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+            "GitHub",
+            "personal access token",
+            None,
+        ),
+        (
+            "glpat-aBcDeFgHiJkLmNoPqRsT",
+            "GitLab",
+            "personal access token",
+            None,
+        ),
+        (
+            "xoxb-1234567890-abcdefghijklmnop",
+            "Slack",
+            "bot token",
+            None,
+        ),
+        (
+            "SG.aBcDeFgHiJkLmNoPqRsTuV.aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcdefg",
+            "SendGrid",
+            "api key",
+            None,
+        ),
+        (
+            "AC0123456789abcdef0123456789abcdef",
+            "Twilio",
+            "account sid",
+            None,
+        ),
+        (
+            "sk-ant-api03-aBcDeFgHiJkLmNoPqRsTuVwXyZ",
+            "Anthropic",
+            "api key",
+            None,
+        ),
+        (
+            "sk-proj-aBcDeFgHiJkLmNoPqRsTuVwXyZ",
+            "OpenAI",
+            "project api key",
+            None,
+        ),
+        (
+            "sk-aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
+            "OpenAI",
+            "api key",
+            None,
+        ),
+        (
+            "AIzaSyA-aBcDeFgHiJkLmNoPqRsTuVwXyZ01234",
+            "Google",
+            "api key",
+            None,
+        ),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMII\n-----END RSA PRIVATE KEY-----",
+            "PEM",
+            "private key",
+            None,
+        ),
+    ];
+
     #[test]
     fn detects_each_provider() {
-        let cases = [
-            (
-                "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
-                "Stripe",
-                "secret key",
-                LIVE,
-            ),
-            (
-                "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
-                "Stripe",
-                "secret key",
-                TEST,
-            ),
-            (
-                "rk_live_4eC39HqLyjWDarjtT1zdp7dc",
-                "Stripe",
-                "restricted key",
-                LIVE,
-            ),
-            (
-                "pk_test_TYooMQauvdEDq54NiTphI7jx",
-                "Stripe",
-                "publishable key",
-                TEST,
-            ),
-            (
-                "whsec_5fbd0c3a7e4b4f2c9a1d8e6b",
-                "Stripe",
-                "webhook secret",
-                None,
-            ),
-            ("AKIAIOSFODNN7EXAMPLE", "AWS", "access key id", None),
-            (
-                "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
-                "GitHub",
-                "personal access token",
-                None,
-            ),
-            (
-                "glpat-aBcDeFgHiJkLmNoPqRsT",
-                "GitLab",
-                "personal access token",
-                None,
-            ),
-            (
-                "xoxb-1234567890-abcdefghijklmnop",
-                "Slack",
-                "bot token",
-                None,
-            ),
-            (
-                "SG.aBcDeFgHiJkLmNoPqRsTuV.aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789abcdefg",
-                "SendGrid",
-                "api key",
-                None,
-            ),
-            (
-                "AC0123456789abcdef0123456789abcdef",
-                "Twilio",
-                "account sid",
-                None,
-            ),
-            (
-                "sk-ant-api03-aBcDeFgHiJkLmNoPqRsTuVwXyZ",
-                "Anthropic",
-                "api key",
-                None,
-            ),
-            (
-                "sk-proj-aBcDeFgHiJkLmNoPqRsTuVwXyZ",
-                "OpenAI",
-                "project api key",
-                None,
-            ),
-            (
-                "sk-aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
-                "OpenAI",
-                "api key",
-                None,
-            ),
-            (
-                "AIzaSyA-aBcDeFgHiJkLmNoPqRsTuVwXyZ01234",
-                "Google",
-                "api key",
-                None,
-            ),
-            (
-                "-----BEGIN RSA PRIVATE KEY-----\nMII\n-----END RSA PRIVATE KEY-----",
-                "PEM",
-                "private key",
-                None,
-            ),
-        ];
-        for (value, provider, kind, mode) in cases {
+        for &(value, provider, kind, mode) in CASES {
             let d = detect(value).unwrap_or_else(|| panic!("not detected: {provider} {kind}"));
             assert_eq!(
                 (d.provider.name(), d.kind.name(), d.mode),

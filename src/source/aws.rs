@@ -64,6 +64,27 @@ pub fn turn_off_metadata_service_off_ec2(env: &dyn Fn(&str) -> Option<String>) {
     }
 }
 
+/// A credential that no HTTP header can carry would fail deep in the SDK as a
+/// "dispatch failure"; name it instead.
+fn check_credentials(env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+    ] {
+        if env(name).is_some_and(|v| v.chars().any(char::is_control)) {
+            return fail(
+                Kind::Config,
+                format!(
+                    "`{name}` holds a newline or another control character, which no HTTP \
+                     header can carry (a trailing newline from a file or a paste?)"
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A Secrets Manager client, configured.
 pub struct Client {
     sm: aws_sdk_secretsmanager::Client,
@@ -75,23 +96,7 @@ impl Client {
         env: &dyn Fn(&str) -> Option<String>,
         deadline: Instant,
     ) -> Result<Client> {
-        // A credential that no HTTP header can carry would fail deep in the SDK as a
-        // "dispatch failure"; name it instead.
-        for name in [
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
-            "AWS_SESSION_TOKEN",
-        ] {
-            if env(name).is_some_and(|v| v.chars().any(char::is_control)) {
-                return fail(
-                    Kind::Config,
-                    format!(
-                        "`{name}` holds a newline or another control character, which no HTTP \
-                         header can carry (a trailing newline from a file or a paste?)"
-                    ),
-                );
-            }
-        }
+        check_credentials(env)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client()?)

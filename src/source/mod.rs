@@ -88,104 +88,91 @@ pub struct Plan {
 /// A dotenv file, parsed, its references not yet fetched.
 struct ParsedFile {
     path: PathBuf,
-    entries: Vec<dotenv::Entry>,
+    /// Each line, with the reference its value holds, if any.
+    entries: Vec<(dotenv::Entry, Option<RemoteRef>)>,
 }
 
 /// Loads every source of the plan into one set. `notice` is told, as soon as it is
 /// known, what the user should be warned of (a setting that weakens security), even
 /// when loading then fails.
 pub fn load(
-    config: &Plan,
+    plan: &Plan,
     parent: &[(OsString, OsString)],
     notice: &mut dyn FnMut(String),
 ) -> Result<SecretSet> {
-    let deadline = Instant::now() + config.timeout;
-    let mut files: Vec<ParsedFile> = Vec::new();
-    for spec in &config.sources {
-        if let SourceSpec::Dotenv(path) = spec {
-            let entries = {
-                let earlier = |name: &str| -> Option<(&str, bool)> {
-                    files.iter().rev().find_map(|f| {
-                        f.entries
-                            .iter()
-                            .rev()
-                            .find(|e| e.name == name)
-                            .map(|e| (e.value.expose(), e.is_fetched()))
-                    })
-                };
-                parse_dotenv(path, &earlier)?
-            };
-            files.push(ParsedFile {
-                path: path.clone(),
-                entries,
-            });
-        }
-    }
-
+    let deadline = Instant::now() + plan.timeout;
+    let files = parse_files(plan)?;
     // Every reference, from `--from` and from dotenv values.
-    let mut refs: Vec<RemoteRef> = Vec::new();
-    for spec in &config.sources {
-        if let SourceSpec::Remote(r) = spec {
-            refs.push(r.clone());
-        }
-    }
-    let mut file_refs: HashMap<(usize, usize), RemoteRef> = HashMap::new();
-    for (fi, file) in files.iter().enumerate() {
-        for (ei, entry) in file.entries.iter().enumerate() {
-            if entry.literal {
-                continue;
-            }
-            if let Some(parsed) = RemoteRef::parse(entry.value.expose()) {
-                let r = parsed.with_context(|| {
+    let from_flags = plan.sources.iter().filter_map(|spec| match spec {
+        SourceSpec::Remote(r) => Some(r),
+        SourceSpec::Dotenv(_) => None,
+    });
+    let in_files = files
+        .iter()
+        .flat_map(|f| f.entries.iter().filter_map(|(_, r)| r.as_ref()));
+    let refs: Vec<&RemoteRef> = from_flags.chain(in_files).collect();
+    let fetched = fetch_all(&refs, plan, parent, deadline, notice)?;
+    merge(plan, files, &fetched)
+}
+
+/// Parses the dotenv sources in order (a later file may expand names of an earlier
+/// one), and the references their values hold.
+fn parse_files(plan: &Plan) -> Result<Vec<ParsedFile>> {
+    let mut files: Vec<ParsedFile> = Vec::new();
+    for spec in &plan.sources {
+        let SourceSpec::Dotenv(path) = spec else {
+            continue;
+        };
+        let earlier = |name: &str| -> Option<(&str, bool)> {
+            files.iter().rev().find_map(|f| {
+                f.entries
+                    .iter()
+                    .rev()
+                    .find(|(e, _)| e.name == name)
+                    .map(|(e, _)| (e.value.expose(), e.is_fetched()))
+            })
+        };
+        let mut entries = Vec::new();
+        for entry in parse_dotenv(path, &earlier)? {
+            let reference = match RemoteRef::parse(entry.value.expose()) {
+                Some(parsed) if !entry.literal => Some(parsed.with_context(|| {
                     format!(
                         "in `{}` line {}, the value of `{}`",
-                        os(file.path.as_os_str()),
+                        os(path.as_os_str()),
                         entry.line,
                         entry.name
                     )
-                })?;
-                refs.push(r.clone());
-                file_refs.insert((fi, ei), r);
-            }
+                })?),
+                _ => None,
+            };
+            entries.push((entry, reference));
         }
+        files.push(ParsedFile {
+            path: path.clone(),
+            entries,
+        });
     }
-    let fetched = fetch_all(&refs, config, parent, deadline, notice)?;
+    Ok(files)
+}
 
+/// Merges every source, in order, into one set: a later source wins.
+fn merge(
+    plan: &Plan,
+    files: Vec<ParsedFile>,
+    fetched: &HashMap<FetchKey, Fetched>,
+) -> Result<SecretSet> {
     let mut set = SecretSet::new();
-    let mut files = files.into_iter().enumerate();
-    for spec in &config.sources {
+    let mut files = files.into_iter();
+    for spec in &plan.sources {
         match spec {
             SourceSpec::Dotenv(_) => {
-                let (fi, file) = files.next().expect("one parsed file per dotenv source");
-                for (ei, entry) in file.entries.into_iter().enumerate() {
-                    let Some(r) = file_refs.get(&(fi, ei)) else {
-                        let origin = Origin::Dotenv {
-                            path: file.path.clone(),
-                            line: entry.line,
-                        };
-                        set.insert(entry.name, entry.value, origin);
-                        continue;
-                    };
-                    let vars = remote::to_vars(r, &fetched[&r.fetch_key()], Some(&entry.name))?;
-                    for (name, value) in vars {
-                        let origin = Origin::Reference {
-                            path: file.path.clone(),
-                            line: entry.line,
-                            source: r.to_string(),
-                        };
-                        set.insert(name, value, origin);
-                    }
-                }
+                let file = files.next().expect("one parsed file per dotenv source");
+                merge_file(&mut set, file, fetched)?;
             }
             SourceSpec::Remote(r) => {
                 for (name, value) in remote::to_vars(r, &fetched[&r.fetch_key()], None)? {
-                    set.insert(
-                        name,
-                        value,
-                        Origin::Remote {
-                            source: r.to_string(),
-                        },
-                    );
+                    let source = r.to_string();
+                    set.insert(name, value, Origin::Remote { source });
                 }
             }
         }
@@ -193,10 +180,39 @@ pub fn load(
     Ok(set)
 }
 
+/// A dotenv file's lines into the set: a value as written, or what its reference
+/// fetched.
+fn merge_file(
+    set: &mut SecretSet,
+    file: ParsedFile,
+    fetched: &HashMap<FetchKey, Fetched>,
+) -> Result<()> {
+    for (entry, reference) in file.entries {
+        let Some(r) = reference else {
+            let origin = Origin::Dotenv {
+                path: file.path.clone(),
+                line: entry.line,
+            };
+            set.insert(entry.name, entry.value, origin);
+            continue;
+        };
+        let vars = remote::to_vars(&r, &fetched[&r.fetch_key()], Some(&entry.name))?;
+        for (name, value) in vars {
+            let origin = Origin::Reference {
+                path: file.path.clone(),
+                line: entry.line,
+                source: r.to_string(),
+            };
+            set.insert(name, value, origin);
+        }
+    }
+    Ok(())
+}
+
 /// Fetches each distinct secret once, every store at once, under the deadline.
 /// The async runtime lives only inside this call: no thread survives it.
 fn fetch_all(
-    refs: &[RemoteRef],
+    refs: &[&RemoteRef],
     plan: &Plan,
     parent: &[(OsString, OsString)],
     deadline: Instant,
@@ -204,7 +220,7 @@ fn fetch_all(
 ) -> Result<HashMap<FetchKey, Fetched>> {
     // Each distinct secret once, grouped by store in the order first named.
     let mut groups: Vec<(Scheme, Vec<&RemoteRef>)> = Vec::new();
-    for r in refs {
+    for &r in refs {
         let at = match groups.iter().position(|(s, _)| *s == r.scheme) {
             Some(at) => at,
             None => {

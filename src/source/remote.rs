@@ -213,8 +213,6 @@ pub fn to_vars(
     fetched: &Fetched,
     reference_name: Option<&str>,
 ) -> Result<Vec<(String, SecretValue)>> {
-    let missing_key =
-        |key: &str| fail(Kind::Config, format!("`{r}` has no key `{}`", Escaped(key)));
     match (fetched, r.key.as_deref(), reference_name) {
         (Fetched::Text(_), Some(key), _) => fail(
             Kind::Config,
@@ -231,71 +229,89 @@ pub fn to_vars(
                 format!("`{r}` is plain text: name its variable with `?as=NAME`"),
             ),
         },
-        (Fetched::Object(map), Some(key), name) => {
-            let Some((_, value)) = map.iter().find(|(k, _)| k == key) else {
-                return missing_key(key);
-            };
-            let name = match name.or(r.as_name.as_deref()) {
-                Some(name) => name.to_owned(),
-                None if is_valid_name(key) => key.to_owned(),
-                None => {
-                    return fail(
-                        Kind::Config,
-                        format!(
-                            "`{r}`: `{}` is not a variable name; name it with `?as=NAME`",
-                            Escaped(key)
-                        ),
-                    );
-                }
-            };
-            Ok(vec![(name.clone(), convert(r, key, value)?)])
-        }
-        (Fetched::Object(map), None, Some(name)) => {
-            let count = map.len();
-            let value = match map.iter().find(|(k, _)| k == name) {
-                Some(found) => found,
-                None if count == 1 => &map[0],
-                None => {
-                    return fail(
-                        Kind::Config,
-                        format!(
-                            "`{r}` holds {count} keys and none is `{name}`: pick one with `#KEY`"
-                        ),
-                    );
-                }
-            };
-            Ok(vec![(name.to_owned(), convert(r, &value.0, &value.1)?)])
-        }
-        (Fetched::Object(map), None, None) => {
-            if let Some(name) = &r.as_name {
-                if map.len() != 1 {
-                    return fail(
-                        Kind::Config,
-                        format!("`{r}` holds {} keys: `as` needs `#KEY`", map.len()),
-                    );
-                }
-                let (key, value) = &map[0];
-                return Ok(vec![(name.clone(), convert(r, key, value)?)]);
-            }
-            let prefix = r.prefix.as_deref().unwrap_or("");
-            let mut vars = Vec::with_capacity(map.len());
-            for (key, value) in map {
-                let name = format!("{prefix}{key}");
-                if !is_valid_name(&name) {
-                    return fail(
-                        Kind::Config,
-                        format!(
-                            "`{r}`: key `{}` is not a variable name; pick it with `#KEY` and `?as=NAME`",
-                            Escaped(key)
-                        ),
-                    );
-                }
-                let value = convert(r, key, value)?;
-                vars.push((name, value));
-            }
-            Ok(vars)
-        }
+        (Fetched::Object(map), Some(key), name) => one_key(r, map, key, name),
+        (Fetched::Object(map), None, Some(name)) => named_by_line(r, map, name),
+        (Fetched::Object(map), None, None) => every_key(r, map),
     }
+}
+
+/// `#KEY` of an object, named by the dotenv line, `?as=`, or the key itself.
+fn one_key(
+    r: &RemoteRef,
+    map: &[(String, serde_json::Value)],
+    key: &str,
+    name: Option<&str>,
+) -> Result<Vec<(String, SecretValue)>> {
+    let Some((_, value)) = map.iter().find(|(k, _)| k == key) else {
+        return fail(Kind::Config, format!("`{r}` has no key `{}`", Escaped(key)));
+    };
+    let name = match name.or(r.as_name.as_deref()) {
+        Some(name) => name.to_owned(),
+        None if is_valid_name(key) => key.to_owned(),
+        None => {
+            return fail(
+                Kind::Config,
+                format!(
+                    "`{r}`: `{}` is not a variable name; name it with `?as=NAME`",
+                    Escaped(key)
+                ),
+            );
+        }
+    };
+    Ok(vec![(name, convert(r, key, value)?)])
+}
+
+/// An object assigned to one dotenv variable: its key of that name, or its only key.
+fn named_by_line(
+    r: &RemoteRef,
+    map: &[(String, serde_json::Value)],
+    name: &str,
+) -> Result<Vec<(String, SecretValue)>> {
+    let count = map.len();
+    let (key, value) = match map.iter().find(|(k, _)| k == name) {
+        Some(found) => found,
+        None if count == 1 => &map[0],
+        None => {
+            return fail(
+                Kind::Config,
+                format!("`{r}` holds {count} keys and none is `{name}`: pick one with `#KEY`"),
+            );
+        }
+    };
+    Ok(vec![(name.to_owned(), convert(r, key, value)?)])
+}
+
+/// An object from `--from`: its only key as `?as=`, else every key, `?prefix=`ed.
+fn every_key(
+    r: &RemoteRef,
+    map: &[(String, serde_json::Value)],
+) -> Result<Vec<(String, SecretValue)>> {
+    if let Some(name) = &r.as_name {
+        if map.len() != 1 {
+            return fail(
+                Kind::Config,
+                format!("`{r}` holds {} keys: `as` needs `#KEY`", map.len()),
+            );
+        }
+        let (key, value) = &map[0];
+        return Ok(vec![(name.clone(), convert(r, key, value)?)]);
+    }
+    let prefix = r.prefix.as_deref().unwrap_or("");
+    let mut vars = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        let name = format!("{prefix}{key}");
+        if !is_valid_name(&name) {
+            return fail(
+                Kind::Config,
+                format!(
+                    "`{r}`: key `{}` is not a variable name; pick it with `#KEY` and `?as=NAME`",
+                    Escaped(key)
+                ),
+            );
+        }
+        vars.push((name, convert(r, key, value)?));
+    }
+    Ok(vars)
 }
 
 fn copy(value: &SecretValue) -> SecretValue {

@@ -94,33 +94,12 @@ impl Format {
                 Some(_) => Ok(()),
                 None => rejected("is not base64"),
             },
-            Format::Hex => {
-                if !value.is_empty()
-                    && value.len().is_multiple_of(2)
-                    && value.bytes().all(|b| b.is_ascii_hexdigit())
-                {
-                    Ok(())
-                } else {
-                    rejected("is not hex (an even number of 0-9, a-f)")
-                }
-            }
+            Format::Hex => hex(value),
             Format::FernetKey => match base64_decode(value) {
                 Some(bytes) if bytes.len() == 32 && !value.contains(['+', '/']) => Ok(()),
                 _ => rejected("is not a Fernet key (URL-safe base64 of 32 bytes)"),
             },
-            Format::DjangoSecretKey => {
-                let unique = value
-                    .chars()
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .len();
-                if value.chars().count() < 50 || unique < 5 {
-                    rejected(
-                        "is not a strong Django secret key (at least 50 characters, 5 different)",
-                    )
-                } else {
-                    Ok(())
-                }
-            }
+            Format::DjangoSecretKey => django_secret_key(value),
             Format::AwsAccessKeyId => match detect(value) {
                 Some(d) if d.provider == Provider::Aws => Ok(()),
                 _ => rejected("is not an AWS access key id (AKIA or ASIA and 16 characters)"),
@@ -128,6 +107,31 @@ impl Format {
             Format::PemPrivateKey => pem(value),
             Format::Jwt => jwt(value),
         }
+    }
+}
+
+/// An even number of hex digits.
+fn hex(value: &str) -> Check {
+    if !value.is_empty()
+        && value.len().is_multiple_of(2)
+        && value.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        Ok(())
+    } else {
+        rejected("is not hex (an even number of 0-9, a-f)")
+    }
+}
+
+/// What Django's own check asks of SECRET_KEY: 50 characters, 5 different.
+fn django_secret_key(value: &str) -> Check {
+    let unique = value
+        .chars()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    if value.chars().count() < 50 || unique < 5 {
+        rejected("is not a strong Django secret key (at least 50 characters, 5 different)")
+    } else {
+        Ok(())
     }
 }
 

@@ -223,24 +223,7 @@ fn check_schema(
             format!("`{name}` does not match the pattern `{}`", pattern.source()),
         );
     }
-    if spec.min.is_some() || spec.max.is_some() {
-        match value.trim().parse::<f64>() {
-            Ok(n) if n.is_finite() => {
-                if let Some(min) = spec.min
-                    && n < min
-                {
-                    report.error(name, format!("`{name}` is below the minimum of {min}"));
-                }
-                if let Some(max) = spec.max
-                    && n > max
-                {
-                    report.error(name, format!("`{name}` is above the maximum of {max}"));
-                }
-            }
-            _ if not_a_number => {}
-            _ => report.error(name, format!("`{name}` is not a number")),
-        }
-    }
+    check_range(report, name, spec, value, not_a_number);
     if let Some(min_length) = spec.min_length
         && value.chars().count() < min_length
     {
@@ -254,6 +237,29 @@ fn check_schema(
     {
         let list: Vec<String> = allowed.iter().map(|a| format!("`{a}`")).collect();
         report.error(name, format!("`{name}` is not one of {}", list.join(", ")));
+    }
+}
+
+/// `min` and `max`; a value already reported as not a number is not reported again.
+fn check_range(report: &mut Report, name: &str, spec: &VarSpec, value: &str, not_a_number: bool) {
+    if spec.min.is_none() && spec.max.is_none() {
+        return;
+    }
+    match value.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() => {
+            if let Some(min) = spec.min
+                && n < min
+            {
+                report.error(name, format!("`{name}` is below the minimum of {min}"));
+            }
+            if let Some(max) = spec.max
+                && n > max
+            {
+                report.error(name, format!("`{name}` is above the maximum of {max}"));
+            }
+        }
+        _ if not_a_number => {}
+        _ => report.error(name, format!("`{name}` is not a number")),
     }
 }
 

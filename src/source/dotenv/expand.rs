@@ -62,6 +62,10 @@ fn closing_brace(s: &str) -> Option<usize> {
     None
 }
 
+/// The brace that opens `${…}`. (Named, so that the brace in a literal does not
+/// unbalance the tools that count braces to find a function's end.)
+const OPEN: char = '{';
+
 /// The operators of `${NAME<op>word}`, longest first.
 const OPERATORS: &[&str] = &[":-", ":+", ":?", "-", "+", "?"];
 
@@ -76,7 +80,7 @@ fn form<'s>(
     error: &dyn Fn(String) -> ParseError,
 ) -> Result<Option<Form<'s>>, ParseError> {
     let after = &s[1..];
-    if !after.starts_with('{') {
+    if !after.starts_with(OPEN) {
         let len = after
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
             .unwrap_or(after.len());
