@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use serde_json::json;
 
-use crate::cli::OutputFormat;
 use crate::env::ChildEnv;
+use crate::output::OutputFormat;
 use crate::validate::{Finding, Report, Verdict};
 
 pub fn print(

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
 use crate::mode::Mode;
+pub use crate::output::OutputFormat;
 use crate::supervise::parse_signal;
 
 /// Load secrets from dotenv files, Vault/OpenBao or AWS Secrets Manager, validate them,
@@ -154,13 +155,6 @@ pub enum ChangeAction {
     Restart,
     /// Send it `--on-change-signal`.
     Signal,
-}
-
-/// How `list` and `check` write their report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
 }
 
 /// A duration such as `10s`, `500ms` or `2m`.

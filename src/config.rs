@@ -11,12 +11,14 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::cli::{ChangeAction, Cli, Command, OutputFormat};
+use crate::cli::{ChangeAction, Cli, Command};
 use crate::duration::parse_duration;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::mode::Mode;
 use crate::names::{is_protected, is_valid_name, is_valid_pattern};
+use crate::output::OutputFormat;
+use crate::prepare::Steps;
 #[cfg(feature = "aws")]
 use crate::source::aws;
 #[cfg(feature = "vault")]
@@ -36,13 +38,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Config {
     pub action: Action,
-    /// What to fetch, and how: for `source`.
-    pub fetch: Plan,
-    /// What the values must be: for `validate`.
-    pub rules: Rules,
-    /// Names or globs of parent variables to pass through.
-    pub keep: Vec<String>,
-    pub pure: bool,
+    /// What the pipeline does before the action.
+    pub steps: Steps,
 }
 
 /// What secretrun is asked to do with the secrets.
@@ -137,21 +134,23 @@ impl Config {
 
         Ok(Config {
             action,
-            fetch: Plan {
-                sources,
-                timeout,
-                #[cfg(feature = "vault")]
-                vault: file.vault,
-                #[cfg(feature = "aws")]
-                aws: file.aws,
+            steps: Steps {
+                fetch: Plan {
+                    sources,
+                    timeout,
+                    #[cfg(feature = "vault")]
+                    vault: file.vault,
+                    #[cfg(feature = "aws")]
+                    aws: file.aws,
+                },
+                rules: Rules {
+                    vars: file.vars,
+                    require,
+                    expect: args.expect.or(file.expect),
+                },
+                keep,
+                pure: args.pure || file.pure,
             },
-            rules: Rules {
-                vars: file.vars,
-                require,
-                expect: args.expect.or(file.expect),
-            },
-            keep,
-            pure: args.pure || file.pure,
         })
     }
 }

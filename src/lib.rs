@@ -19,6 +19,7 @@ pub mod list;
 pub mod messages;
 pub mod mode;
 pub mod names;
+pub mod output;
 pub mod prepare;
 pub mod redact;
 pub mod secret;
@@ -46,7 +47,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let core = exec::harden().context("disabling core dumps")?;
     let started = Instant::now();
     let config = Config::from_cli(&cli)?;
-    let pipeline = Pipeline::new(&config, std::env::vars_os().collect());
+    let pipeline = Pipeline::new(&config.steps, std::env::vars_os().collect());
     let prepared = pipeline.prepare()?;
     let mut out = std::io::stdout().lock();
     match &config.action {
@@ -66,7 +67,7 @@ pub fn run(cli: Cli) -> Result<u8> {
             } = prepared;
             let env = pipeline.env(&secrets);
             if *probe {
-                validate::probe::probe_all(&env, &mut report, started + config.fetch.timeout);
+                validate::probe::probe_all(&env, &mut report, started + config.steps.fetch.timeout);
             }
             check::print(&env, &report, *format, *colour, &mut out)?;
             out.flush()?;

@@ -4,9 +4,9 @@ use std::io::{self, Write};
 
 use serde_json::json;
 
-use crate::cli::OutputFormat;
 use crate::env::ChildEnv;
 use crate::escape::Escaped;
+use crate::output::OutputFormat;
 
 pub fn print(env: &ChildEnv, format: OutputFormat, out: &mut impl Write) -> io::Result<()> {
     match format {

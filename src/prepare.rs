@@ -1,23 +1,35 @@
-//! The one pipeline: a [`Config`] and the parent's environment become what every
-//! action needs (the secrets, the command's environment, the validation report).
-//! The launch, `list`, `check` and every `--watch` refetch go through it, so they
-//! cannot disagree on what the command would get.
+//! The one pipeline: the configuration's [`Steps`] and the parent's environment
+//! become what every action needs (the secrets, the command's environment, the
+//! validation report). The launch, `list`, `check` and every `--watch` refetch go
+//! through it, so they cannot disagree on what the command would get.
 
 use std::ffi::{OsStr, OsString};
 
 use anyhow::Result;
 
-use crate::config::Config;
 use crate::env::ChildEnv;
 use crate::messages;
 use crate::secret::SecretSet;
-use crate::source;
+use crate::source::{self, Plan};
 use crate::supervise::Secrets;
-use crate::validate::{self, Report};
+use crate::validate::{self, Report, Rules};
 
-/// A configuration and the environment secretrun was started with.
+/// What each step of the pipeline is to do, from the configuration.
+#[derive(Debug)]
+pub struct Steps {
+    /// What to fetch, and how: for `source`.
+    pub fetch: Plan,
+    /// What the values must be: for `validate`.
+    pub rules: Rules,
+    /// Names or globs of parent variables to pass through: for `env`.
+    pub keep: Vec<String>,
+    /// Pass nothing of the parent but what `keep` names.
+    pub pure: bool,
+}
+
+/// The steps and the environment secretrun was started with.
 pub struct Pipeline<'c> {
-    config: &'c Config,
+    steps: &'c Steps,
     /// Taken once at start: every step sees the same parent.
     parent: Vec<(OsString, OsString)>,
 }
@@ -29,16 +41,16 @@ pub struct Prepared {
 }
 
 impl<'c> Pipeline<'c> {
-    pub fn new(config: &'c Config, parent: Vec<(OsString, OsString)>) -> Pipeline<'c> {
-        Pipeline { config, parent }
+    pub fn new(steps: &'c Steps, parent: Vec<(OsString, OsString)>) -> Pipeline<'c> {
+        Pipeline { steps, parent }
     }
 
     /// Loads every source and validates what the command would get. What loading
     /// warns of is shown as it comes.
     pub fn prepare(&self) -> Result<Prepared> {
         let warn = &mut |text: String| messages::warning(&text);
-        let secrets = source::load(&self.config.fetch, &self.parent, warn)?;
-        let report = validate::validate(&self.env(&secrets), &self.config.rules);
+        let secrets = source::load(&self.steps.fetch, &self.parent, warn)?;
+        let report = validate::validate(&self.env(&secrets), &self.steps.rules);
         Ok(Prepared { secrets, report })
     }
 
@@ -47,8 +59,8 @@ impl<'c> Pipeline<'c> {
         ChildEnv::build(
             secrets,
             self.parent.iter().cloned(),
-            &self.config.keep,
-            self.config.pure,
+            &self.steps.keep,
+            self.steps.pure,
         )
     }
 
@@ -69,11 +81,11 @@ impl Secrets for Pipeline<'_> {
 
     /// Fetches again; what loading warns of was shown at the start.
     fn refetch(&self) -> Result<SecretSet> {
-        source::load(&self.config.fetch, &self.parent, &mut |_| {})
+        source::load(&self.steps.fetch, &self.parent, &mut |_| {})
     }
 
     fn problems(&self, secrets: &SecretSet) -> Vec<String> {
-        let report = validate::validate(&self.env(secrets), &self.config.rules);
+        let report = validate::validate(&self.env(secrets), &self.steps.rules);
         report.errors.into_iter().map(|f| f.message).collect()
     }
 }

@@ -58,10 +58,15 @@ fn on_ec2() -> bool {
 /// the process has one thread (before any runtime starts). The child never sees it:
 /// its environment is built from the snapshot taken at start.
 pub fn turn_off_metadata_service_off_ec2(env: &dyn Fn(&str) -> Option<String>) {
-    if env("AWS_EC2_METADATA_DISABLED").is_none() && !on_ec2() {
-        // SAFETY: called before any thread is started (see above).
-        unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
-    }
+    // Once a process: the first load runs before any thread; a `--watch` refetch
+    // later may not touch the environment while the output pumps run.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if env("AWS_EC2_METADATA_DISABLED").is_none() && !on_ec2() {
+            // SAFETY: the first load runs while the process has one thread (above).
+            unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
+        }
+    });
 }
 
 /// A credential that no HTTP header can carry would fail deep in the SDK as a
