@@ -25,7 +25,7 @@ use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
 use crate::http::{self, LATE};
 use crate::secret::SecretValue;
-use crate::source::remote::{Fetched, RemoteRef};
+use crate::source::reference::{Fetched, RemoteRef};
 
 /// BatchGetSecretValue takes at most twenty secret ids.
 const BATCH: usize = 20;

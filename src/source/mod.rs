@@ -9,7 +9,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod dotenv;
-pub mod remote;
+pub mod reference;
 pub mod store;
 #[cfg(feature = "vault")]
 pub mod vault;
@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::secret::{Origin, SecretSet};
-use remote::{FetchKey, Fetched, RemoteRef, Scheme};
+use reference::{FetchKey, Fetched, RemoteRef, Scheme};
 
 /// One source, as named on the command line or in the config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,7 +170,7 @@ fn merge(
                 merge_file(&mut set, file, fetched)?;
             }
             SourceSpec::Remote(r) => {
-                for (name, value) in remote::to_vars(r, &fetched[&r.fetch_key()], None)? {
+                for (name, value) in reference::to_vars(r, &fetched[&r.fetch_key()], None)? {
                     let source = r.to_string();
                     set.insert(name, value, Origin::Remote { source });
                 }
@@ -196,7 +196,7 @@ fn merge_file(
             set.insert(entry.name, entry.value, origin);
             continue;
         };
-        let vars = remote::to_vars(&r, &fetched[&r.fetch_key()], Some(&entry.name))?;
+        let vars = reference::to_vars(&r, &fetched[&r.fetch_key()], Some(&entry.name))?;
         for (name, value) in vars {
             let origin = Origin::Reference {
                 path: file.path.clone(),

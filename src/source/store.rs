@@ -11,7 +11,7 @@ use anyhow::Result;
 #[cfg(not(all(feature = "vault", feature = "aws")))]
 use crate::error::{Kind, fail};
 use crate::source::Plan;
-use crate::source::remote::{Fetched, RemoteRef, Scheme};
+use crate::source::reference::{Fetched, RemoteRef, Scheme};
 
 /// The parent's environment, by name (the snapshot taken at start, never the
 /// process's own).

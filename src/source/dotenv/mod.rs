@@ -11,7 +11,7 @@ mod expand;
 
 use crate::names::is_valid_name;
 use crate::secret::{SecretValue, push_zeroizing};
-use crate::source::remote::is_reference;
+use crate::source::reference::is_reference;
 use expand::{Expansion, expand, expand_all};
 
 pub use expand::{MAX_EXPANDED_TOTAL, MAX_EXPANDED_VALUE};

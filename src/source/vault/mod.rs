@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 use crate::address;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::source::remote::{Fetched, RemoteRef};
+use crate::source::reference::{Fetched, RemoteRef};
 
 mod settings;
 mod transport;
