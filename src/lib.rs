@@ -48,11 +48,11 @@ pub fn run(cli: Cli) -> Result<u8> {
     let started = Instant::now();
     let config = Config::from_cli(&cli)?;
     let pipeline = Pipeline::new(&config.steps, std::env::vars_os().collect());
-    let prepared = pipeline.prepare()?;
-    let mut out = std::io::stdout().lock();
     match &config.action {
         Action::List { format } => {
-            list::print(&pipeline.env(&prepared.secrets), *format, &mut out)?;
+            let secrets = pipeline.load()?;
+            let mut out = std::io::stdout().lock();
+            list::print(&pipeline.env(&secrets), *format, &mut out)?;
             out.flush()?;
             Ok(0)
         }
@@ -64,19 +64,17 @@ pub fn run(cli: Cli) -> Result<u8> {
             let Prepared {
                 secrets,
                 mut report,
-            } = prepared;
+            } = pipeline.prepare()?;
             let env = pipeline.env(&secrets);
             if *probe {
                 validate::probe::probe_all(&env, &mut report, started + config.steps.fetch.timeout);
             }
+            let mut out = std::io::stdout().lock();
             check::print(&env, &report, *format, *colour, &mut out)?;
             out.flush()?;
             Ok(report.exit_status())
         }
-        Action::Run { command, supervise } => {
-            drop(out);
-            launch(&pipeline, prepared, command, supervise.as_ref(), core)
-        }
+        Action::Run { command, supervise } => launch(&pipeline, command, supervise.as_ref(), core),
     }
 }
 
@@ -95,16 +93,15 @@ fn generate(cli: &Cli) -> Result<Option<u8>> {
     Ok(Some(0))
 }
 
-/// Runs the command with the prepared secrets, when they passed validation: exec,
-/// or supervise.
+/// Prepares the secrets and runs the command with them, when they pass validation:
+/// exec, or supervise.
 fn launch(
     pipeline: &Pipeline,
-    prepared: Prepared,
     command: &[std::ffi::OsString],
     supervise: Option<&supervise::Options>,
     core: exec::SavedCoreLimit,
 ) -> Result<u8> {
-    let Prepared { secrets, report } = prepared;
+    let Prepared { secrets, report } = pipeline.prepare()?;
     for warning in &report.warnings {
         messages::warning(&warning.message);
     }

@@ -45,13 +45,18 @@ impl<'c> Pipeline<'c> {
         Pipeline { steps, parent }
     }
 
-    /// Loads every source and validates what the command would get. What loading
-    /// warns of is shown as it comes.
+    /// Loads every source and validates what the command would get.
     pub fn prepare(&self) -> Result<Prepared> {
-        let warn = &mut |text: String| messages::warning(&text);
-        let secrets = source::load(&self.steps.fetch, &self.parent, warn)?;
+        let secrets = self.load()?;
         let report = validate::validate(&self.env(&secrets), &self.steps.rules);
         Ok(Prepared { secrets, report })
+    }
+
+    /// Loads every source, without validating (`list` shows, it does not judge).
+    /// What loading warns of is shown as it comes.
+    pub fn load(&self) -> Result<SecretSet> {
+        let warn = &mut |text: String| messages::warning(&text);
+        source::load(&self.steps.fetch, &self.parent, warn)
     }
 
     /// The command's environment with these secrets.
