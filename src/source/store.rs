@@ -15,7 +15,7 @@ use crate::source::reference::{Fetched, RemoteRef, Scheme};
 
 /// The parent's environment, by name (the snapshot taken at start, never the
 /// process's own).
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+pub type ParentEnv<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// One answer a reference: what the store returned for it, or why not.
 pub type Answers = Vec<Result<Fetched>>;
@@ -39,7 +39,7 @@ pub trait Store<'a> {
 pub fn open<'a>(
     scheme: Scheme,
     plan: &'a Plan,
-    env: Env<'a>,
+    env: ParentEnv<'a>,
     first: &RemoteRef,
     notice: &mut dyn FnMut(String),
 ) -> Result<Box<dyn Store<'a> + 'a>> {
@@ -75,7 +75,7 @@ mod vault {
 
     pub fn open<'a>(
         plan: &Plan,
-        env: Env<'_>,
+        env: ParentEnv<'_>,
         notice: &mut dyn FnMut(String),
     ) -> Result<Box<dyn Store<'a> + 'a>> {
         let settings = Settings::resolve(&plan.vault, env)?;
@@ -111,10 +111,10 @@ mod aws {
 
     pub struct Aws<'a> {
         file: &'a FileSettings,
-        env: Env<'a>,
+        env: ParentEnv<'a>,
     }
 
-    pub fn open<'a>(plan: &'a Plan, env: Env<'a>) -> Result<Box<dyn Store<'a> + 'a>> {
+    pub fn open<'a>(plan: &'a Plan, env: ParentEnv<'a>) -> Result<Box<dyn Store<'a> + 'a>> {
         // Before the network runtime starts its thread: see the function.
         aws::turn_off_metadata_service_off_ec2(env);
         Ok(Box::new(Aws {
