@@ -5,8 +5,11 @@ use std::io::{self, Write};
 
 use serde_json::json;
 
+use crate::duration::show_coarse;
 use crate::env::ChildEnv;
 use crate::output::OutputFormat;
+use crate::timestamp;
+use crate::validate::rotation::{Age, State};
 use crate::validate::{Finding, Report, Verdict};
 
 pub fn print(
@@ -33,6 +36,53 @@ fn kind_cell(report: &Report, name: &str) -> String {
     }
 }
 
+/// How old a variable's value is: `412d`, `unknown` when its store recorded nothing
+/// (a dotenv value), `-` for a variable kept from the parent.
+fn age_cell(report: &Report, name: &str) -> String {
+    match report.rotation.get(name) {
+        Some(Age { age: Some(age), .. }) => show_coarse(*age),
+        Some(_) => "unknown".to_owned(),
+        None => "-".to_owned(),
+    }
+}
+
+/// Whether the report shows ages: a `max_age` rule applies, or a store recorded one.
+fn shows_ages(report: &Report) -> bool {
+    report.ages_asked || report.rotation.values().any(|a| a.age.is_some())
+}
+
+/// A variable's rotation in the JSON report: null for one kept from the parent.
+fn rotation_json(report: &Report, name: &str) -> serde_json::Value {
+    let Some(age) = report.rotation.get(name) else {
+        return serde_json::Value::Null;
+    };
+    json!({
+        "created": age.dates.created.map(timestamp::show),
+        "age_days": age.age.map(|secs| secs / 86_400),
+        "max_age_days": age.max_age.map(|max| max.as_secs() / 86_400),
+        "expires": age.dates.expires.map(timestamp::show),
+        "state": age.state.as_str(),
+    })
+}
+
+/// The names in each rotation state but `ok`, for a CI gate.
+fn rotation_summary(report: &Report) -> serde_json::Value {
+    let names = |state: State| -> Vec<&str> {
+        report
+            .rotation
+            .iter()
+            .filter(|(_, age)| age.state == state)
+            .map(|(name, _)| name.as_str())
+            .collect()
+    };
+    json!({
+        "overdue": names(State::Overdue),
+        "expired": names(State::Expired),
+        "expiring": names(State::Expiring),
+        "unknown": names(State::Unknown),
+    })
+}
+
 fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Result<()> {
     let variables: Vec<_> = env
         .vars
@@ -47,6 +97,7 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
                 "kind": d.map(|d| d.kind.name()),
                 "mode": d.and_then(|d| d.mode).map(|m| m.to_string()),
                 "verdict": report.verdict(&var.name).as_str(),
+                "rotation": rotation_json(report, &var.name),
             })
         })
         .collect();
@@ -61,6 +112,7 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
         "variables": variables,
         "errors": findings(&report.errors),
         "warnings": findings(&report.warnings),
+        "rotation": rotation_summary(report),
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
@@ -108,28 +160,38 @@ fn print_text(
     writeln!(out, "\n{}", summary(report, &paint))
 }
 
-/// One row a variable, in aligned columns, its verdict last.
+/// One row a variable, in aligned columns, its verdict last; an AGE column when
+/// ages matter.
 fn print_table(
     env: &ChildEnv,
     report: &Report,
     paint: &Paint,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let rows: Vec<([String; 4], Verdict)> = env
+    let ages = shows_ages(report);
+    let rows: Vec<(Vec<String>, Verdict)> = env
         .vars
         .iter()
         .map(|var| {
-            let cells = [
+            let mut cells = vec![
                 crate::escape::Escaped(&var.name).to_string(),
                 var.origin.to_string(),
                 kind_cell(report, &var.name),
-                var.value.masked(),
             ];
+            if ages {
+                cells.push(age_cell(report, &var.name));
+            }
+            cells.push(var.value.masked());
             (cells, report.verdict(&var.name))
         })
         .collect();
-    let header = ["NAME", "ORIGIN", "KIND", "VALUE"].map(str::to_owned);
-    let widths: Vec<usize> = (0..4)
+    let mut header = vec!["NAME", "ORIGIN", "KIND"];
+    if ages {
+        header.push("AGE");
+    }
+    header.push("VALUE");
+    let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
+    let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
                 .map(|(cells, _)| cells)
@@ -139,7 +201,7 @@ fn print_table(
                 .unwrap_or(0)
         })
         .collect();
-    let line = |out: &mut dyn Write, cells: &[String; 4]| -> io::Result<()> {
+    let line = |out: &mut dyn Write, cells: &[String]| -> io::Result<()> {
         for (cell, width) in cells.iter().zip(&widths) {
             write!(out, "{cell:width$}  ")?;
         }

@@ -21,7 +21,7 @@ use crate::supervise::parse_signal;
 #[command(
     name = "secretrun",
     version,
-    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
+    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
     after_help = "Exit codes: the command's own status after exec; 2 usage; 65 validation failed or \
                   malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
                   error; 126 command not executable; 127 command not found."
@@ -131,6 +131,9 @@ pub enum Command {
         /// Prove the keys work by calling their providers (Stripe: GET /v1/balance).
         #[arg(long)]
         probe: bool,
+        /// A value older than its `max_age` is an error, not a warning.
+        #[arg(long)]
+        strict: bool,
     },
     /// Show every variable the command would get: name, origin and masked value.
     List {

@@ -25,6 +25,7 @@ use crate::source::aws;
 use crate::source::vault;
 use crate::source::{Plan, SourceSpec};
 use crate::supervise::{self, OnChange, Watch};
+use crate::validate::rotation::Policy;
 use crate::validate::{Rules, VarSpec};
 
 /// The default config file, read when present.
@@ -83,6 +84,21 @@ struct FileConfig {
     aws: aws::FileSettings,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
+    #[serde(default)]
+    rotation: RotationFile,
+}
+
+/// `[rotation]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotationFile {
+    /// `max_age` for every variable that has none of its own.
+    max_age: Option<String>,
+    /// How long before a store-recorded expiry to warn (default 14 days).
+    warn_before_expiry: Option<String>,
+    /// Overdue values are errors, at launch too.
+    #[serde(default)]
+    strict: bool,
 }
 
 impl Config {
@@ -120,17 +136,11 @@ impl Config {
         let require = require_list(&file, &args.require)?;
 
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
-            Some(text) => parse_duration(text).ok_or_else(|| {
-                Failure::new(
-                    Kind::Config,
-                    format!(
-                        "`{}` is not a duration such as `10s`, `500ms` or `2m`",
-                        Escaped(text)
-                    ),
-                )
-            })?,
+            Some(text) => duration(text, "`10s`, `500ms` or `2m`")?,
             None => DEFAULT_TIMEOUT,
         };
+        let strict = matches!(cli.subcommand, Some(Command::Check { strict: true, .. }));
+        let rotation = rotation_policy(&file.rotation, strict)?;
 
         Ok(Config {
             action,
@@ -147,6 +157,7 @@ impl Config {
                     vars: file.vars,
                     require,
                     expect: args.expect.or(file.expect),
+                    rotation,
                 },
                 keep,
                 pure: args.pure || file.pure,
@@ -155,11 +166,38 @@ impl Config {
     }
 }
 
+/// A duration setting, or a configuration error that shows what one looks like.
+fn duration(text: &str, examples: &str) -> Result<Duration> {
+    parse_duration(text).ok_or_else(|| {
+        Failure::new(
+            Kind::Config,
+            format!("`{}` is not a duration such as {examples}", Escaped(text)),
+        )
+        .into()
+    })
+}
+
+/// `[rotation]`, with `check --strict`.
+fn rotation_policy(file: &RotationFile, strict: bool) -> Result<Policy> {
+    let mut policy = Policy {
+        strict: strict || file.strict,
+        ..Policy::default()
+    };
+    if let Some(text) = &file.max_age {
+        policy.max_age = Some(duration(text, "`90d`").context("in `[rotation] max_age`")?);
+    }
+    if let Some(text) = &file.warn_before_expiry {
+        policy.warn_before_expiry =
+            duration(text, "`14d`").context("in `[rotation] warn_before_expiry`")?;
+    }
+    Ok(policy)
+}
+
 /// What the command line asks for.
 fn action(cli: &Cli) -> Action {
     match cli.subcommand {
         Some(Command::List { format }) => Action::List { format },
-        Some(Command::Check { format, probe }) => Action::Check {
+        Some(Command::Check { format, probe, .. }) => Action::Check {
             format,
             probe,
             colour: std::io::stdout().is_terminal()

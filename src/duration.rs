@@ -14,7 +14,7 @@ pub fn show_duration(d: Duration) -> String {
     }
 }
 
-/// `10s`, `500ms`, `2m`, `1h`, `1m30s`; a bare number is seconds.
+/// `10s`, `500ms`, `2m`, `1h`, `90d`, `2w`, `1m30s`; a bare number is seconds.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<u64>() {
@@ -37,12 +37,24 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
             "s" => Duration::from_secs(number),
             "m" => Duration::from_secs(number.checked_mul(60)?),
             "h" => Duration::from_secs(number.checked_mul(3600)?),
+            "d" => Duration::from_secs(number.checked_mul(86_400)?),
+            "w" => Duration::from_secs(number.checked_mul(7 * 86_400)?),
             _ => return None,
         };
         total = total.checked_add(unit)?;
         rest = &rest[unit_len..];
     }
     (!text.is_empty()).then_some(total)
+}
+
+/// An age or a time left, in its largest whole unit: `412d`, `5h`, `3m`, `12s`.
+pub fn show_coarse(seconds: u64) -> String {
+    match seconds {
+        s if s >= 86_400 => format!("{}d", s / 86_400),
+        s if s >= 3600 => format!("{}h", s / 3600),
+        s if s >= 60 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
 }
 
 #[cfg(test)]
@@ -55,8 +67,24 @@ mod tests {
         assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
         assert_eq!(parse_duration("1m30s"), Some(Duration::from_secs(90)));
         assert_eq!(parse_duration("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_duration("90d"),
+            Some(Duration::from_secs(90 * 86_400))
+        );
+        assert_eq!(
+            parse_duration("2w1d"),
+            Some(Duration::from_secs(15 * 86_400))
+        );
         for bad in ["", "s", "10x", "-1s", "1.5s"] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn coarse() {
+        assert_eq!(show_coarse(412 * 86_400 + 5), "412d");
+        assert_eq!(show_coarse(86_399), "23h");
+        assert_eq!(show_coarse(61), "1m");
+        assert_eq!(show_coarse(0), "0s");
     }
 }

@@ -5,7 +5,7 @@
 use std::ffi::{OsStr, OsString};
 
 use crate::names::{glob_match, is_protected};
-use crate::secret::{Origin, SecretSet, SecretValue};
+use crate::secret::{Dates, Origin, SecretSet, SecretValue};
 
 /// Parent variables every child gets unless `--pure`: plumbing, not secrets.
 pub const BASELINE: &[&str] = &[
@@ -40,6 +40,8 @@ pub struct Var<'a> {
     pub name: String,
     pub value: VarValue<'a>,
     pub origin: Origin,
+    /// What the store recorded of the value's life (nothing for a parent variable).
+    pub dates: Dates,
 }
 
 /// The whole environment the child will get, sorted by name.
@@ -68,6 +70,7 @@ impl<'a> ChildEnv<'a> {
                 name,
                 value: VarValue::Parent(value),
                 origin: Origin::Parent,
+                dates: Dates::default(),
             };
             if keep.iter().any(|pattern| keeps(pattern, &name)) {
                 kept.push(var(name));
@@ -86,6 +89,7 @@ impl<'a> ChildEnv<'a> {
                     name: name.to_owned(),
                     value: VarValue::Secret(&secret.value),
                     origin: secret.origin.clone(),
+                    dates: secret.dates,
                 });
             }
         }

@@ -25,6 +25,7 @@ pub mod redact;
 pub mod secret;
 pub mod source;
 pub mod supervise;
+pub mod timestamp;
 pub mod validate;
 
 use std::io::Write;

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::env::ChildEnv;
 use crate::escape::Escaped;
 use crate::output::OutputFormat;
+use crate::timestamp;
 
 pub fn print(env: &ChildEnv, format: OutputFormat, out: &mut impl Write) -> io::Result<()> {
     match format {
@@ -19,6 +20,8 @@ pub fn print(env: &ChildEnv, format: OutputFormat, out: &mut impl Write) -> io::
                         "name": var.name,
                         "origin": var.origin.to_string(),
                         "masked": var.value.masked(),
+                        "created": var.dates.created.map(timestamp::show),
+                        "expires": var.dates.expires.map(timestamp::show),
                     })
                 })
                 .collect();

@@ -11,6 +11,7 @@ use zeroize::Zeroize;
 
 use crate::detectors::detect;
 use crate::escape::Escaped;
+use crate::timestamp::Seconds;
 
 /// A secret's plain text, zeroed on drop.
 pub struct SecretValue(String);
@@ -140,11 +141,20 @@ impl fmt::Display for Origin {
     }
 }
 
+/// What the store recorded of a secret's life, where it records it: when this
+/// version was written, and when it stops being valid. A dotenv value has neither.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Dates {
+    pub created: Option<Seconds>,
+    pub expires: Option<Seconds>,
+}
+
 /// A secret with where it came from.
 #[derive(Debug)]
 pub struct Secret {
     pub value: SecretValue,
     pub origin: Origin,
+    pub dates: Dates,
 }
 
 /// Every secret of a launch, by name. Inserting a name again replaces it: later
@@ -171,7 +181,17 @@ impl SecretSet {
     }
 
     pub fn insert(&mut self, name: String, value: SecretValue, origin: Origin) {
-        self.secrets.insert(name, Secret { value, origin });
+        self.insert_dated(name, value, origin, Dates::default());
+    }
+
+    /// Inserts a value from a store that records when it was written.
+    pub fn insert_dated(&mut self, name: String, value: SecretValue, origin: Origin, dates: Dates) {
+        let secret = Secret {
+            value,
+            origin,
+            dates,
+        };
+        self.secrets.insert(name, secret);
     }
 
     pub fn get(&self, name: &str) -> Option<&Secret> {

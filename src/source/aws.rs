@@ -24,8 +24,8 @@ use tokio::time::Instant;
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
 use crate::http::{self, LATE};
-use crate::secret::SecretValue;
-use crate::source::reference::{Fetched, RemoteRef};
+use crate::secret::{Dates, SecretValue};
+use crate::source::reference::{Answer, Fetched, RemoteRef};
 
 /// BatchGetSecretValue takes at most twenty secret ids.
 const BATCH: usize = 20;
@@ -165,7 +165,7 @@ impl Client {
     }
 
     /// Fetches every reference; the answer is in the order given.
-    pub async fn fetch(&self, refs: &[&RemoteRef], deadline: Instant) -> Vec<Result<Fetched>> {
+    pub async fn fetch(&self, refs: &[&RemoteRef], deadline: Instant) -> Vec<Result<Answer>> {
         let (pinned, current): (Vec<usize>, Vec<usize>) =
             (0..refs.len()).partition(|&i| refs[i].stage.is_some() || refs[i].version_id.is_some());
         let batches = current
@@ -177,7 +177,7 @@ impl Client {
             futures_util::future::join_all(singles),
         )
         .await;
-        let mut results: Vec<Option<Result<Fetched>>> = (0..refs.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Result<Answer>>> = (0..refs.len()).map(|_| None).collect();
         for (chunk, answers) in current.chunks(BATCH).zip(batches) {
             for (&i, answer) in chunk.iter().zip(answers) {
                 results[i] = Some(answer);
@@ -197,7 +197,7 @@ impl Client {
         refs: &[&RemoteRef],
         chunk: &[usize],
         deadline: Instant,
-    ) -> Vec<Result<Fetched>> {
+    ) -> Vec<Result<Answer>> {
         let ids: Vec<String> = chunk.iter().map(|&i| refs[i].path.clone()).collect();
         let call = self
             .sm
@@ -253,7 +253,12 @@ impl Client {
                 match found {
                     Some(at) => {
                         let entry = entries.swap_remove(at);
-                        into_fetched(r, entry.secret_string, entry.secret_binary)
+                        into_answer(
+                            r,
+                            entry.secret_string,
+                            entry.secret_binary,
+                            entry.created_date,
+                        )
                     }
                     None => fail(
                         Kind::Config,
@@ -266,7 +271,7 @@ impl Client {
             .collect()
     }
 
-    async fn single(&self, r: &RemoteRef, deadline: Instant) -> Result<Fetched> {
+    async fn single(&self, r: &RemoteRef, deadline: Instant) -> Result<Answer> {
         let call = self
             .sm
             .get_secret_value()
@@ -275,7 +280,12 @@ impl Client {
             .set_version_id(r.version_id.clone())
             .send();
         match tokio::time::timeout_at(deadline, call).await {
-            Ok(Ok(output)) => into_fetched(r, output.secret_string, output.secret_binary),
+            Ok(Ok(output)) => into_answer(
+                r,
+                output.secret_string,
+                output.secret_binary,
+                output.created_date,
+            ),
             Ok(Err(e)) => {
                 let (kind, why) = classify(&e);
                 fail(kind, format!("fetching `{r}`: {why}"))
@@ -288,12 +298,20 @@ impl Client {
     }
 }
 
-fn into_fetched(
+/// The answer for one secret: its text, and when this version was created (Secrets
+/// Manager records no expiry; rotation schedules are the secret's, not the
+/// version's).
+fn into_answer(
     r: &RemoteRef,
     text: Option<String>,
     binary: Option<aws_sdk_secretsmanager::primitives::Blob>,
-) -> Result<Fetched> {
-    match (text, binary) {
+    created: Option<aws_sdk_secretsmanager::primitives::DateTime>,
+) -> Result<Answer> {
+    let dates = Dates {
+        created: created.map(|at| at.secs()),
+        expires: None,
+    };
+    let fetched = match (text, binary) {
         (Some(text), _) => Ok(Fetched::from_text(text)),
         (None, Some(blob)) => match String::from_utf8(blob.into_inner()) {
             Ok(text) => Ok(Fetched::from_text(text)),
@@ -308,7 +326,8 @@ fn into_fetched(
             }
         },
         (None, None) => fail(Kind::Config, format!("`{r}` has no value")),
-    }
+    }?;
+    Ok(Answer { fetched, dates })
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc), trusting the system's CA bundle read

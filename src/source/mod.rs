@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::secret::{Origin, SecretSet};
-use reference::{FetchKey, Fetched, RemoteRef, Scheme};
+use reference::{Answer, FetchKey, RemoteRef, Scheme};
 
 /// One source, as named on the command line or in the config.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,7 +159,7 @@ fn parse_files(plan: &Plan) -> Result<Vec<ParsedFile>> {
 fn merge(
     plan: &Plan,
     files: Vec<ParsedFile>,
-    fetched: &HashMap<FetchKey, Fetched>,
+    fetched: &HashMap<FetchKey, Answer>,
 ) -> Result<SecretSet> {
     let mut set = SecretSet::new();
     let mut files = files.into_iter();
@@ -170,9 +170,10 @@ fn merge(
                 merge_file(&mut set, file, fetched)?;
             }
             SourceSpec::Remote(r) => {
-                for (name, value) in reference::to_vars(r, &fetched[&r.fetch_key()], None)? {
+                let answer = &fetched[&r.fetch_key()];
+                for (name, value) in reference::to_vars(r, &answer.fetched, None)? {
                     let source = r.to_string();
-                    set.insert(name, value, Origin::Remote { source });
+                    set.insert_dated(name, value, Origin::Remote { source }, answer.dates);
                 }
             }
         }
@@ -185,7 +186,7 @@ fn merge(
 fn merge_file(
     set: &mut SecretSet,
     file: ParsedFile,
-    fetched: &HashMap<FetchKey, Fetched>,
+    fetched: &HashMap<FetchKey, Answer>,
 ) -> Result<()> {
     for (entry, reference) in file.entries {
         let Some(r) = reference else {
@@ -196,14 +197,15 @@ fn merge_file(
             set.insert(entry.name, entry.value, origin);
             continue;
         };
-        let vars = reference::to_vars(&r, &fetched[&r.fetch_key()], Some(&entry.name))?;
+        let answer = &fetched[&r.fetch_key()];
+        let vars = reference::to_vars(&r, &answer.fetched, Some(&entry.name))?;
         for (name, value) in vars {
             let origin = Origin::Reference {
                 path: file.path.clone(),
                 line: entry.line,
                 source: r.to_string(),
             };
-            set.insert(name, value, origin);
+            set.insert_dated(name, value, origin, answer.dates);
         }
     }
     Ok(())
@@ -217,7 +219,7 @@ fn fetch_all(
     parent: &[(OsString, OsString)],
     deadline: Instant,
     notice: &mut dyn FnMut(String),
-) -> Result<HashMap<FetchKey, Fetched>> {
+) -> Result<HashMap<FetchKey, Answer>> {
     // Each distinct secret once, grouped by store in the order first named.
     let mut groups: Vec<(Scheme, Vec<&RemoteRef>)> = Vec::new();
     for &r in refs {

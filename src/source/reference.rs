@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::names::is_valid_name;
-use crate::secret::SecretValue;
+use crate::secret::{Dates, SecretValue};
 
 /// Which store a reference names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -182,6 +182,13 @@ impl std::fmt::Display for RemoteRef {
         }
         Ok(())
     }
+}
+
+/// A store's answer for one secret: what it holds, and what the store recorded of
+/// its life.
+pub struct Answer {
+    pub fetched: Fetched,
+    pub dates: Dates,
 }
 
 /// What a store returned for one secret.

@@ -11,14 +11,14 @@ use anyhow::Result;
 #[cfg(not(all(feature = "vault", feature = "aws")))]
 use crate::error::{Kind, fail};
 use crate::source::Plan;
-use crate::source::reference::{Fetched, RemoteRef, Scheme};
+use crate::source::reference::{Answer, RemoteRef, Scheme};
 
 /// The parent's environment, by name (the snapshot taken at start, never the
 /// process's own).
 pub type ParentEnv<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// One answer a reference: what the store returned for it, or why not.
-pub type Answers = Vec<Result<Fetched>>;
+pub type Answers = Vec<Result<Answer>>;
 
 /// A store with its settings resolved, ready to fetch.
 pub trait Store<'a> {

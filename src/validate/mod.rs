@@ -5,6 +5,7 @@
 pub mod formats;
 pub mod placeholder;
 pub mod probe;
+pub mod rotation;
 mod schema;
 
 pub use schema::{Pattern, VarSpec};
@@ -14,7 +15,9 @@ use std::collections::BTreeMap;
 
 use crate::detectors::{Detector, Mode, Provider, detect};
 use crate::env::ChildEnv;
+use crate::timestamp::Seconds;
 use placeholder::is_placeholder;
+use rotation::Severity;
 
 /// One problem, about one or more variables. The message names them and never holds
 /// a value.
@@ -34,6 +37,10 @@ pub struct Report {
     pub unprobed: usize,
     /// What each recognised value is.
     pub detected: BTreeMap<String, &'static Detector>,
+    /// How old each value from a source is, against its rules.
+    pub rotation: BTreeMap<String, rotation::Age>,
+    /// Whether any `max_age` rule applies (the report then shows ages).
+    pub ages_asked: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +108,8 @@ pub struct Rules {
     pub require: Vec<String>,
     /// Which kind of provider keys this deployment must use.
     pub expect: Option<Mode>,
+    /// `max_age` for every variable, the expiry window, and strictness.
+    pub rotation: rotation::Policy,
 }
 
 pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
@@ -171,7 +180,32 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
         }
     }
     check_mixed_modes(&mut report);
+    check_rotation(&mut report, env, config, crate::timestamp::now());
     report
+}
+
+/// Each value from a source against its `max_age` (its own, else the default) and
+/// its recorded expiry.
+fn check_rotation(report: &mut Report, env: &ChildEnv, config: &Rules, now: Seconds) {
+    report.ages_asked =
+        config.rotation.max_age.is_some() || config.vars.values().any(|v| v.max_age.is_some());
+    for var in &env.vars {
+        if var.origin == crate::secret::Origin::Parent {
+            continue;
+        }
+        let max_age = config
+            .vars
+            .get(&var.name)
+            .and_then(|spec| spec.max_age)
+            .or(config.rotation.max_age);
+        let (age, finding) = rotation::judge(&var.name, var.dates, max_age, &config.rotation, now);
+        match finding {
+            Some((Severity::Error, message)) => report.error(&var.name, message),
+            Some((Severity::Warning, message)) => report.warning(&var.name, message),
+            None => {}
+        }
+        report.rotation.insert(var.name.clone(), age);
+    }
 }
 
 fn check_schema(

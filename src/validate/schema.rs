@@ -1,7 +1,11 @@
 //! The schema of `[vars.NAME]` in secretrun.toml: what one variable must be. Read by
 //! the config, checked by `validate`.
 
+use std::time::Duration;
+
 use serde::Deserialize;
+
+use crate::duration::parse_duration;
 
 use super::formats::Format;
 
@@ -20,6 +24,21 @@ pub struct VarSpec {
     pub one_of: Option<Vec<String>>,
     #[serde(default)]
     pub allow_empty: bool,
+    /// How old the value may be (`90d`), where its store records when it was
+    /// written.
+    #[serde(default, deserialize_with = "max_age")]
+    pub max_age: Option<Duration>,
+}
+
+/// A `max_age = "90d"`.
+fn max_age<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text)
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("`max_age` is not a duration such as `90d`"))
 }
 
 impl VarSpec {

@@ -142,3 +142,54 @@ fn completions() {
         );
     }
 }
+
+#[test]
+fn rotation_settings_are_checked() {
+    for (config, says) in [
+        (
+            "[vars.A]\nmax_age = \"soon\"\n",
+            "`max_age` is not a duration such as `90d`",
+        ),
+        (
+            "[vars.A]\nmax_age = \"0s\"\n",
+            "`max_age` is not a duration such as `90d`",
+        ),
+        (
+            "[rotation]\nmax_age = \"ninety\"\n",
+            "in `[rotation] max_age`",
+        ),
+        (
+            "[rotation]\nwarn_before_expiry = \"x\"\n",
+            "in `[rotation] warn_before_expiry`",
+        ),
+        ("[rotation]\nmaxage = \"90d\"\n", "unknown field `maxage`"),
+    ] {
+        Test::new()
+            .file(".env", "A=1\n")
+            .file("secretrun.toml", config)
+            .args(["--", "true"])
+            .run()
+            .status(78)
+            .stderr_has(says);
+    }
+}
+
+#[test]
+fn a_dotenv_value_has_no_age_to_judge() {
+    let run = Test::new()
+        .file(".env", "A=1\n")
+        .file(
+            "secretrun.toml",
+            "[rotation]\nmax_age = \"1s\"\nstrict = true\n",
+        )
+        .args(["check", "--pure"])
+        .run();
+    run.success();
+    assert!(
+        run.stdout.starts_with(
+            "NAME  ORIGIN  KIND  AGE      VALUE  VERDICT\nA     .env:1  -     unknown  …      ok\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}

@@ -31,6 +31,155 @@ pub fn run_all(backend: &dyn Backend, tag: &str) {
     missing_secret(backend, tag);
     denied(backend, tag);
     unreachable(backend, tag);
+    rotation(backend, tag);
+}
+
+/// Seconds since the epoch of an RFC 3339 time in UTC, by `date` (coreutils).
+fn epoch(rfc3339: &str) -> i64 {
+    let out = std::process::Command::new("date")
+        .args(["-u", "-d", rfc3339, "+%s"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "date -d {rfc3339}");
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The store's record of when a value was written reaches `check` and `list`, and
+/// a `max_age` below the value's age warns at launch, refuses with `--strict`.
+fn rotation(b: &dyn Backend, tag: &str) {
+    let name = format!("{tag}-rotation");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    b.put(&name, json!({ "password": CANARY }));
+    let source = b.source(&name);
+    let dotenv = format!("ROT_PW={source}#password\nLOCAL=x\n");
+    let config = |rules: &str| format!("[vars.ROT_PW]\nmax_age = \"1h\"\n{rules}");
+    let run = b
+        .allowed(
+            Test::new()
+                .file(".env", &dotenv)
+                .file("secretrun.toml", config("")),
+        )
+        .args(["check", "--pure", "--format", "json"])
+        .run();
+    run.success().no_canary();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let var = |n: &str| {
+        doc["variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == n)
+            .unwrap()
+            .clone()
+    };
+    let rot = var("ROT_PW")["rotation"].clone();
+    let created = epoch(rot["created"].as_str().unwrap());
+    assert!(
+        (before - 120..=before + 120).contains(&created),
+        "created {created}, written about {before}"
+    );
+    assert_eq!(rot["age_days"], 0);
+    assert_eq!(rot["max_age_days"], 0, "1h is 0 whole days");
+    assert_eq!(rot["state"], "ok");
+    assert_eq!(
+        var("LOCAL")["rotation"]["state"],
+        "unknown",
+        "a dotenv value"
+    );
+    assert_eq!(doc["rotation"]["unknown"], json!(["LOCAL"]));
+    assert_eq!(doc["rotation"]["overdue"], json!([]));
+    let list = b
+        .allowed(Test::new().file(".env", &dotenv))
+        .args(["list", "--pure", "--format", "json"])
+        .run();
+    list.success().no_canary();
+    assert!(
+        list.stdout.contains(rot["created"].as_str().unwrap()),
+        "list shows the timestamp"
+    );
+
+    // Older than its max_age: a warning at launch, an error with --strict.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let overdue = config("").replace("1h", "1s");
+    let run = b
+        .allowed(
+            Test::new()
+                .file(".env", &dotenv)
+                .file("secretrun.toml", &overdue),
+        )
+        .args(["--pure", "--", "echo", "RAN"])
+        .run();
+    run.success()
+        .no_canary()
+        .stderr_has("warning: `ROT_PW` was written ");
+    assert_eq!(run.stdout, "RAN\n");
+    assert!(
+        run.stderr.contains("over its max_age of 1s: rotate it"),
+        "{}",
+        run.stderr
+    );
+    b.allowed(
+        Test::new()
+            .file(".env", &dotenv)
+            .file("secretrun.toml", &overdue),
+    )
+    .args(["check", "--pure", "--strict"])
+    .run()
+    .status(65)
+    .no_canary()
+    .stderr_is("");
+    let strict = format!("[rotation]\nstrict = true\n{overdue}");
+    let run = b
+        .allowed(
+            Test::new()
+                .file(".env", &dotenv)
+                .file("secretrun.toml", &strict),
+        )
+        .args(["--pure", "--", "echo", "RAN"])
+        .run();
+    run.status(65)
+        .no_canary()
+        .stderr_has("over its max_age of 1s");
+    assert_eq!(run.stdout, "", "the command did not run");
+    // A default for every variable, in the text report.
+    let run = b
+        .allowed(
+            Test::new()
+                .file(".env", &dotenv)
+                .file("secretrun.toml", "[rotation]\nmax_age = \"1s\"\n"),
+        )
+        .args(["check", "--pure"])
+        .run();
+    run.success().no_canary();
+    let header = run.stdout.lines().next().unwrap();
+    assert!(header.contains(" AGE "), "{header}");
+    let local = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("LOCAL "))
+        .unwrap();
+    assert!(local.contains(" unknown "), "{local}");
+    let rotated = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("ROT_PW "))
+        .unwrap();
+    let seconds = |t: &str| {
+        t.strip_suffix('s')
+            .is_some_and(|n| n.parse::<u64>().is_ok_and(|n| n >= 2))
+    };
+    assert!(
+        rotated.split_whitespace().any(seconds),
+        "an age in seconds: {rotated}"
+    );
+    assert!(rotated.ends_with("warning"), "{rotated}");
 }
 
 fn plain_value(b: &dyn Backend, tag: &str) {

@@ -168,10 +168,13 @@ fn check_json_shape() {
             "unprobed": 0,
             "variables": [{
                 "name": "STRIPE_SECRET_KEY", "origin": ".env:1", "masked": "sk_live_…4b5c",
-                "provider": "Stripe", "kind": "secret key", "mode": "live", "verdict": "warning"
+                "provider": "Stripe", "kind": "secret key", "mode": "live", "verdict": "warning",
+                "rotation": {"created": null, "age_days": null, "max_age_days": null,
+                             "expires": null, "state": "unknown"}
             }],
             "errors": [],
-            "warnings": [{"names": ["STRIPE_SECRET_KEY"], "message": "`STRIPE_SECRET_KEY` holds a live Stripe secret key"}]
+            "warnings": [{"names": ["STRIPE_SECRET_KEY"], "message": "`STRIPE_SECRET_KEY` holds a live Stripe secret key"}],
+            "rotation": {"overdue": [], "expired": [], "expiring": [], "unknown": ["STRIPE_SECRET_KEY"]}
         })
     );
 }

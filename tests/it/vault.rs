@@ -508,3 +508,98 @@ fn vault_max_retries_zero_does_not_retry() {
         .stderr_has("answered 503");
     assert_eq!(data_calls.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+/// KV v2's `delete_version_after` is when a version stops being there: within the
+/// warning window it is a warning, its time in `check` and `list`.
+#[test]
+fn a_version_that_will_be_deleted_is_expiring() {
+    let server = bao::server();
+    server.api(
+        "POST",
+        "secret/metadata/expiring",
+        Some(json!({ "delete_version_after": "71h" })),
+    );
+    // Not a provider key, so that the only warning is the expiry.
+    server.put("expiring", json!({ "password": "pw-CANARY-plain" }));
+    let dotenv = "PW=vault://secret/expiring#password\n";
+    let run = vault(Test::new().file(".env", dotenv))
+        .args(["check", "--pure", "--format", "json"])
+        .run();
+    run.success().no_canary();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let rotation = &doc["variables"][0]["rotation"];
+    assert_eq!(rotation["state"], "expiring", "{doc}");
+    assert!(rotation["expires"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(doc["rotation"]["expiring"], json!(["PW"]));
+    assert_eq!(doc["warnings"].as_array().unwrap().len(), 1, "{doc}");
+    assert!(
+        doc["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("`PW` expires in 2d ("),
+        "{doc}"
+    );
+    // The launch warns and runs; a narrower window says nothing.
+    vault(Test::new().file(".env", dotenv))
+        .args(["--pure", "--", "true"])
+        .run()
+        .success()
+        .stderr_has("warning: `PW` expires in 2d (");
+    vault(Test::new().file(".env", dotenv).file(
+        "secretrun.toml",
+        "[rotation]\nwarn_before_expiry = \"1d\"\n",
+    ))
+    .args(["--pure", "--", "true"])
+    .run()
+    .success()
+    .stderr_is("");
+}
+
+/// The dates come in the read answer: asking for ages sends no request more.
+#[test]
+fn max_age_adds_no_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let stub = stub::serve(move |request| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        if let Some(answer) = stub::vault_checks(request, 2) {
+            return answer;
+        }
+        let metadata = r#""metadata":{"created_time":"2024-01-02T03:04:05.5Z","deletion_time":"","version":1}"#;
+        (
+            200,
+            format!(r#"{{"data":{{"data":{{"A":"x"}},{metadata}}}}}"#),
+        )
+    });
+    let requests = |config: &str| {
+        count.store(0, Ordering::SeqCst);
+        let run = Test::new()
+            .env("VAULT_ADDR", stub.url())
+            .env("VAULT_TOKEN", "t")
+            .file("secretrun.toml", config)
+            .args([
+                "--pure",
+                "--from",
+                "vault://secret/a",
+                "--from",
+                "vault://secret/b",
+                "--",
+                "true",
+            ])
+            .run();
+        run.success();
+        (count.load(Ordering::SeqCst), run.stderr.clone())
+    };
+    let (without, quiet) = requests("");
+    let (with, warned) = requests("[rotation]\nmax_age = \"90d\"\n");
+    assert_eq!(
+        without, 4,
+        "a mount lookup and a read for each of two paths"
+    );
+    assert_eq!(with, without);
+    assert_eq!(quiet, "");
+    assert!(warned.contains("`A` was written "), "{warned}");
+    assert!(warned.contains("over its max_age of 90d"), "{warned}");
+}

@@ -14,7 +14,9 @@ use zeroize::Zeroizing;
 use crate::address;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::source::reference::{Fetched, RemoteRef};
+use crate::secret::Dates;
+use crate::source::reference::{Answer, Fetched, RemoteRef};
+use crate::timestamp;
 
 mod settings;
 mod transport;
@@ -136,7 +138,7 @@ impl Client {
 
     /// Reads one KV secret. The KV version and mount come from
     /// `sys/internal/ui/mounts`, as `vault kv get` does.
-    pub async fn read(&self, r: &RemoteRef, deadline: Instant) -> Result<Fetched> {
+    pub async fn read(&self, r: &RemoteRef, deadline: Instant) -> Result<Answer> {
         let what = format!("reading `{r}`");
         let (mount, version) = self.kv_mount(r, deadline).await?;
         let url_path = data_path(r, &mount, &version)?;
@@ -153,13 +155,17 @@ impl Client {
                 ),
             )
         })?;
+        let dates = kv2_dates(&doc);
         let data = if version == "2" {
             doc.pointer_mut("/data/data")
         } else {
             doc.pointer_mut("/data")
         };
         match data.map(Value::take) {
-            Some(Value::Object(map)) => Ok(Fetched::Object(map.into_iter().collect())),
+            Some(Value::Object(map)) => Ok(Answer {
+                fetched: Fetched::Object(map.into_iter().collect()),
+                dates,
+            }),
             // KV v2 answers a deleted or destroyed version with `data: null`.
             _ => fail(
                 Kind::Config,
@@ -283,6 +289,21 @@ impl Client {
                 Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}"))
             }
         }
+    }
+}
+
+/// What KV v2 records of a version: when it was written, and when it will be
+/// deleted (`delete_version_after`), which is when the value stops being there.
+/// KV v1 records neither.
+fn kv2_dates(doc: &Value) -> Dates {
+    let at = |pointer: &str| {
+        doc.pointer(pointer)
+            .and_then(Value::as_str)
+            .and_then(timestamp::parse)
+    };
+    Dates {
+        created: at("/data/metadata/created_time"),
+        expires: at("/data/metadata/deletion_time"),
     }
 }
 
