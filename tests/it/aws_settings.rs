@@ -235,3 +235,60 @@ fn nested_objects_need_json() {
     assert_eq!(db, json!({"user": "u", "pass": "p"}));
     assert_eq!(run.env0()["FLAT"], "f");
 }
+
+/// The version's CreatedDate comes in the batch answer: asking for ages sends no
+/// request more, and the date reaches `check`.
+#[test]
+fn max_age_adds_no_request() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    let server = batch_stub(move |_, body| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        let id = body["SecretIdList"][0].as_str().unwrap_or("").to_owned();
+        // 2024-01-02T03:04:05Z, as the JSON protocol writes a timestamp.
+        let entry =
+            json!({"Name": id, "SecretString": r#"{"K":"v"}"#, "CreatedDate": 1704164645.25});
+        Some((
+            200,
+            json!({"SecretValues": [entry], "Errors": []}).to_string(),
+        ))
+    });
+    let requests = |config: &str, args: &[&str]| {
+        count.store(0, Ordering::SeqCst);
+        let run = aws(Test::new(), &server.url())
+            .file("secretrun.toml", config)
+            .args(args)
+            .run();
+        run.success();
+        (
+            count.load(Ordering::SeqCst),
+            run.stdout.clone(),
+            run.stderr.clone(),
+        )
+    };
+    let launch = ["--pure", "--from", "aws-sm://app", "--", "true"];
+    let (without, _, quiet) = requests("", &launch);
+    let (with, _, warned) = requests("[rotation]\nmax_age = \"90d\"\n", &launch);
+    assert_eq!(without, 1, "one batch call");
+    assert_eq!(with, without);
+    assert_eq!(quiet, "");
+    assert!(warned.contains("warning: `K` was written "), "{warned}");
+    let (_, json, _) = requests(
+        "",
+        &[
+            "check",
+            "--pure",
+            "--from",
+            "aws-sm://app",
+            "--format",
+            "json",
+        ],
+    );
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        doc["variables"][0]["rotation"]["created"],
+        "2024-01-02T03:04:05Z"
+    );
+}
