@@ -21,7 +21,7 @@ use crate::supervise::parse_signal;
 #[command(
     name = "secretrun",
     version,
-    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
+    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
     after_help = "Exit codes: the command's own status after exec; 2 usage; 65 validation failed or \
                   malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
                   error; 126 command not executable; 127 command not found."
@@ -134,6 +134,10 @@ pub enum Command {
         /// A value older than its `max_age` is an error, not a warning.
         #[arg(long)]
         strict: bool,
+        /// Check secretrun's own environment, as a running app has it, instead of
+        /// loading the sources (what `manage.py validate_secrets` runs).
+        #[arg(long, conflicts_with = "from")]
+        environment: bool,
     },
     /// Show every variable the command would get: name, origin and masked value.
     List {

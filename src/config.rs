@@ -117,7 +117,17 @@ impl Config {
         // Paths in the config file are relative to the file, not to where we run.
         let base = base.unwrap_or_default();
 
-        let sources = if !args.from.is_empty() {
+        // `check --environment`: what a running app has, instead of the sources.
+        let environment = matches!(
+            cli.subcommand,
+            Some(Command::Check {
+                environment: true,
+                ..
+            })
+        );
+        let sources = if environment {
+            Vec::new()
+        } else if !args.from.is_empty() {
             args.from
                 .iter()
                 .map(|s| SourceSpec::parse(s, Path::new("")))
@@ -132,8 +142,14 @@ impl Config {
             vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?]
         };
 
-        let keep = keep_list(&file.keep, &args.keep)?;
+        let mut keep = keep_list(&file.keep, &args.keep)?;
         let require = require_list(&file, &args.require)?;
+        if environment {
+            // Every variable, and the schema's by exact name (a protected name passes
+            // no glob): nothing runs, so nothing is handed to a command.
+            keep.push("*".to_owned());
+            keep.extend(file.vars.keys().chain(&require).cloned());
+        }
 
         let timeout = match args.timeout.as_deref().or(file.timeout.as_deref()) {
             Some(text) => duration(text, "`10s`, `500ms` or `2m`")?,
@@ -160,7 +176,7 @@ impl Config {
                     rotation,
                 },
                 keep,
-                pure: args.pure || file.pure,
+                pure: args.pure || file.pure || environment,
             },
         })
     }

@@ -6,22 +6,22 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::stub;
-use crate::util::{CANARY, Test, tool};
+use crate::util::{CANARY, Test, wheel_tool};
 
 fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/django")
 }
 
-/// The venv's Python, which must have Django.
+/// The Python of the virtualenv where the wheel is installed, with Django.
 fn python() -> String {
-    let python = tool("python");
+    let python = wheel_tool("python");
     let ok = std::process::Command::new(&python)
-        .args(["-c", "import django"])
+        .args(["-c", "import django, secretrun.django"])
         .status()
         .is_ok_and(|s| s.success());
     assert!(
         ok,
-        "Django is missing from {}: run scripts/test, which installs it",
+        "Django or secretrun is missing from {}: run scripts/test, which installs them",
         python.display()
     );
     python.to_str().unwrap().to_owned()
@@ -32,10 +32,18 @@ fn manage(test: Test) -> Test {
     test.args(["--config", config.to_str().unwrap()])
 }
 
+/// Made-up live-mode keys (a deploy with DEBUG = False must use live keys); the
+/// secret key is the canary, which must not show anywhere.
+fn live_keys() -> String {
+    format!("STRIPE_PUBLISHABLE_KEY=pk_live_ExampleExample0123456789\nSTRIPE_SECRET_KEY={CANARY}\n")
+}
+
 #[test]
 fn check_deploy_passes_with_good_values() {
     let manage_py = project().join("manage.py");
-    manage(Test::new())
+    let good = project().join(".env");
+    manage(Test::new().file("live.env", live_keys()))
+        .args(["--from", good.to_str().unwrap(), "--from", "live.env"])
         .args([
             "--",
             &python(),
@@ -47,7 +55,141 @@ fn check_deploy_passes_with_good_values() {
         ])
         .run()
         .success()
+        .no_canary()
         .stdout_is("System check identified no issues (0 silenced).\n");
+}
+
+/// The example's values (test keys, DEBUG = False) as Django's environment, with
+/// `changes` over them, and nothing else of this machine's.
+fn django_env(changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(project().join(".env")).unwrap();
+    let mut env: Vec<(String, String)> = text
+        .lines()
+        .filter_map(|line| line.split_once('='))
+        .filter(|(name, _)| !name.starts_with('#'))
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+        .collect();
+    for (name, value) in changes {
+        env.retain(|(n, _)| n != name);
+        env.push((name.to_string(), value.to_string()));
+    }
+    env.push(("PATH".into(), crate::util::PATH.into()));
+    env
+}
+
+/// `python manage.py ARGS` run straight, with `env` as its whole environment.
+fn django(env: &[(String, String)], args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(python())
+        .arg(project().join("manage.py"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().map(|(n, v)| (n, v)))
+        .output()
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+#[test]
+fn validate_secrets_passes_with_good_values() {
+    // Launched by secretrun, as in production: the command sees what secretrun built.
+    let manage_py = project().join("manage.py");
+    manage(Test::new())
+        .args([
+            "--",
+            &python(),
+            manage_py.to_str().unwrap(),
+            "validate_secrets",
+        ])
+        .run()
+        .success()
+        .stdout_has("Secrets OK.");
+    let (status, out, err) = django(&django_env(&[]), &["validate_secrets", "--format", "json"]);
+    assert_eq!(status, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn validate_secrets_fails_on_a_placeholder() {
+    let env = django_env(&[("STRIPE_SECRET_KEY", "sk_live_YOUR_NEW_SECRET_KEY")]);
+    let (status, out, err) = django(&env, &["validate_secrets"]);
+    assert_eq!(status, 1, "{out}{err}");
+    assert!(
+        err.contains("ERROR: `STRIPE_SECRET_KEY` holds a placeholder"),
+        "{err}"
+    );
+    assert!(
+        err.contains("CommandError: 1 secret failed validation"),
+        "{err}"
+    );
+    assert!(
+        !format!("{out}{err}").contains("YOUR_NEW"),
+        "the value was shown"
+    );
+}
+
+#[test]
+fn validate_secrets_fails_on_a_live_key_where_test_keys_are_expected() {
+    let env = django_env(&[("STRIPE_SECRET_KEY", CANARY)]);
+    let (status, out, err) = django(&env, &["validate_secrets", "--expect", "test"]);
+    assert_eq!(status, 1, "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains(
+            "`STRIPE_SECRET_KEY` holds a live Stripe secret key, but test keys are expected"
+        ),
+        "{all}"
+    );
+    assert!(!all.contains("CANARY"), "the key was shown");
+}
+
+#[test]
+fn validate_secrets_test_stripe_fails_on_a_rejected_key() {
+    let rejected = stub::serve(|request| {
+        assert_eq!(request.path, "/v1/balance");
+        (
+            401,
+            r#"{"error":{"message":"Invalid API Key provided"}}"#.into(),
+        )
+    });
+    let url = rejected.url();
+    let env = django_env(&[("SECRETRUN_STRIPE_API_BASE", &url)]);
+    let (status, out, err) = django(&env, &["validate_secrets", "--test-stripe"]);
+    assert_eq!(status, 1, "{out}{err}");
+    assert!(
+        err.contains("ERROR: `STRIPE_SECRET_KEY`: Stripe rejected the key (401)"),
+        "{err}"
+    );
+    // Without --test-stripe, Stripe is not asked and the same values pass.
+    let (status, _, err) = django(&env, &["validate_secrets"]);
+    assert_eq!(status, 0, "{err}");
+}
+
+#[test]
+fn check_deploy_fails_on_a_test_key_with_debug_off() {
+    let (status, out, err) = django(&django_env(&[("DEBUG", "False")]), &["check", "--deploy"]);
+    assert_ne!(status, 0, "{out}{err}");
+    assert!(
+        err.contains("(secretrun.E001) `STRIPE_SECRET_KEY` holds a test Stripe secret key, but live keys are expected"),
+        "{err}"
+    );
+    // With DEBUG on, test keys are what development uses.
+    let (status, out, err) = django(&django_env(&[("DEBUG", "True")]), &["check"]);
+    assert_eq!(status, 0, "{out}{err}");
+    // A required secret missing fails the deploy too.
+    let mut env = django_env(&[("DEBUG", "False")]);
+    env.retain(|(n, _)| n != "STRIPE_WEBHOOK_SECRET");
+    let (_, _, err) = django(&env, &["check", "--deploy"]);
+    assert!(
+        err.contains("(secretrun.E001) `STRIPE_WEBHOOK_SECRET` is required but missing"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -167,7 +309,7 @@ fn the_procfile_line_serves_with_gunicorn_on_the_platforms_port() {
         )
         .replacen(
             " gunicorn ",
-            &format!(" {} ", tool("gunicorn").display()),
+            &format!(" {} ", wheel_tool("gunicorn").display()),
             1,
         )
         .replacen("0.0.0.0:", "127.0.0.1:", 1);

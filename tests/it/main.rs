@@ -25,3 +25,4 @@ mod validate;
 mod vault;
 mod vault_settings;
 mod watch;
+mod wheel;

@@ -124,6 +124,15 @@ impl Run {
     }
 
     #[track_caller]
+    pub fn stdout_has(&self, part: &str) -> &Run {
+        assert!(
+            self.stdout.contains(part),
+            "stdout lacks {part:?}: {}",
+            redact(&self.stdout)
+        );
+        self
+    }
+
     pub fn stderr_has(&self, part: &str) -> &Run {
         assert!(
             self.stderr.contains(part),
@@ -213,6 +222,20 @@ pub fn tool(name: &str) -> PathBuf {
     venv.is_file().then_some(venv).or_else(on_path).unwrap_or_else(|| {
         panic!("`{name}` is missing: these tests need it installed; run scripts/test, which installs it")
     })
+}
+
+/// A program of the fresh virtualenv where scripts/test installs the built wheel,
+/// with Django and gunicorn. Missing, the test fails: it does not skip.
+pub fn wheel_tool(name: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/wheel-venv/bin")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "`{}` is missing: scripts/test builds the wheel and installs it there",
+        path.display()
+    );
+    path
 }
 
 /// The command for a test server: `tool` with a cleared environment whose HOME is a

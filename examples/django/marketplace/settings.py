@@ -4,7 +4,11 @@ Behind a proxy that terminates TLS (Railway, Heroku, a load balancer), requests 
 X-Forwarded-Proto; the security settings below are those `check --deploy` asks for.
 """
 import os
+from pathlib import Path
 from urllib.parse import urlparse
+
+# Where secretrun.django finds the project's secretrun.toml.
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def env_bool(name, default=False):
@@ -41,7 +45,9 @@ STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 
 DATABASES = {"default": database(os.environ["DATABASE_URL"])}
 
-INSTALLED_APPS = ["marketplace"]
+# secretrun's app (from `pip install secretrun`): `manage.py validate_secrets`, and a
+# deploy check that fails on missing secrets or a test key with DEBUG = False.
+INSTALLED_APPS = ["marketplace", "secretrun.django"]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
