@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::duration::parse_duration;
 use crate::mode::Mode;
-pub use crate::output::OutputFormat;
+pub use crate::output::{OutputFormat, ScanFormat};
 use crate::supervise::parse_signal;
 
 /// Load secrets from dotenv files, Vault/OpenBao or AWS Secrets Manager, validate them,
@@ -21,7 +21,7 @@ use crate::supervise::parse_signal;
 #[command(
     name = "secretrun",
     version,
-    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun completions SHELL",
+    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun scan [OPTIONS] [--staged|--history] [PATH]...\n       secretrun completions SHELL",
     after_help = "Exit codes: the command's own status after exec; 2 usage; 65 validation failed or \
                   malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
                   error; 126 command not executable; 127 command not found."
@@ -143,6 +143,28 @@ pub enum Command {
     List {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+    },
+    /// Find secrets in files: the values of the configured secrets (also base64,
+    /// URL-encoded, JSON-escaped) and provider keys by their shape. Exit 1 when
+    /// anything is found.
+    Scan {
+        /// Where to look (default `.`); with --staged or --history, the repository.
+        #[arg(value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Scan what `git commit` would record (for a pre-commit hook).
+        #[arg(long, conflicts_with = "history")]
+        staged: bool,
+        /// Scan every commit reachable from HEAD; each finding names its commit.
+        #[arg(long)]
+        history: bool,
+        #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
+        format: ScanFormat,
+        /// Scan hidden files and directories too.
+        #[arg(long)]
+        hidden: bool,
+        /// Scan binary files too.
+        #[arg(long)]
+        binary: bool,
     },
     /// Print a shell completion script to standard output.
     Completions {

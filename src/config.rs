@@ -19,6 +19,7 @@ use crate::mode::Mode;
 use crate::names::{is_protected, is_valid_name, is_valid_pattern};
 use crate::output::OutputFormat;
 use crate::prepare::Steps;
+use crate::scan;
 #[cfg(feature = "aws")]
 use crate::source::aws;
 #[cfg(feature = "vault")]
@@ -55,6 +56,8 @@ pub enum Action {
         /// Colour the text report: a terminal, and no `NO_COLOR`.
         colour: bool,
     },
+    /// Look for the secrets in files.
+    Scan(scan::Options),
     /// Run the command: exec it, or supervise it with these options.
     Run {
         command: Vec<OsString>,
@@ -86,6 +89,20 @@ struct FileConfig {
     vars: BTreeMap<String, VarSpec>,
     #[serde(default)]
     rotation: RotationFile,
+    #[serde(default)]
+    scan: ScanFile,
+}
+
+/// `[scan]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScanFile {
+    /// Path globs never reported.
+    #[serde(default)]
+    exclude: Vec<String>,
+    /// Fingerprints of known false positives.
+    #[serde(default)]
+    allow: Vec<String>,
 }
 
 /// `[rotation]` as written.
@@ -105,7 +122,6 @@ impl Config {
     /// Resolves the command line (the completions and manual subcommands excepted:
     /// they need no configuration) with the config file and the environment.
     pub fn from_cli(cli: &Cli) -> Result<Config> {
-        let action = action(cli);
         let args = &cli.shared;
         let (file, base) = match &args.config {
             Some(path) => (read_file(path)?, path.parent().map(Path::to_path_buf)),
@@ -116,6 +132,7 @@ impl Config {
         };
         // Paths in the config file are relative to the file, not to where we run.
         let base = base.unwrap_or_default();
+        let action = action(cli, &file.scan);
 
         // `check --environment`: what a running app has, instead of the sources.
         let environment = matches!(
@@ -138,6 +155,9 @@ impl Config {
                 .map(|s| SourceSpec::parse(s, &base))
                 .collect::<Result<Vec<_>>>()
                 .context("in the config's `sources`")?
+        } else if matches!(action, Action::Scan(_)) && !Path::new(DEFAULT_DOTENV).exists() {
+            // A scan without secrets of its own still finds keys by their shape.
+            Vec::new()
         } else {
             vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?]
         };
@@ -210,15 +230,35 @@ fn rotation_policy(file: &RotationFile, strict: bool) -> Result<Policy> {
 }
 
 /// What the command line asks for.
-fn action(cli: &Cli) -> Action {
-    match cli.subcommand {
-        Some(Command::List { format }) => Action::List { format },
+fn action(cli: &Cli, scan_file: &ScanFile) -> Action {
+    match &cli.subcommand {
+        Some(Command::List { format }) => Action::List { format: *format },
         Some(Command::Check { format, probe, .. }) => Action::Check {
-            format,
-            probe,
+            format: *format,
+            probe: *probe,
             colour: std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
         },
+        Some(Command::Scan {
+            paths,
+            staged,
+            history,
+            format,
+            hidden,
+            binary,
+        }) => Action::Scan(scan::Options {
+            paths: paths.clone(),
+            mode: match (staged, history) {
+                (true, _) => scan::Mode::Staged,
+                (_, true) => scan::Mode::History,
+                _ => scan::Mode::Tree,
+            },
+            format: *format,
+            hidden: *hidden,
+            binary: *binary,
+            exclude: scan_file.exclude.clone(),
+            allow: scan_file.allow.clone(),
+        }),
         _ => Action::Run {
             command: cli.command.clone(),
             supervise: supervise_options(cli),

@@ -20,8 +20,10 @@ pub mod messages;
 pub mod mode;
 pub mod names;
 pub mod output;
+pub mod placeholder;
 pub mod prepare;
 pub mod redact;
+pub mod scan;
 pub mod secret;
 pub mod source;
 pub mod supervise;
@@ -74,6 +76,13 @@ pub fn run(cli: Cli) -> Result<u8> {
             check::print(&env, &report, *format, *colour, &mut out)?;
             out.flush()?;
             Ok(report.exit_status())
+        }
+        Action::Scan(options) => {
+            let secrets = pipeline.load()?;
+            let mut out = std::io::stdout().lock();
+            let status = scan::run(options, &secrets, &mut out)?;
+            out.flush()?;
+            Ok(status)
         }
         Action::Run { command, supervise } => launch(&pipeline, command, supervise.as_ref(), core),
     }

@@ -1,4 +1,4 @@
-//! How `list` and `check` write their reports. A leaf module, so that the
+//! How `list`, `check` and `scan` write their reports. A leaf module, so that the
 //! renderers need not reach up to the command line for it.
 
 use clap::ValueEnum;
@@ -8,4 +8,13 @@ use clap::ValueEnum;
 pub enum OutputFormat {
     Text,
     Json,
+}
+
+/// How `scan` writes its report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
 }

@@ -3,7 +3,6 @@
 //! test) produce one [`Report`] holding every failure at once.
 
 pub mod formats;
-pub mod placeholder;
 pub mod probe;
 pub mod rotation;
 mod schema;
@@ -15,8 +14,8 @@ use std::collections::BTreeMap;
 
 use crate::detectors::{Detector, Mode, Provider, detect};
 use crate::env::ChildEnv;
+use crate::placeholder::is_placeholder;
 use crate::timestamp::Seconds;
-use placeholder::is_placeholder;
 use rotation::Severity;
 
 /// One problem, about one or more variables. The message names them and never holds

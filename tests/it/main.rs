@@ -16,6 +16,7 @@ mod list;
 mod messages;
 mod moto;
 mod promises;
+mod scan;
 mod stub;
 mod supervise;
 mod terminal;

@@ -1,5 +1,6 @@
 //! Values copied from documentation instead of a real secret: `changeme`,
-//! `your-django-secret-key`, `sk_live_YOUR_NEW_SECRET_KEY`, `<token>`, `xxx`.
+//! `your-django-secret-key`, `sk_live_YOUR_NEW_SECRET_KEY`, `<token>`, `xxx`. A leaf
+//! module, used by validation and by the scanner.
 
 /// Words that, anywhere in a value, mark it as a placeholder.
 const MARKERS: &[&str] = &[
