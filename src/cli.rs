@@ -165,6 +165,10 @@ pub enum Command {
         /// Scan binary files too.
         #[arg(long)]
         binary: bool,
+        /// Look for key shapes only: load no source (a CI job without the stores'
+        /// credentials).
+        #[arg(long, conflicts_with = "from")]
+        no_values: bool,
     },
     /// Print a shell completion script to standard output.
     Completions {

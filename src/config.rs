@@ -134,7 +134,6 @@ impl Config {
         let base = base.unwrap_or_default();
         let action = action(cli, &file.scan);
 
-        // `check --environment`: what a running app has, instead of the sources.
         let environment = matches!(
             cli.subcommand,
             Some(Command::Check {
@@ -142,25 +141,7 @@ impl Config {
                 ..
             })
         );
-        let sources = if environment {
-            Vec::new()
-        } else if !args.from.is_empty() {
-            args.from
-                .iter()
-                .map(|s| SourceSpec::parse(s, Path::new("")))
-                .collect::<Result<Vec<_>>>()?
-        } else if let Some(sources) = &file.sources {
-            sources
-                .iter()
-                .map(|s| SourceSpec::parse(s, &base))
-                .collect::<Result<Vec<_>>>()
-                .context("in the config's `sources`")?
-        } else if matches!(action, Action::Scan(_)) && !Path::new(DEFAULT_DOTENV).exists() {
-            // A scan without secrets of its own still finds keys by their shape.
-            Vec::new()
-        } else {
-            vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?]
-        };
+        let sources = sources(cli, &file, &base, environment)?;
 
         let mut keep = keep_list(&file.keep, &args.keep)?;
         let require = require_list(&file, &args.require)?;
@@ -200,6 +181,43 @@ impl Config {
             },
         })
     }
+}
+
+/// The sources to load: `--from`, else the config's, else `./.env`. None for `check
+/// --environment` (what a running app has is checked instead) and `scan --no-values`;
+/// a scan without `./.env` and no sources named still finds keys by their shape.
+fn sources(
+    cli: &Cli,
+    file: &FileConfig,
+    base: &Path,
+    environment: bool,
+) -> Result<Vec<SourceSpec>> {
+    let scan = match &cli.subcommand {
+        Some(Command::Scan { no_values, .. }) => Some(*no_values),
+        _ => None,
+    };
+    if environment || scan == Some(true) {
+        return Ok(Vec::new());
+    }
+    if !cli.shared.from.is_empty() {
+        return cli
+            .shared
+            .from
+            .iter()
+            .map(|s| SourceSpec::parse(s, Path::new("")))
+            .collect();
+    }
+    if let Some(sources) = &file.sources {
+        return sources
+            .iter()
+            .map(|s| SourceSpec::parse(s, base))
+            .collect::<Result<Vec<_>>>()
+            .context("in the config's `sources`");
+    }
+    if scan.is_some() && !Path::new(DEFAULT_DOTENV).exists() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?])
 }
 
 /// A duration setting, or a configuration error that shows what one looks like.
@@ -246,6 +264,7 @@ fn action(cli: &Cli, scan_file: &ScanFile) -> Action {
             format,
             hidden,
             binary,
+            ..
         }) => Action::Scan(scan::Options {
             paths: paths.clone(),
             mode: match (staged, history) {
