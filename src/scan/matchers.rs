@@ -58,14 +58,14 @@ pub struct Hit {
     pub matched: Zeroizing<String>,
 }
 
-/// The needles of a scan, built once.
+/// The needles of a scan, built once: one automaton holds the value needles, then
+/// the detectors' prefixes, so a text is read in one pass.
 pub struct Matchers {
-    values: Option<AhoCorasick>,
+    automaton: AhoCorasick,
     /// For each value needle: the variable and the encoding.
     rules: Vec<(String, Encoding)>,
     /// The secret text of each needle, zeroed when the scan ends.
     needles: Vec<Zeroizing<String>>,
-    prefixes: AhoCorasick,
 }
 
 impl Matchers {
@@ -86,20 +86,28 @@ impl Matchers {
                 }
             }
         }
-        let values = (!needles.is_empty()).then(|| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(needles.iter().map(|n| n.as_bytes()))
-                .expect("literal needles build")
-        });
-        let prefixes = AhoCorasick::builder()
-            .build(DETECTORS.iter().map(|d| d.prefix))
-            .expect("literal prefixes build");
+        // Longest first: where two values start at one place, the longer is the
+        // finding. Values come before the prefixes, so that a configured value that is
+        // also a key is reported as the value.
+        let mut order: Vec<usize> = (0..needles.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(needles[i].len()));
+        let needles: Vec<Zeroizing<String>> = order.iter().map(|&i| needles[i].clone()).collect();
+        let rules = order.iter().map(|&i| rules[i].clone()).collect();
+        // A prefix only says where a key may start: the detector table then tries
+        // every detector on the token there, so the leftmost match a place is
+        // enough, and lets the automaton skip ahead with its SIMD prefilter.
+        let patterns = needles
+            .iter()
+            .map(|n| n.as_bytes())
+            .chain(DETECTORS.iter().map(|d| d.prefix.as_bytes()));
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(patterns)
+            .expect("literal needles build");
         Matchers {
-            values,
+            automaton,
             rules,
             needles,
-            prefixes,
         }
     }
 
@@ -112,36 +120,23 @@ impl Matchers {
     /// value is reported once, as the value.
     pub fn find(&self, text: &[u8]) -> Vec<Hit> {
         let mut hits = Vec::new();
-        if let Some(values) = &self.values {
-            for m in values.find_iter(text) {
-                let (name, encoding) = &self.rules[m.pattern().as_usize()];
+        for m in self.automaton.find_iter(text) {
+            let (pattern, start) = (m.pattern().as_usize(), m.start());
+            if let Some((name, encoding)) = self.rules.get(pattern) {
                 hits.push(Hit {
-                    offset: m.start(),
+                    offset: start,
                     rule: Rule::Value {
                         name: name.clone(),
                         encoding: *encoding,
                     },
-                    matched: self.needles[m.pattern().as_usize()].clone(),
+                    matched: self.needles[pattern].clone(),
                 });
-            }
-        }
-        for m in self.prefixes.find_overlapping_iter(text) {
-            let start = m.start();
-            if start > 0 && is_token_byte(text[start - 1]) {
-                continue;
-            }
-            if hits
-                .iter()
-                .any(|h| h.offset <= start && start < h.offset + h.matched.len())
+            } else if (start == 0 || !is_token_byte(text[start - 1]))
+                && let Some(hit) = key_at(text, start)
             {
-                continue;
-            }
-            if let Some(hit) = key_at(text, start) {
                 hits.push(hit);
             }
         }
-        hits.sort_by_key(|h| h.offset);
-        hits.dedup_by(|a, b| a.offset == b.offset);
         hits
     }
 }
