@@ -97,8 +97,7 @@ mod vault {
         ) -> LocalBoxFuture<'a, Result<Answers>> {
             Box::pin(async move {
                 let client = Client::connect(self.settings, deadline).await?;
-                let reads = refs.iter().map(|r| client.read(r, deadline));
-                Ok(futures_util::future::join_all(reads).await)
+                Ok(client.read_all(refs, deadline).await)
             })
         }
     }

@@ -595,11 +595,97 @@ fn max_age_adds_no_request() {
     let (without, quiet) = requests("");
     let (with, warned) = requests("[rotation]\nmax_age = \"90d\"\n");
     assert_eq!(
-        without, 4,
-        "a mount lookup and a read for each of two paths"
+        without, 3,
+        "one mount lookup for the mount, and a read for each of two paths"
     );
     assert_eq!(with, without);
     assert_eq!(quiet, "");
     assert!(warned.contains("`A` was written "), "{warned}");
     assert!(warned.contains("over its max_age of 90d"), "{warned}");
+}
+
+/// A stub that counts mount lookups and reads: mounts `secret/`, `team/a/` and
+/// `team/b/` (KV v2), or, with `old`, no lookup endpoint at all (KV v1 everywhere).
+fn counting_vault(old: bool) -> (stub::Stub, std::sync::Arc<std::sync::Mutex<(usize, usize)>>) {
+    use std::sync::{Arc, Mutex};
+    let counts = Arc::new(Mutex::new((0, 0)));
+    let seen = counts.clone();
+    let server = stub::serve(move |request| {
+        if let Some(path) = request.path.strip_prefix("/v1/sys/internal/ui/mounts/") {
+            seen.lock().unwrap().0 += 1;
+            if old {
+                return (404, r#"{"errors":[]}"#.into());
+            }
+            let mount = ["secret/", "team/a/", "team/b/"]
+                .into_iter()
+                .find(|m| path.starts_with(m));
+            return match mount {
+                Some(m) => (
+                    200,
+                    format!(
+                        r#"{{"data":{{"path":"{m}","type":"kv","options":{{"version":"2"}}}}}}"#
+                    ),
+                ),
+                None => (403, r#"{"errors":["permission denied"]}"#.into()),
+            };
+        }
+        seen.lock().unwrap().1 += 1;
+        let name = request
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_ascii_uppercase();
+        let expected = if old { "/v1/" } else { "/data/" };
+        if !request.path.contains(expected) {
+            return (404, r#"{"errors":[]}"#.into());
+        }
+        if old {
+            (200, format!(r#"{{"data":{{"{name}":"v"}}}}"#))
+        } else {
+            (
+                200,
+                format!(r#"{{"data":{{"data":{{"{name}":"v"}},"metadata":{{"version":1}}}}}}"#),
+            )
+        }
+    });
+    (server, counts)
+}
+
+/// Twenty paths on one mount cost one mount lookup, not twenty; paths on other
+/// mounts still get theirs, and an old server without the lookup endpoint reads
+/// them all as KV v1, as before.
+#[test]
+fn one_mount_lookup_per_mount() {
+    let fetch = |server: &stub::Stub, paths: &[String]| {
+        let mut test = Test::new()
+            .env("VAULT_ADDR", server.url())
+            .env("VAULT_TOKEN", "t")
+            .args(["--pure"]);
+        for path in paths {
+            test = test.args(["--from", &format!("vault://{path}")]);
+        }
+        let run = test.args(["--", "env"]).run();
+        run.success();
+        run.stdout.lines().count()
+    };
+    let twenty: Vec<String> = (0..20).map(|i| format!("secret/app/p{i}")).collect();
+    let (server, counts) = counting_vault(false);
+    assert_eq!(fetch(&server, &twenty), 20);
+    assert_eq!(*counts.lock().unwrap(), (1, 20), "(lookups, reads)");
+
+    let mut mixed = twenty.clone();
+    mixed.extend([
+        "team/a/x".to_owned(),
+        "team/b/y".to_owned(),
+        "team/a/z".to_owned(),
+    ]);
+    let (server, counts) = counting_vault(false);
+    assert_eq!(fetch(&server, &mixed), 23);
+    // secret/ once, team/a/ once (z reuses x's), team/b/ its own: y is not under team/a/.
+    assert_eq!(*counts.lock().unwrap(), (3, 23));
+
+    let (server, counts) = counting_vault(true);
+    assert_eq!(fetch(&server, &twenty), 20);
+    assert_eq!(*counts.lock().unwrap(), (1, 20));
 }

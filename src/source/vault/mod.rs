@@ -136,12 +136,68 @@ impl Client {
         }
     }
 
-    /// Reads one KV secret. The KV version and mount come from
-    /// `sys/internal/ui/mounts`, as `vault kv get` does.
-    pub async fn read(&self, r: &RemoteRef, deadline: Instant) -> Result<Answer> {
+    /// Reads every reference, all at once. The KV version and mount come from
+    /// `sys/internal/ui/mounts`, as `vault kv get` finds them, asked once per mount:
+    /// Vault allows no mount inside another, so the mount a lookup returns holds
+    /// every path under it. The first reference of each top-level segment is looked
+    /// up; the others of that segment reuse its answer when their path lies under the
+    /// mount it names, and are looked up themselves otherwise (a deeper mount, or a
+    /// lookup that failed, which may be the path's own policy).
+    pub async fn read_all(&self, refs: &[&RemoteRef], deadline: Instant) -> Vec<Result<Answer>> {
+        let mut firsts: Vec<usize> = Vec::new();
+        for (i, r) in refs.iter().enumerate() {
+            if !firsts
+                .iter()
+                .any(|&f| top_segment(refs[f]) == top_segment(r))
+            {
+                firsts.push(i);
+            }
+        }
+        let looked_up = futures_util::future::join_all(
+            firsts.iter().map(|&i| self.kv_mount(refs[i], deadline)),
+        )
+        .await;
+        let shared: Vec<Option<(String, String)>> =
+            looked_up.iter().map(|r| r.as_ref().ok().cloned()).collect();
+        let mut own: Vec<Option<Result<(String, String)>>> =
+            looked_up.into_iter().map(Some).collect();
+        // For each reference, its mount and version when already known (or the error
+        // of its own lookup); `None` when it needs a lookup of its own.
+        let known: Vec<Option<Result<(String, String)>>> = refs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                if let Some(at) = firsts.iter().position(|&f| f == i) {
+                    return own[at].take();
+                }
+                let at = firsts
+                    .iter()
+                    .position(|&f| top_segment(refs[f]) == top_segment(r))?;
+                let (mount, version) = shared[at].clone()?;
+                (mount.is_empty() || r.path.starts_with(mount.as_str()))
+                    .then_some(Ok((mount, version)))
+            })
+            .collect();
+        let reads = refs.iter().zip(known).map(|(r, known)| async move {
+            let (mount, version) = match known {
+                Some(result) => result?,
+                None => self.kv_mount(r, deadline).await?,
+            };
+            self.read_at(r, &mount, &version, deadline).await
+        });
+        futures_util::future::join_all(reads).await
+    }
+
+    /// Reads one KV secret at its mount and KV version.
+    async fn read_at(
+        &self,
+        r: &RemoteRef,
+        mount: &str,
+        version: &str,
+        deadline: Instant,
+    ) -> Result<Answer> {
         let what = format!("reading `{r}`");
-        let (mount, version) = self.kv_mount(r, deadline).await?;
-        let url_path = data_path(r, &mount, &version)?;
+        let url_path = data_path(r, mount, version)?;
         let bytes = self
             .request(Method::GET, &url_path, None, deadline)
             .await
@@ -290,6 +346,11 @@ impl Client {
             }
         }
     }
+}
+
+/// The first segment of a reference's path (`secret` of `secret/app/db`).
+fn top_segment(r: &RemoteRef) -> &str {
+    r.path.split('/').next().unwrap_or("")
 }
 
 /// What KV v2 records of a version: when it was written, and when it will be
