@@ -22,7 +22,7 @@ use crate::supervise::parse_signal;
     name = "secretrun",
     version,
     override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun scan [OPTIONS] [--staged|--history] [PATH]...\n       secretrun completions SHELL",
-    after_help = "Exit codes: the command's own status after exec; 2 usage; 65 validation failed or \
+    after_help = "Exit codes: the command's own status after exec; 1 scan found a secret; 2 usage; 65 validation failed or \
                   malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
                   error; 126 command not executable; 127 command not found."
 )]
