@@ -2,7 +2,8 @@
 # Vault fetch latency: 1 path against 20 paths, straight to a local OpenBao dev server
 # and through a proxy that adds 20 ms to every answer, side by side in one hyperfine
 # run. Needs hyperfine and `bao` (scripts/test installs it into .venv).
-#   bench/vault.sh            RUNS=N sets hyperfine's runs
+#   bench/vault.sh [OTHER_BINARY]   RUNS=N sets hyperfine's runs; OTHER_BINARY (an
+#   earlier build, say) runs the same four cases in the same hyperfine run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -25,16 +26,23 @@ for i in $(seq 0 19); do
   twenty+=(--from "vault://secret/bench$i")
 done
 proxied="VAULT_ADDR=http://127.0.0.1:$proxy_port"
-hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-json "$work/result.json" \
-  -n "1 path" "$bin ${one[*]} -- /bin/true" \
-  -n "20 paths" "$bin ${twenty[*]} -- /bin/true" \
-  -n "1 path, +20 ms" "env $proxied $bin ${one[*]} -- /bin/true" \
-  -n "20 paths, +20 ms" "env $proxied $bin ${twenty[*]} -- /bin/true" >/dev/null
+cases=()
+for b in "$bin" "$@"; do
+  tag=""
+  [ "$b" = "$bin" ] || tag=" (other)"
+  cases+=(-n "1 path$tag" "$b ${one[*]} -- /bin/true"
+          -n "20 paths$tag" "$b ${twenty[*]} -- /bin/true"
+          -n "1 path, +20 ms$tag" "env $proxied $b ${one[*]} -- /bin/true"
+          -n "20 paths, +20 ms$tag" "env $proxied $b ${twenty[*]} -- /bin/true")
+done
+hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-json "$work/result.json" "${cases[@]}" >/dev/null
 python3 - "$work/result.json" <<'PY'
 import json, sys
 r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
 for name, ms in r.items():
     print(f"{name:<18} median {ms:8.2f} ms")
-print(f"20 paths / 1 path:                 {r['20 paths'] / r['1 path']:.2f}x")
-print(f"20 paths / 1 path, with +20 ms:    {r['20 paths, +20 ms'] / r['1 path, +20 ms']:.2f}x")
+for tag in ["", " (other)"]:
+    if f"1 path{tag}" in r:
+        print(f"20 paths / 1 path{tag}:              {r['20 paths' + tag] / r['1 path' + tag]:.2f}x")
+        print(f"20 paths / 1 path, with +20 ms{tag}: {r['20 paths, +20 ms' + tag] / r['1 path, +20 ms' + tag]:.2f}x")
 PY
