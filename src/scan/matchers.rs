@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 use crate::detectors::{DETECTORS, Detector, detect};
 use crate::mode::Mode;
 use crate::placeholder::is_placeholder;
-use crate::secret::SecretSet;
+use crate::secret::{SecretSet, SecretValue};
 
 /// The shortest value looked for. Shorter strings turn up in code by chance (`True`,
 /// `8000`, `admin`), and a base64 run shorter than this says little. Eight characters
@@ -50,12 +50,12 @@ pub enum Rule {
 }
 
 /// One place where something was found: where in the text, what, and the text
-/// matched (kept zeroed on drop; shown only masked).
+/// matched (a secret value: zeroed on drop, masked in `Debug`).
 #[derive(Debug)]
 pub struct Hit {
     pub offset: usize,
     pub rule: Rule,
-    pub matched: Zeroizing<String>,
+    pub matched: SecretValue,
 }
 
 /// The needles of a scan, built once: one automaton holds the value needles, then
@@ -129,7 +129,7 @@ impl Matchers {
                         name: name.clone(),
                         encoding: *encoding,
                     },
-                    matched: self.needles[pattern].clone(),
+                    matched: SecretValue::new(self.needles[pattern].to_string()),
                 });
             } else if (start == 0 || !is_token_byte(text[start - 1]))
                 && let Some(hit) = key_at(text, start)
@@ -288,7 +288,7 @@ fn key_at(text: &[u8], start: usize) -> Option<Hit> {
     Some(Hit {
         offset: start,
         rule: Rule::Key(detector),
-        matched: Zeroizing::new(token.to_owned()),
+        matched: SecretValue::new(token.to_owned()),
     })
 }
 
@@ -313,7 +313,7 @@ fn is_documented_example(token: &str) -> bool {
 pub fn rank(hit: &Hit) -> u8 {
     let mode = match &hit.rule {
         Rule::Key(d) => d.mode,
-        Rule::Value { .. } => detect(&hit.matched).and_then(|d| d.mode),
+        Rule::Value { .. } => detect(hit.matched.expose()).and_then(|d| d.mode),
     };
     match (&hit.rule, mode) {
         (_, Some(Mode::Live)) => 0,
@@ -414,7 +414,7 @@ mod tests {
         let keys = |text: &str| {
             m.find(text.as_bytes())
                 .into_iter()
-                .map(|h| (h.offset, h.matched.to_string()))
+                .map(|h| (h.offset, h.matched.expose().to_owned()))
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -439,5 +439,17 @@ mod tests {
         let hits = m.find(format!("k={LIVE}").as_bytes());
         assert_eq!(hits.len(), 1);
         assert!(matches!(&hits[0].rule, Rule::Value { name, .. } if name == "STRIPE_SECRET_KEY"));
+    }
+
+    #[test]
+    fn a_hit_never_shows_its_text_in_debug() {
+        let m = Matchers::new(&set(&[("STRIPE_SECRET_KEY", LIVE)]));
+        let hits = m.find(format!("k={LIVE}").as_bytes());
+        let shown = format!("{hits:?}");
+        assert!(
+            !shown.contains("4eC39HqLyjWDarjtT1zdp7dcQq"),
+            "{}",
+            shown.replace(LIVE, "<leak>")
+        );
     }
 }

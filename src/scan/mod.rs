@@ -22,7 +22,7 @@ use anyhow::Result;
 use crate::error::{Kind, fail};
 use crate::escape::Escaped;
 use crate::output::ScanFormat;
-use crate::secret::{SecretSet, mask};
+use crate::secret::SecretSet;
 use matchers::{Hit, Matchers, Rule, rank};
 
 /// Where to look.
@@ -166,7 +166,7 @@ fn findings_in(
                 path: Escaped(path).to_string(),
                 line,
                 column: hit.offset - line_start + 1,
-                masked: mask(&hit.matched),
+                masked: hit.matched.masked(),
                 commit: commit.map(str::to_owned),
                 rank: rank(&hit),
                 rule: hit.rule,
