@@ -396,27 +396,40 @@ fn is_denied(code: &str) -> bool {
 }
 
 /// The kind and the words for a failed call (after "fetching `REF`: "): denied,
-/// unreachable or a configuration problem. Messages carry error codes and causes, never values.
+/// unreachable or a configuration problem. An error code of the service is worded
+/// as in a batch answer; the rest say what befell the call to the service. Messages
+/// carry error codes and causes, never values.
 fn classify<E>(e: &SdkError<E, HttpResponse>) -> (Kind, String)
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    if let SdkError::ServiceError(service) = e
+        && let Some(code) = service.err().code()
+    {
+        return code_words(code);
+    }
+    let (kind, what) = call_words(e);
+    (kind, format!("AWS Secrets Manager {what}"))
+}
+
+/// What befell a call that did not bring back an error code.
+fn call_words<E>(e: &SdkError<E, HttpResponse>) -> (Kind, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match e {
         SdkError::ServiceError(service) => {
-            let Some(code) = service.err().code() else {
-                // An answer the SDK could not read a code from: go by the status.
-                let status = service.raw().status().as_u16();
-                let kind = http::status_kind(status);
-                let what = if kind == Kind::Denied {
-                    "refused access"
-                } else {
-                    "failed"
-                };
-                return (kind, format!("AWS Secrets Manager {what} (HTTP {status})"));
+            // An answer the SDK could not read a code from: go by the status.
+            let status = service.raw().status().as_u16();
+            let kind = http::status_kind(status);
+            let what = if kind == Kind::Denied {
+                "refused access"
+            } else {
+                "failed"
             };
-            code_words(code)
+            (kind, format!("{what} (HTTP {status})"))
         }
-        SdkError::TimeoutError(_) => (Kind::Unreachable, format!("AWS Secrets Manager {LATE}")),
+        SdkError::TimeoutError(_) => (Kind::Unreachable, LATE.to_owned()),
         SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             let text = chain(e);
             if text.contains("no credentials found in chain") {
@@ -428,14 +441,14 @@ where
                 (
                     Kind::Config,
                     format!(
-                        "AWS Secrets Manager could not be called: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
+                        "could not be called: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
                      AWS_PROFILE, a web identity token or container credentials{imds})"
                     ),
                 )
             } else if text.contains("invalid header value") {
                 (
                     Kind::Config,
-                    "AWS Secrets Manager could not be called: a credential or setting holds a character that no \
+                    "could not be called: a credential or setting holds a character that no \
                      HTTP header can carry"
                         .to_owned(),
                 )
@@ -443,21 +456,15 @@ where
                 (
                     Kind::Config,
                     format!(
-                        "AWS Secrets Manager could not be called: the AWS credentials could not be loaded: {}",
+                        "could not be called: the AWS credentials could not be loaded: {}",
                         text.replace('\n', " ")
                     ),
                 )
             } else {
-                (
-                    Kind::Unreachable,
-                    format!("AWS Secrets Manager is unreachable: {text}"),
-                )
+                (Kind::Unreachable, format!("is unreachable: {text}"))
             }
         }
-        _ => (
-            Kind::Config,
-            format!("AWS Secrets Manager could not be called: {}", chain(e)),
-        ),
+        _ => (Kind::Config, format!("could not be called: {}", chain(e))),
     }
 }
 
