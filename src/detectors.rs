@@ -3,107 +3,75 @@
 
 pub use crate::mode::Mode;
 
-/// Whose key it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Provider {
-    Stripe,
-    Aws,
-    GitHub,
-    GitLab,
-    Slack,
-    SendGrid,
-    Twilio,
-    Anthropic,
-    OpenAI,
-    Google,
-    Pem,
-}
-
-impl Provider {
-    /// As shown to people and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            Provider::Stripe => "Stripe",
-            Provider::Aws => "AWS",
-            Provider::GitHub => "GitHub",
-            Provider::GitLab => "GitLab",
-            Provider::Slack => "Slack",
-            Provider::SendGrid => "SendGrid",
-            Provider::Twilio => "Twilio",
-            Provider::Anthropic => "Anthropic",
-            Provider::OpenAI => "OpenAI",
-            Provider::Google => "Google",
-            Provider::Pem => "PEM",
+/// An enum of names as shown to people and in JSON: the type, `name()` and
+/// `Display`, from one list of variants and their texts.
+macro_rules! named {
+    ($(#[$doc:meta])* $enum:ident { $($variant:ident => $text:literal,)* }) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $enum {
+            $($variant,)*
         }
-    }
-}
 
-impl std::fmt::Display for Provider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// What kind of key it is, within its provider.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum KeyKind {
-    SecretKey,
-    RestrictedKey,
-    PublishableKey,
-    WebhookSecret,
-    AccessKeyId,
-    TemporaryAccessKeyId,
-    FineGrainedToken,
-    PersonalAccessToken,
-    OauthToken,
-    UserToServerToken,
-    ServerToServerToken,
-    RefreshToken,
-    BotToken,
-    UserToken,
-    AppToken,
-    WebhookUrl,
-    ApiKey,
-    AccountSid,
-    ApiKeySid,
-    ProjectApiKey,
-    ServiceAccountKey,
-    PrivateKey,
-}
-
-impl KeyKind {
-    /// As shown to people and in JSON.
-    pub fn name(self) -> &'static str {
-        match self {
-            KeyKind::SecretKey => "secret key",
-            KeyKind::RestrictedKey => "restricted key",
-            KeyKind::PublishableKey => "publishable key",
-            KeyKind::WebhookSecret => "webhook secret",
-            KeyKind::AccessKeyId => "access key id",
-            KeyKind::TemporaryAccessKeyId => "temporary access key id",
-            KeyKind::FineGrainedToken => "fine-grained token",
-            KeyKind::PersonalAccessToken => "personal access token",
-            KeyKind::OauthToken => "oauth token",
-            KeyKind::UserToServerToken => "user-to-server token",
-            KeyKind::ServerToServerToken => "server-to-server token",
-            KeyKind::RefreshToken => "refresh token",
-            KeyKind::BotToken => "bot token",
-            KeyKind::UserToken => "user token",
-            KeyKind::AppToken => "app token",
-            KeyKind::WebhookUrl => "webhook url",
-            KeyKind::ApiKey => "api key",
-            KeyKind::AccountSid => "account sid",
-            KeyKind::ApiKeySid => "api key sid",
-            KeyKind::ProjectApiKey => "project api key",
-            KeyKind::ServiceAccountKey => "service account key",
-            KeyKind::PrivateKey => "private key",
+        impl $enum {
+            /// As shown to people and in JSON.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($enum::$variant => $text,)*
+                }
+            }
         }
+
+        impl std::fmt::Display for $enum {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    };
+}
+
+named! {
+    /// Whose key it is.
+    Provider {
+        Stripe => "Stripe",
+        Aws => "AWS",
+        GitHub => "GitHub",
+        GitLab => "GitLab",
+        Slack => "Slack",
+        SendGrid => "SendGrid",
+        Twilio => "Twilio",
+        Anthropic => "Anthropic",
+        OpenAI => "OpenAI",
+        Google => "Google",
+        Pem => "PEM",
     }
 }
 
-impl std::fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+named! {
+    /// What kind of key it is, within its provider.
+    KeyKind {
+        SecretKey => "secret key",
+        RestrictedKey => "restricted key",
+        PublishableKey => "publishable key",
+        WebhookSecret => "webhook secret",
+        AccessKeyId => "access key id",
+        TemporaryAccessKeyId => "temporary access key id",
+        FineGrainedToken => "fine-grained token",
+        PersonalAccessToken => "personal access token",
+        OauthToken => "oauth token",
+        UserToServerToken => "user-to-server token",
+        ServerToServerToken => "server-to-server token",
+        RefreshToken => "refresh token",
+        BotToken => "bot token",
+        UserToken => "user token",
+        AppToken => "app token",
+        WebhookUrl => "webhook url",
+        ApiKey => "api key",
+        AccountSid => "account sid",
+        ApiKeySid => "api key sid",
+        ProjectApiKey => "project api key",
+        ServiceAccountKey => "service account key",
+        PrivateKey => "private key",
     }
 }
 
