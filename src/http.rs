@@ -61,6 +61,17 @@ pub enum Roots {
     Plain,
 }
 
+impl Roots {
+    /// The system's roots for an `https://` address; none for a plain `http://` one.
+    pub fn for_address(address: &str) -> Roots {
+        if address.starts_with("http://") {
+            Roots::Plain
+        } else {
+            Roots::System
+        }
+    }
+}
+
 /// A client builder with what every client of secretrun shares: its user agent,
 /// its trust roots, and no redirects unless the store sets its own rule.
 pub fn builder(roots: Roots) -> reqwest::ClientBuilder {

@@ -95,11 +95,7 @@ fn run(
     }
     let base =
         std::env::var("SECRETRUN_STRIPE_API_BASE").unwrap_or_else(|_| STRIPE_API_BASE.to_owned());
-    let roots = if base.starts_with("http://") {
-        Roots::Plain
-    } else {
-        Roots::System
-    };
+    let roots = Roots::for_address(&base);
     let unreachable = |why: String| -> Vec<(String, Outcome)> {
         probes
             .iter()

@@ -79,10 +79,8 @@ pub(super) fn build_http(settings: &Settings) -> Result<(reqwest::Client, String
     let roots = if !certs.is_empty() {
         // A custom CA replaces the system roots, as the Vault CLI does.
         Roots::Only(certs)
-    } else if settings.addr.starts_with("http://") {
-        Roots::Plain
     } else {
-        Roots::System
+        Roots::for_address(&settings.addr)
     };
     let mut builder = http::builder(roots).redirect(reqwest::redirect::Policy::custom(|attempt| {
         match redirect_refusal(attempt.previous(), attempt.url()) {
