@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::duration::show_coarse;
 use crate::env::ChildEnv;
 use crate::output::OutputFormat;
+use crate::secret::AtRest;
 use crate::timestamp;
 use crate::validate::rotation::{Age, State};
 use crate::validate::{Finding, Report, Verdict};
@@ -44,6 +45,19 @@ fn age_cell(report: &Report, name: &str) -> String {
         Some(_) => "unknown".to_owned(),
         None => "-".to_owned(),
     }
+}
+
+/// How a variable was kept on disk: `age`, `dotenvx`, `plain`, or `-` (a store's, the
+/// parent's).
+fn at_rest_cell(origin: &crate::secret::Origin) -> &'static str {
+    origin.at_rest().map_or("-", AtRest::as_str)
+}
+
+/// Whether the report shows how values were kept: some dotenv line was encrypted.
+fn shows_at_rest(env: &ChildEnv) -> bool {
+    env.vars
+        .iter()
+        .any(|v| v.origin.at_rest().is_some_and(|a| a != AtRest::Plain))
 }
 
 /// Whether the report shows ages: a `max_age` rule applies, or a store recorded one.
@@ -96,6 +110,7 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
                 "provider": d.map(|d| d.provider.name()),
                 "kind": d.map(|d| d.kind.name()),
                 "mode": d.and_then(|d| d.mode).map(|m| m.to_string()),
+                "at_rest": var.origin.at_rest().map(AtRest::as_str),
                 "verdict": report.verdict(&var.name).as_str(),
                 "rotation": rotation_json(report, &var.name),
             })
@@ -169,6 +184,7 @@ fn print_table(
     out: &mut impl Write,
 ) -> io::Result<()> {
     let ages = shows_ages(report);
+    let at_rest = shows_at_rest(env);
     let rows: Vec<(Vec<String>, Verdict)> = env
         .vars
         .iter()
@@ -178,6 +194,9 @@ fn print_table(
                 var.origin.to_string(),
                 kind_cell(report, &var.name),
             ];
+            if at_rest {
+                cells.push(at_rest_cell(&var.origin).to_owned());
+            }
             if ages {
                 cells.push(age_cell(report, &var.name));
             }
@@ -186,6 +205,9 @@ fn print_table(
         })
         .collect();
     let mut header = vec!["NAME", "ORIGIN", "KIND"];
+    if at_rest {
+        header.push("AT REST");
+    }
     if ages {
         header.push("AGE");
     }

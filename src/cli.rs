@@ -21,7 +21,7 @@ use crate::supervise::parse_signal;
 #[command(
     name = "secretrun",
     version,
-    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun scan [OPTIONS] [--staged|--history] [PATH]...\n       secretrun completions SHELL",
+    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun scan [OPTIONS] [--staged|--history] [PATH]...\n       secretrun keygen | encrypt FILE | decrypt FILE | edit FILE\n       secretrun completions SHELL",
     after_help = "Exit codes: the command's own status after exec; 1 scan found a secret; 2 usage; 65 validation failed or \
                   malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
                   error; 126 command not executable; 127 command not found."
@@ -111,6 +111,11 @@ pub struct SharedArgs {
     )]
     pub expect: Option<Mode>,
 
+    /// An age identity file (X25519 or an SSH private key) for age-encrypted dotenv
+    /// files; before the config's `identity`, $SECRETRUN_AGE_IDENTITY and the defaults.
+    #[arg(short = 'i', long, value_name = "FILE", global = true)]
+    pub identity: Vec<PathBuf>,
+
     /// One deadline for all fetching, such as `10s`, `500ms` or `2m`.
     #[arg(
         long,
@@ -170,6 +175,49 @@ pub enum Command {
         #[arg(long, conflicts_with = "from")]
         no_values: bool,
     },
+    /// Make an age identity: write it to FILE (default
+    /// ~/.config/secretrun/identity.txt, never over an existing file) and print its
+    /// public key, the recipient others encrypt to.
+    Keygen {
+        /// Where to write the identity; `-` prints it to standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Print the public keys of an existing identity file instead.
+        #[arg(
+            short = 'y',
+            long = "public",
+            value_name = "IDENTITY",
+            conflicts_with = "output"
+        )]
+        public: Option<PathBuf>,
+    },
+    /// Encrypt a dotenv file with age to the recipients (flags, else the config's
+    /// `recipients`), writing FILE.age. The dotenv file is checked first.
+    Encrypt {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        to: RecipientArgs,
+        /// Where to write (default: FILE.age).
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// Write ASCII armor (PEM-like text) instead of binary.
+        #[arg(short, long)]
+        armor: bool,
+    },
+    /// Decrypt an age-encrypted file to standard output (never to a file).
+    Decrypt {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
+    /// Edit an age-encrypted dotenv file in $VISUAL/$EDITOR: the plain copy lives in
+    /// a private directory in memory (tmpfs) and is removed on every exit.
+    Edit {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        #[command(flatten)]
+        to: RecipientArgs,
+    },
     /// Print a shell completion script to standard output.
     Completions {
         #[arg(value_enum)]
@@ -178,6 +226,17 @@ pub enum Command {
     /// Print the man page (roff) to standard output: `secretrun manpage > secretrun.1`.
     #[command(hide = true)]
     Manpage,
+}
+
+/// Who a file is encrypted to.
+#[derive(Debug, Args)]
+pub struct RecipientArgs {
+    /// A recipient: an `age1…` public key or an SSH public key (`ssh-ed25519 …`).
+    #[arg(short = 'r', long = "recipient", value_name = "KEY")]
+    pub recipients: Vec<String>,
+    /// A file of recipients, one a line (as GitHub serves `https://github.com/USER.keys`).
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
 }
 
 /// `--on-change`: what to do; [`crate::supervise::OnChange`] is what is done, with

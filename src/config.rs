@@ -5,14 +5,16 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::cli::{ChangeAction, Cli, Command};
+use crate::cli::{ChangeAction, Cli, Command, RecipientArgs};
+use crate::crypt::{Recipients, Task};
 use crate::duration::parse_duration;
+use crate::encrypted::age::IdentitySettings;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::mode::Mode;
@@ -42,6 +44,8 @@ pub struct Config {
     pub action: Action,
     /// What the pipeline does before the action.
     pub steps: Steps,
+    /// The config's recipients, for `encrypt` and `edit`.
+    pub recipients: Recipients,
 }
 
 /// What secretrun is asked to do with the secrets.
@@ -58,6 +62,8 @@ pub enum Action {
     },
     /// Look for the secrets in files.
     Scan(scan::Options),
+    /// `keygen`, `encrypt`, `decrypt` or `edit`.
+    Crypt(crate::crypt::Task),
     /// Run the command: exec it, or supervise it with these options.
     Run {
         command: Vec<OsString>,
@@ -91,6 +97,15 @@ struct FileConfig {
     rotation: RotationFile,
     #[serde(default)]
     scan: ScanFile,
+    /// age identity files, for age-encrypted dotenv files.
+    #[serde(default)]
+    identity: Vec<String>,
+    /// Who `encrypt` and `edit` encrypt to: `age1…` keys and SSH public keys.
+    #[serde(default)]
+    recipients: Vec<String>,
+    /// Files of recipients, one a line.
+    #[serde(default)]
+    recipients_file: Vec<String>,
 }
 
 /// `[scan]` as written.
@@ -158,6 +173,22 @@ impl Config {
         };
         let strict = matches!(cli.subcommand, Some(Command::Check { strict: true, .. }));
         let rotation = rotation_policy(&file.rotation, strict)?;
+        let identity = IdentitySettings {
+            flags: args.identity.clone(),
+            config: file
+                .identity
+                .iter()
+                .map(|p| config_path(p, &base))
+                .collect(),
+        };
+        let recipients = Recipients {
+            keys: file.recipients.clone(),
+            files: file
+                .recipients_file
+                .iter()
+                .map(|p| config_path(p, &base))
+                .collect(),
+        };
 
         Ok(Config {
             action,
@@ -165,6 +196,7 @@ impl Config {
                 fetch: Plan {
                     sources,
                     timeout,
+                    identity,
                     #[cfg(feature = "vault")]
                     vault: file.vault,
                     #[cfg(feature = "aws")]
@@ -179,6 +211,7 @@ impl Config {
                 keep,
                 pure: args.pure || file.pure || environment,
             },
+            recipients,
         })
     }
 }
@@ -218,6 +251,15 @@ fn sources(
         return Ok(Vec::new());
     }
     Ok(vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?])
+}
+
+/// A path written in the config file: `~/` is the home directory, a relative path is
+/// taken from the file's directory.
+fn config_path(text: &str, base: &Path) -> PathBuf {
+    match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
+        _ => base.join(text),
+    }
 }
 
 /// A duration setting, or a configuration error that shows what one looks like.
@@ -278,10 +320,37 @@ fn action(cli: &Cli, scan_file: &ScanFile) -> Action {
             exclude: scan_file.exclude.clone(),
             allow: scan_file.allow.clone(),
         }),
+        Some(Command::Keygen { output, public }) => Action::Crypt(Task::Keygen {
+            output: output.clone(),
+            public: public.clone(),
+        }),
+        Some(Command::Encrypt {
+            file,
+            to,
+            output,
+            armor,
+        }) => Action::Crypt(Task::Encrypt {
+            file: file.clone(),
+            to: recipients(to),
+            output: output.clone(),
+            armor: *armor,
+        }),
+        Some(Command::Decrypt { file }) => Action::Crypt(Task::Decrypt { file: file.clone() }),
+        Some(Command::Edit { file, to }) => Action::Crypt(Task::Edit {
+            file: file.clone(),
+            to: recipients(to),
+        }),
         _ => Action::Run {
             command: cli.command.clone(),
             supervise: supervise_options(cli),
         },
+    }
+}
+
+fn recipients(args: &RecipientArgs) -> Recipients {
+    Recipients {
+        keys: args.recipients.clone(),
+        files: args.recipients_files.clone(),
     }
 }
 

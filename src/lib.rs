@@ -6,8 +6,10 @@ pub mod boolean;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod crypt;
 pub mod detectors;
 pub mod duration;
+pub mod encrypted;
 pub mod env;
 pub mod error;
 pub mod escape;
@@ -52,6 +54,14 @@ pub fn run(cli: Cli) -> Result<u8> {
     let config = Config::from_cli(&cli)?;
     let pipeline = Pipeline::new(&config.steps, std::env::vars_os().collect());
     match &config.action {
+        Action::Crypt(task) => crypt::run(
+            task,
+            &crypt::Context {
+                recipients: &config.recipients,
+                identity: &config.steps.fetch.identity,
+                parent: pipeline.parent(),
+            },
+        ),
         Action::List { format } => {
             let secrets = pipeline.load()?;
             let mut out = std::io::stdout().lock();
@@ -69,6 +79,8 @@ pub fn run(cli: Cli) -> Result<u8> {
                 mut report,
             } = pipeline.prepare()?;
             let env = pipeline.env(&secrets);
+            let exposed = validate::exposure::exposed(&env, &report);
+            report.warnings.extend(exposed);
             if *probe {
                 validate::probe::probe_all(&env, &mut report, started + config.steps.fetch.timeout);
             }

@@ -19,6 +19,7 @@ pub fn print(env: &ChildEnv, format: OutputFormat, out: &mut impl Write) -> io::
                     json!({
                         "name": var.name,
                         "origin": var.origin.to_string(),
+                        "at_rest": var.origin.at_rest().map(crate::secret::AtRest::as_str),
                         "masked": var.value.masked(),
                         "created": var.dates.created.map(timestamp::show),
                         "expires": var.dates.expires.map(timestamp::show),

@@ -4,7 +4,8 @@
 
 /// Prefixes of the credentials and settings secretrun reads to fetch secrets. A glob
 /// never passes them; only `--keep` with the exact name does.
-pub const PROTECTED_PREFIXES: &[&str] = &["VAULT_", "BAO_", "AWS_", "SECRETRUN_"];
+pub const PROTECTED_PREFIXES: &[&str] =
+    &["VAULT_", "BAO_", "AWS_", "SECRETRUN_", "DOTENV_PRIVATE_KEY"];
 
 /// Whether `name` is one of the credentials and settings secretrun fetches with.
 pub fn is_protected(name: &str) -> bool {

@@ -45,6 +45,11 @@ impl<'c> Pipeline<'c> {
         Pipeline { steps, parent }
     }
 
+    /// The parent's environment, as read at start.
+    pub fn parent(&self) -> &[(OsString, OsString)] {
+        &self.parent
+    }
+
     /// Loads every source and validates what the command would get.
     pub fn prepare(&self) -> Result<Prepared> {
         let secrets = self.load()?;

@@ -112,8 +112,12 @@ pub fn push_zeroizing(buf: &mut String, s: &str) {
 /// Where a variable came from, for `list`, `check` and messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
-    /// A line of a dotenv file.
-    Dotenv { path: PathBuf, line: usize },
+    /// A line of a dotenv file, and how it was kept on disk.
+    Dotenv {
+        path: PathBuf,
+        line: usize,
+        at_rest: AtRest,
+    },
     /// Passed through from secretrun's own environment.
     Parent,
     /// A secret store, named by `--from`.
@@ -126,10 +130,21 @@ pub enum Origin {
     },
 }
 
+impl Origin {
+    /// How a dotenv line was kept on disk; `None` for a value from a store or the
+    /// parent.
+    pub fn at_rest(&self) -> Option<AtRest> {
+        match self {
+            Origin::Dotenv { at_rest, .. } => Some(*at_rest),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::Dotenv { path, line } => {
+            Origin::Dotenv { path, line, .. } => {
                 write!(f, "{}:{line}", Escaped(&path.to_string_lossy()))
             }
             Origin::Parent => f.write_str("kept from parent"),
@@ -137,6 +152,27 @@ impl fmt::Display for Origin {
             Origin::Reference { path, line, source } => {
                 write!(f, "{}:{line} ({source})", Escaped(&path.to_string_lossy()))
             }
+        }
+    }
+}
+
+/// How a dotenv line was kept on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AtRest {
+    /// Plain text.
+    Plain,
+    /// The whole file is age-encrypted.
+    Age,
+    /// The value is a dotenvx `encrypted:` value.
+    Dotenvx,
+}
+
+impl AtRest {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AtRest::Plain => "plain",
+            AtRest::Age => "age",
+            AtRest::Dotenvx => "dotenvx",
         }
     }
 }

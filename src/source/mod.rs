@@ -9,6 +9,7 @@
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod dotenv;
+pub mod files;
 pub mod reference;
 pub mod store;
 #[cfg(feature = "vault")]
@@ -16,15 +17,14 @@ pub mod vault;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use tokio::time::Instant;
-use zeroize::Zeroizing;
 
-use crate::error::{Failure, Kind, fail};
+use crate::error::{Kind, fail};
 use crate::escape::{Escaped, os};
+use crate::secret::AtRest;
 use crate::secret::{Origin, SecretSet};
 use reference::{Answer, FetchKey, RemoteRef, Scheme};
 
@@ -79,6 +79,8 @@ impl std::fmt::Display for SourceSpec {
 pub struct Plan {
     pub sources: Vec<SourceSpec>,
     pub timeout: std::time::Duration,
+    /// Where age identities come from.
+    pub identity: crate::encrypted::age::IdentitySettings,
     #[cfg(feature = "vault")]
     pub vault: vault::FileSettings,
     #[cfg(feature = "aws")]
@@ -88,6 +90,8 @@ pub struct Plan {
 /// A dotenv file, parsed, its references not yet fetched.
 struct ParsedFile {
     path: PathBuf,
+    /// Whether the whole file was age-encrypted.
+    file: AtRest,
     /// Each line, with the reference its value holds, if any.
     entries: Vec<(dotenv::Entry, Option<RemoteRef>)>,
 }
@@ -101,7 +105,7 @@ pub fn load(
     notice: &mut dyn FnMut(String),
 ) -> Result<SecretSet> {
     let deadline = Instant::now() + plan.timeout;
-    let files = parse_files(plan)?;
+    let files = parse_files(plan, parent)?;
     // Every reference, from `--from` and from dotenv values.
     let from_flags = plan.sources.iter().filter_map(|spec| match spec {
         SourceSpec::Remote(r) => Some(r),
@@ -117,7 +121,8 @@ pub fn load(
 
 /// Parses the dotenv sources in order (a later file may expand names of an earlier
 /// one), and the references their values hold.
-fn parse_files(plan: &Plan) -> Result<Vec<ParsedFile>> {
+fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<ParsedFile>> {
+    let reader = files::Reader::new(&plan.identity, parent);
     let mut files: Vec<ParsedFile> = Vec::new();
     for spec in &plan.sources {
         let SourceSpec::Dotenv(path) = spec else {
@@ -133,7 +138,8 @@ fn parse_files(plan: &Plan) -> Result<Vec<ParsedFile>> {
             })
         };
         let mut entries = Vec::new();
-        for entry in parse_dotenv(path, &earlier)? {
+        let read = reader.read(path, &earlier)?;
+        for entry in read.entries {
             let reference = match RemoteRef::parse(entry.value.expose()) {
                 Some(parsed) if !entry.literal => Some(parsed.with_context(|| {
                     format!(
@@ -149,6 +155,7 @@ fn parse_files(plan: &Plan) -> Result<Vec<ParsedFile>> {
         }
         files.push(ParsedFile {
             path: path.clone(),
+            file: read.file,
             entries,
         });
     }
@@ -190,9 +197,14 @@ fn merge_file(
 ) -> Result<()> {
     for (entry, reference) in file.entries {
         let Some(r) = reference else {
+            let at_rest = match file.file {
+                AtRest::Plain if entry.sealed => AtRest::Dotenvx,
+                other => other,
+            };
             let origin = Origin::Dotenv {
                 path: file.path.clone(),
                 line: entry.line,
+                at_rest,
             };
             set.insert(entry.name, entry.value, origin);
             continue;
@@ -238,13 +250,7 @@ fn fetch_all(
     if groups.is_empty() {
         return Ok(HashMap::new());
     }
-    let env = |name: &str| {
-        parent
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.to_str())
-            .map(str::to_owned)
-    };
+    let env = |name: &str| crate::env::parent_var(parent, name);
     let mut stores = Vec::new();
     for (scheme, refs) in &groups {
         stores.push(store::open(*scheme, plan, &env, refs[0], notice)?);
@@ -268,36 +274,6 @@ fn fetch_all(
         }
     }
     Ok(fetched)
-}
-
-fn parse_dotenv<'e>(path: &Path, earlier: &'e dotenv::Lookup<'e>) -> Result<Vec<dotenv::Entry>> {
-    let shown = os(path.as_os_str());
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
-        let kind = match e.kind() {
-            ErrorKind::PermissionDenied => Kind::Denied,
-            _ => Kind::Config,
-        };
-        let what = match e.kind() {
-            ErrorKind::NotFound => "not found".to_owned(),
-            _ => e.to_string(),
-        };
-        Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
-    })?);
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1;
-        Failure::new(
-            Kind::Invalid,
-            format!("malformed dotenv file `{shown}`: line {line} is not UTF-8"),
-        )
-    })?;
-    let entries = dotenv::parse(text, earlier)
-        .map_err(|e| Failure::new(Kind::Invalid, e.to_string()))
-        .with_context(|| format!("malformed dotenv file `{shown}`"))?;
-    Ok(entries)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! pattern, bounds, one_of) and the built-in detectors (what a value is, live or
 //! test) produce one [`Report`] holding every failure at once.
 
+pub mod exposure;
 pub mod formats;
 pub mod probe;
 pub mod rotation;

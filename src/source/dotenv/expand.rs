@@ -144,6 +144,7 @@ pub fn expand(
     let error = |message: String| ParseError {
         line,
         message: format!("the value of `{name}` {message}"),
+        kind: crate::error::Kind::Invalid,
     };
     if depth >= MAX_NESTING {
         return Err(error(format!(

@@ -9,6 +9,8 @@ use std::fmt;
 
 mod expand;
 
+use crate::encrypted::dotenvx;
+use crate::error::Kind;
 use crate::names::is_valid_name;
 use crate::secret::{SecretValue, push_zeroizing};
 use crate::source::reference::is_reference;
@@ -25,6 +27,8 @@ pub struct Entry {
     /// Written in single quotes: taken as it is, never fetched even when it looks
     /// like a reference (`'vault://…'`).
     pub literal: bool,
+    /// A dotenvx `encrypted:` value, opened.
+    pub sealed: bool,
 }
 
 impl Entry {
@@ -44,6 +48,9 @@ pub type Lookup<'e> = dyn Fn(&str) -> Option<(&'e str, bool)> + 'e;
 pub struct ParseError {
     pub line: usize,
     pub message: String,
+    /// Which exit code: [`Kind::Invalid`] for a malformed line; what the opener said
+    /// for an encrypted value that did not open.
+    pub kind: Kind,
 }
 
 impl fmt::Display for ParseError {
@@ -54,9 +61,24 @@ impl fmt::Display for ParseError {
 
 impl std::error::Error for ParseError {}
 
+/// Opens a dotenvx `encrypted:` value: its plain text, or the kind and message of
+/// why not (a message that holds no byte of the value).
+pub type Opener<'o> = dyn FnMut(&str) -> Result<SecretValue, (Kind, String)> + 'o;
+
 /// Parses a dotenv text. `$NAME` and `${NAME}` expand from the lines before, then
 /// from `earlier` (the sources loaded before this one), never from the environment.
 pub fn parse<'e>(text: &str, earlier: &'e Lookup<'e>) -> Result<Vec<Entry>, ParseError> {
+    parse_with(text, earlier, None)
+}
+
+/// [`parse`], opening dotenvx's `encrypted:` values with `open` as they are read, so
+/// that a later line's `${NAME}` sees the plain text and the plain text expands, as
+/// `dotenvx run` does. Without an opener they stay as written.
+pub fn parse_with<'e>(
+    text: &str,
+    earlier: &'e Lookup<'e>,
+    mut open: Option<&mut Opener>,
+) -> Result<Vec<Entry>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         text,
@@ -75,13 +97,27 @@ pub fn parse<'e>(text: &str, earlier: &'e Lookup<'e>) -> Result<Vec<Entry>, Pars
                 .or_else(|| earlier(wanted))
         };
         let literal = parser.starts_single_quoted();
-        let value = parser.value(name, line, &lookup)?;
+        let mut value = parser.value(name, line, &lookup)?;
+        let sealed = value.expose().starts_with(dotenvx::PREFIX) && open.is_some();
+        if let Some(open) = open.as_mut().filter(|_| sealed) {
+            let plain = open(value.expose()).map_err(|(kind, message)| ParseError {
+                line,
+                message: format!("`{name}` {message}"),
+                kind,
+            })?;
+            value = if literal {
+                plain
+            } else {
+                parser.expand_text(name, line, plain.expose(), &lookup)?
+            };
+        }
         if value.expose().contains('\0') {
             return Err(ParseError {
                 line,
                 message: format!(
                     "the value of `{name}` holds a NUL byte, which no environment variable can"
                 ),
+                kind: Kind::Invalid,
             });
         }
         entries.push(Entry {
@@ -89,6 +125,7 @@ pub fn parse<'e>(text: &str, earlier: &'e Lookup<'e>) -> Result<Vec<Entry>, Pars
             value,
             line,
             literal,
+            sealed,
         });
     }
     Ok(entries)
@@ -162,6 +199,7 @@ impl<'a> Parser<'a> {
         ParseError {
             line,
             message: message.into(),
+            kind: Kind::Invalid,
         }
     }
 
@@ -355,6 +393,25 @@ impl<'a> Parser<'a> {
             spent: &mut self.expanded,
         };
         expand_all(raw, &mut out, &mut x, 0)?;
+        Ok(SecretValue::new(out))
+    }
+
+    /// Expands the `$` in a text that was not read from this file (an opened value).
+    fn expand_text<'b>(
+        &mut self,
+        name: &str,
+        line: usize,
+        text: &str,
+        lookup: &dyn Fn(&str) -> Option<(&'b str, bool)>,
+    ) -> Result<SecretValue, ParseError> {
+        let mut out = String::with_capacity(text.len());
+        let mut x = Expansion {
+            name,
+            line,
+            lookup,
+            spent: &mut self.expanded,
+        };
+        expand_all(text, &mut out, &mut x, 0)?;
         Ok(SecretValue::new(out))
     }
 }

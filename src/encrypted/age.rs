@@ -1,0 +1,498 @@
+//! age files: recognised by their header whatever their name, opened in memory with
+//! the identities found in the documented order, and written for `encrypt`/`edit`.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use age::armor::{ArmoredReader, ArmoredWriter, Format};
+use age::{DecryptError, Decryptor, Encryptor};
+use anyhow::Result;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::passphrase::{self, Terminal};
+use crate::error::{Failure, Kind};
+use crate::escape::os;
+
+/// The variable that may hold an identity itself, for platforms where a file is
+/// awkward (CI, Railway). Under `SECRETRUN_`, it never reaches the command.
+pub const IDENTITY_VAR: &str = "SECRETRUN_AGE_IDENTITY";
+
+const BINARY_START: &[u8] = b"age-encryption.org/";
+const ARMOR_START: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
+
+/// Whether these bytes are an age file, binary or armored.
+pub fn is_age(bytes: &[u8]) -> bool {
+    bytes.starts_with(BINARY_START) || bytes.trim_ascii_start().starts_with(ARMOR_START)
+}
+
+/// Where identities are named, before the environment and the default files.
+#[derive(Clone, Debug, Default)]
+pub struct IdentitySettings {
+    /// `--identity`: each must exist.
+    pub flags: Vec<PathBuf>,
+    /// `identity = [...]` in secretrun.toml: one that does not exist here is skipped
+    /// (the same config serves a laptop and CI).
+    pub config: Vec<PathBuf>,
+}
+
+/// The identities found, and where they were looked for (for a message).
+pub struct Identities {
+    list: Vec<Box<dyn age::Identity>>,
+    tried: Vec<String>,
+}
+
+impl Identities {
+    /// Every identity, in order: `--identity`, the config's, `$SECRETRUN_AGE_IDENTITY`,
+    /// then the default files that exist (`$XDG_CONFIG_HOME/secretrun/identity.txt`,
+    /// `~/.ssh/id_ed25519`, `~/.ssh/id_rsa`).
+    pub fn load(settings: &IdentitySettings, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+        let mut found = Identities {
+            list: Vec::new(),
+            tried: Vec::new(),
+        };
+        for path in &settings.flags {
+            found.add_file(path, "--identity", true)?;
+        }
+        for path in &settings.config {
+            found.add_file(path, "secretrun.toml", false)?;
+        }
+        if let Some(text) = env(IDENTITY_VAR) {
+            let text = Zeroizing::new(text);
+            let label = format!("${IDENTITY_VAR}");
+            found.list.extend(parse_identities(&text, &label)?);
+            found.tried.push(label);
+        }
+        for path in default_files(env) {
+            found.add_file(&path, "default", false)?;
+        }
+        Ok(found)
+    }
+
+    fn add_file(&mut self, path: &Path, from: &str, must_exist: bool) -> Result<()> {
+        let shown = os(path.as_os_str());
+        let text = match std::fs::read(path) {
+            Ok(bytes) => Zeroizing::new(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                if from != "default" {
+                    self.tried.push(format!("`{shown}` ({from}: not found)"));
+                }
+                return Ok(());
+            }
+            Err(e) => {
+                let what = match e.kind() {
+                    std::io::ErrorKind::NotFound => "not found".to_owned(),
+                    _ => e.to_string(),
+                };
+                return Err(
+                    Failure::new(Kind::Config, format!("identity file `{shown}`: {what}")).into(),
+                );
+            }
+        };
+        let text = std::str::from_utf8(&text).map_err(|_| {
+            Failure::new(
+                Kind::Config,
+                format!("identity file `{shown}` is not an age identity or SSH key"),
+            )
+        })?;
+        self.list
+            .extend(parse_identities(text, &format!("`{shown}`"))?);
+        self.tried.push(format!("`{shown}` ({from})"));
+        Ok(())
+    }
+
+    /// Where identities were looked for, for a message.
+    pub fn tried(&self) -> String {
+        if self.tried.is_empty() {
+            "none was found (give --identity FILE, `identity` in secretrun.toml, or \
+             $SECRETRUN_AGE_IDENTITY; or create ~/.config/secretrun/identity.txt with \
+             `secretrun keygen`)"
+                .to_owned()
+        } else {
+            format!("tried {}", self.tried.join(", "))
+        }
+    }
+}
+
+fn default_files(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+    let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let config = env("XDG_CONFIG_HOME")
+        .filter(|d| d.starts_with('/'))
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let mut files = Vec::new();
+    if let Some(config) = config {
+        files.push(config.join("secretrun").join("identity.txt"));
+    }
+    if let Some(home) = home {
+        files.push(home.join(".ssh").join("id_ed25519"));
+        files.push(home.join(".ssh").join("id_rsa"));
+    }
+    files
+}
+
+/// The default file `secretrun keygen` writes.
+pub fn default_identity_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    default_files(env).into_iter().next()
+}
+
+/// The identities of an identity file's text, or of an SSH private key.
+fn parse_identities(text: &str, label: &str) -> Result<Vec<Box<dyn age::Identity>>> {
+    let start = text.trim_start();
+    if start.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----")
+        || start.starts_with("-----BEGIN RSA PRIVATE KEY-----")
+    {
+        return parse_ssh(start, label).map(|i| vec![i]);
+    }
+    let file = age::IdentityFile::from_buffer(text.as_bytes()).map_err(|e| {
+        // age's message gives a line number, never the line.
+        let line = e.to_string();
+        let at = line.rfind("line ").map(|i| &line[i..]).unwrap_or("a line");
+        Failure::new(
+            Kind::Config,
+            format!("{label} is not an age identity file: {at} is not an identity"),
+        )
+    })?;
+    let list = file.into_identities().map_err(|_| {
+        Failure::new(
+            Kind::Config,
+            format!("{label} holds an identity secretrun cannot use"),
+        )
+    })?;
+    Ok(list
+        .into_iter()
+        .map(|i| i as Box<dyn age::Identity>)
+        .collect())
+}
+
+fn parse_ssh(text: &str, label: &str) -> Result<Box<dyn age::Identity>> {
+    let bad = || {
+        Failure::new(
+            Kind::Config,
+            format!("{label} is not an SSH private key age can use"),
+        )
+    };
+    let identity = age::ssh::Identity::from_buffer(text.as_bytes(), Some(label.to_owned()))
+        .map_err(|_| bad())?;
+    match identity {
+        age::ssh::Identity::Unencrypted(_) => Ok(Box::new(identity)),
+        age::ssh::Identity::Encrypted(_) => {
+            // age would ask for the passphrase before looking at the file: ask only for
+            // a file encrypted to this key.
+            let tag = openssh_public_blob(text)
+                .map(|blob| STANDARD_NO_PAD.encode(&Sha256::digest(&blob)[..4]))
+                .ok_or_else(bad)?;
+            Ok(Box::new(Addressed {
+                tag,
+                inner: Box::new(identity.with_callbacks(Terminal)),
+            }))
+        }
+        age::ssh::Identity::Unsupported(_) => Err(Failure::new(
+            Kind::Config,
+            format!("{label} is an SSH key of a kind age cannot use (ssh-ed25519 and ssh-rsa can)"),
+        )
+        .into()),
+    }
+}
+
+/// The public key blob of an `openssh-key-v1` private key, which is kept in clear.
+fn openssh_public_blob(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END"))
+        .map(str::trim)
+        .collect();
+    let bytes = STANDARD.decode(body).ok()?;
+    let mut rest = bytes.strip_prefix(b"openssh-key-v1\0")?;
+    // The cipher, the KDF and its options, then the number of keys.
+    for _ in 0..3 {
+        take_string(&mut rest)?;
+    }
+    let keys = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+    rest = &rest[4..];
+    (keys == 1).then_some(())?;
+    take_string(&mut rest).map(<[u8]>::to_vec)
+}
+
+/// One SSH wire-format string: a big-endian length, then the bytes.
+fn take_string<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+    let len = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let value = rest.get(4..4usize.checked_add(len)?)?;
+    *rest = &rest[4 + len..];
+    Some(value)
+}
+
+/// An encrypted SSH key that is asked for its passphrase only for a stanza that
+/// names it.
+struct Addressed {
+    tag: String,
+    inner: Box<dyn age::Identity>,
+}
+
+impl age::Identity for Addressed {
+    fn unwrap_stanza(
+        &self,
+        stanza: &age_core::format::Stanza,
+    ) -> Option<Result<age_core::format::FileKey, DecryptError>> {
+        let ssh = stanza.tag == "ssh-ed25519" || stanza.tag == "ssh-rsa";
+        if ssh && stanza.args.first() == Some(&self.tag) {
+            self.inner.unwrap_stanza(stanza)
+        } else {
+            None
+        }
+    }
+}
+
+/// Decrypts an age file in memory. `shown` names it in messages; `identities` are
+/// loaded only when the file is not passphrase-encrypted.
+pub fn decrypt(
+    bytes: &[u8],
+    shown: &str,
+    identities: &mut dyn FnMut() -> Result<std::rc::Rc<Identities>>,
+) -> Result<Zeroizing<Vec<u8>>> {
+    let damaged = || {
+        Failure::new(
+            Kind::Invalid,
+            format!("`{shown}` does not decrypt: it is damaged, cut short or was altered"),
+        )
+    };
+    let decryptor = Decryptor::new_buffered(ArmoredReader::new(bytes)).map_err(|e| match e {
+        DecryptError::UnknownFormat => Failure::new(
+            Kind::Invalid,
+            format!("`{shown}` is an age file of a version secretrun does not know"),
+        ),
+        _ => damaged(),
+    })?;
+    let reader = if decryptor.is_scrypt() {
+        let Some(passphrase) = passphrase::ask(&format!("Passphrase for {shown}: "))? else {
+            return Err(Failure::new(
+                Kind::Config,
+                format!(
+                    "`{shown}` is encrypted with a passphrase and there is no terminal to ask \
+                     for it on (encrypt it to a key instead: `secretrun encrypt -r …`)"
+                ),
+            )
+            .into());
+        };
+        let identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(
+            passphrase.as_str().to_owned(),
+        ));
+        decryptor
+            .decrypt(std::iter::once(&identity as &dyn age::Identity))
+            .map_err(|e| match e {
+                DecryptError::DecryptionFailed | DecryptError::NoMatchingKeys => {
+                    Failure::new(Kind::Denied, format!("`{shown}`: wrong passphrase"))
+                }
+                DecryptError::ExcessiveWork { .. } => Failure::new(
+                    Kind::Invalid,
+                    format!("`{shown}` asks for more scrypt work than secretrun allows"),
+                ),
+                _ => damaged(),
+            })?
+    } else {
+        let found = identities()?;
+        decryptor
+            .decrypt(found.list.iter().map(|i| i.as_ref()))
+            .map_err(|e| match e {
+                DecryptError::NoMatchingKeys => Failure::new(
+                    Kind::Config,
+                    format!("no identity opens `{shown}`: {}", found.tried()),
+                ),
+                DecryptError::KeyDecryptionFailed => Failure::new(
+                    Kind::Denied,
+                    format!("`{shown}`: the SSH key's passphrase is wrong"),
+                ),
+                _ => damaged(),
+            })?
+    };
+    let mut plain = Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut reader = reader;
+    read_all(&mut reader, &mut plain).map_err(|_| damaged())?;
+    Ok(plain)
+}
+
+/// Reads to the end into a buffer that never reallocates (it is sized to the cipher
+/// text, which is longer than the plain text), so no copy is left behind.
+fn read_all(reader: &mut impl Read, out: &mut Zeroizing<Vec<u8>>) -> std::io::Result<()> {
+    let mut chunk = Zeroizing::new([0u8; 4096]);
+    loop {
+        let n = reader.read(&mut chunk[..])?;
+        if n == 0 {
+            return Ok(());
+        }
+        if out.capacity() - out.len() < n {
+            let mut grown = Zeroizing::new(Vec::with_capacity((out.len() + n) * 2));
+            grown.extend_from_slice(out);
+            std::mem::swap(out, &mut grown);
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// A recipient as written: `age1…`, or an SSH public key line.
+pub fn parse_recipient(text: &str, label: &str) -> Result<Box<dyn age::Recipient + Send>> {
+    let text = text.trim();
+    if text.starts_with("age1") {
+        return text
+            .parse::<age::x25519::Recipient>()
+            .map(|r| Box::new(r) as Box<dyn age::Recipient + Send>)
+            .map_err(|_| {
+                Failure::new(Kind::Config, format!("{label}: not a valid age recipient")).into()
+            });
+    }
+    if text.starts_with("ssh-") {
+        return text
+            .parse::<age::ssh::Recipient>()
+            .map(|r| Box::new(r) as Box<dyn age::Recipient + Send>)
+            .map_err(|_| {
+                Failure::new(
+                    Kind::Config,
+                    format!("{label}: not an SSH public key age can use (ssh-ed25519 or ssh-rsa)"),
+                )
+                .into()
+            });
+    }
+    Err(Failure::new(
+        Kind::Config,
+        format!("{label}: a recipient is an `age1…` key or an SSH public key"),
+    )
+    .into())
+}
+
+/// The recipients of a recipients file: one a line, `#` comments and blank lines
+/// skipped (the format of `age -R`, and of GitHub's `https://github.com/USER.keys`).
+pub fn parse_recipients_file(path: &Path) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
+    let shown = os(path.as_os_str());
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::new(Kind::Config, format!("recipients file `{shown}`: {e}")))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(parse_recipient(line, &format!("`{shown}` line {}", i + 1))?);
+    }
+    Ok(out)
+}
+
+/// Encrypts to the recipients, armored or binary.
+pub fn encrypt(
+    plain: &[u8],
+    recipients: &[Box<dyn age::Recipient + Send>],
+    armor: bool,
+) -> Result<Vec<u8>> {
+    let encryptor = Encryptor::with_recipients(recipients.iter().map(|r| r.as_ref() as _))
+        .map_err(|e| {
+            Failure::new(
+                Kind::Config,
+                format!("cannot encrypt to these recipients: {e}"),
+            )
+        })?;
+    let format = if armor {
+        Format::AsciiArmor
+    } else {
+        Format::Binary
+    };
+    let armored = ArmoredWriter::wrap_output(Vec::new(), format)?;
+    let mut writer = encryptor.wrap_output(armored)?;
+    writer.write_all(plain)?;
+    Ok(writer.finish()?.finish()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::exit_code;
+    use age::secrecy::ExposeSecret;
+
+    const CANARY: &str = "A=canary-age-unit\n";
+
+    fn key() -> (String, String) {
+        let identity = age::x25519::Identity::generate();
+        let public = identity.to_public().to_string();
+        (identity.to_string().expose_secret().to_owned(), public)
+    }
+
+    fn to(public: &str) -> Vec<Box<dyn age::Recipient + Send>> {
+        vec![parse_recipient(public, "test").unwrap()]
+    }
+
+    fn open(bytes: &[u8], identity: &str) -> Result<Zeroizing<Vec<u8>>> {
+        let settings = IdentitySettings::default();
+        let env = |name: &str| (name == IDENTITY_VAR).then(|| identity.to_owned());
+        decrypt(bytes, "t.env.age", &mut || {
+            Ok(std::rc::Rc::new(Identities::load(&settings, &env)?))
+        })
+    }
+
+    #[test]
+    fn round_trip_binary_and_armored() {
+        let (identity, recipient) = key();
+        for armor in [false, true] {
+            let sealed = encrypt(CANARY.as_bytes(), &to(&recipient), armor).unwrap();
+            assert!(is_age(&sealed));
+            assert_eq!(&open(&sealed, &identity).unwrap()[..], CANARY.as_bytes());
+        }
+        assert!(!is_age(CANARY.as_bytes()));
+    }
+
+    #[test]
+    fn wrong_key_and_damage_fail_closed_without_plain_text() {
+        let (_, recipient) = key();
+        let (other, _) = key();
+        let sealed = encrypt(CANARY.as_bytes(), &to(&recipient), false).unwrap();
+        let err = open(&sealed, &other).unwrap_err();
+        assert_eq!(exit_code(&err), 78);
+        assert!(format!("{err:#}").contains("no identity opens"));
+        let (identity, recipient) = key();
+        let sealed = encrypt(CANARY.as_bytes(), &to(&recipient), false).unwrap();
+        let mut altered = sealed.clone();
+        let last = altered.len() - 1;
+        altered[last] ^= 1;
+        let cut = &sealed[..sealed.len() - 5];
+        for bad in [&altered[..], cut] {
+            let err = open(bad, &identity).unwrap_err();
+            assert_eq!(exit_code(&err), 65);
+            assert!(!format!("{err:#}").contains("canary"));
+        }
+    }
+
+    #[test]
+    fn the_public_blob_of_an_openssh_key() {
+        fn string(out: &mut Vec<u8>, bytes: &[u8]) {
+            out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            out.extend_from_slice(bytes);
+        }
+        let mut public = Vec::new();
+        string(&mut public, b"ssh-ed25519");
+        string(&mut public, &[7u8; 32]);
+        let mut body = b"openssh-key-v1\0".to_vec();
+        string(&mut body, b"aes256-ctr");
+        string(&mut body, b"bcrypt");
+        string(&mut body, &[1, 2, 3]);
+        body.extend_from_slice(&1u32.to_be_bytes());
+        string(&mut body, &public);
+        string(&mut body, &[9u8; 64]);
+        let encoded = STANDARD.encode(&body);
+        let lines: Vec<&str> = encoded
+            .as_bytes()
+            .chunks(70)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        let pem = format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+            lines.join("\n")
+        );
+        assert_eq!(openssh_public_blob(&pem).unwrap(), public);
+        let truncated = format!(
+            "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+            &encoded[..40]
+        );
+        assert!(openssh_public_blob(&truncated).is_none());
+    }
+}

@@ -1,0 +1,165 @@
+//! Reading a dotenv source: a plain file, an age-encrypted one (opened in memory),
+//! and dotenvx's `encrypted:` values in either.
+
+use std::cell::OnceCell;
+use std::ffi::OsString;
+use std::io::ErrorKind;
+use std::path::Path;
+use std::rc::Rc;
+
+use anyhow::{Context, Result};
+use zeroize::Zeroizing;
+
+use super::dotenv;
+use crate::encrypted::age::{self, Identities, IdentitySettings};
+use crate::encrypted::dotenvx::{self, Keyring};
+use crate::error::{Failure, Kind};
+use crate::escape::os;
+use crate::secret::AtRest;
+
+/// What reading dotenv files needs beyond the paths: where age identities come from
+/// and secretrun's environment (dotenvx's keys, `$SECRETRUN_AGE_IDENTITY`, `$HOME`).
+/// Identities are loaded once, at the first age file.
+pub struct Reader<'a> {
+    settings: &'a IdentitySettings,
+    parent: &'a [(OsString, OsString)],
+    identities: OnceCell<Rc<Identities>>,
+}
+
+/// A dotenv file's lines, and how the file was kept on disk.
+pub struct Read {
+    pub entries: Vec<dotenv::Entry>,
+    /// [`AtRest::Age`] for an age file, else [`AtRest::Plain`] (a line's own
+    /// `sealed` says whether dotenvx encrypted it).
+    pub file: AtRest,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(settings: &'a IdentitySettings, parent: &'a [(OsString, OsString)]) -> Self {
+        Reader {
+            settings,
+            parent,
+            identities: OnceCell::new(),
+        }
+    }
+
+    fn env(&self, name: &str) -> Option<String> {
+        crate::env::parent_var(self.parent, name)
+    }
+
+    fn identities(&self) -> Result<Rc<Identities>> {
+        if let Some(found) = self.identities.get() {
+            return Ok(found.clone());
+        }
+        let found = Rc::new(Identities::load(self.settings, &|n| self.env(n))?);
+        Ok(self.identities.get_or_init(|| found).clone())
+    }
+
+    /// Reads and parses one dotenv file, opening what is encrypted.
+    pub fn read<'e>(&self, path: &Path, earlier: &'e dotenv::Lookup<'e>) -> Result<Read> {
+        let shown = os(path.as_os_str());
+        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+            let kind = match e.kind() {
+                ErrorKind::PermissionDenied => Kind::Denied,
+                _ => Kind::Config,
+            };
+            let what = match e.kind() {
+                ErrorKind::NotFound => "not found".to_owned(),
+                _ => e.to_string(),
+            };
+            Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
+        })?);
+        let (bytes, file) = if age::is_age(&bytes) {
+            let plain = age::decrypt(&bytes, &shown, &mut || self.identities())?;
+            (plain, AtRest::Age)
+        } else {
+            (bytes, AtRest::Plain)
+        };
+        let text = std::str::from_utf8(&bytes).map_err(|e| {
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+                + 1;
+            Failure::new(
+                Kind::Invalid,
+                format!("malformed dotenv file `{shown}`: line {line} is not UTF-8"),
+            )
+        })?;
+        let entries = if text.contains(dotenvx::PREFIX) {
+            let keyring = self.keyring(path, text)?;
+            let mut open = |value: &str| {
+                keyring
+                    .open(value)
+                    .map_err(|failure| describe(failure, &keyring))
+            };
+            dotenv::parse_with(text, earlier, Some(&mut open))
+        } else {
+            dotenv::parse(text, earlier)
+        };
+        let entries = entries
+            .map_err(|e| Failure::new(e.kind, e.to_string()))
+            .with_context(|| match file {
+                AtRest::Age => format!("in age-encrypted dotenv file `{shown}`"),
+                _ => format!("malformed dotenv file `{shown}`"),
+            })?;
+        Ok(Read { entries, file })
+    }
+
+    /// The keys for a file holding dotenvx values: its declared public keys come from
+    /// a first reading that opens nothing.
+    fn keyring(&self, path: &Path, text: &str) -> Result<Keyring> {
+        let declared: Vec<String> = dotenv::parse(text, &|_| None)
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .filter(|e| e.name.starts_with(dotenvx::PUBLIC_KEY_PREFIX))
+                    .map(|e| e.value.expose().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let beside = path.with_file_name(".env.keys");
+        let keys_file = match std::fs::read(&beside) {
+            Ok(bytes) => Some(Zeroizing::new(String::from_utf8(bytes).unwrap_or_default())),
+            Err(_) => None,
+        };
+        Ok(Keyring::for_file(
+            path,
+            self.parent,
+            declared,
+            keys_file.as_deref().map(String::as_str),
+        ))
+    }
+}
+
+/// Why a dotenvx value did not open, for the line's message (which names the file).
+fn describe(failure: dotenvx::Failure, keyring: &Keyring) -> (Kind, String) {
+    match failure {
+        dotenvx::Failure::NoKey => {
+            let which = match keyring.declared_short() {
+                Some(public) => format!("for its DOTENV_PUBLIC_KEY {public}"),
+                None => "at all".to_owned(),
+            };
+            (
+                Kind::Config,
+                format!(
+                    "is dotenvx-encrypted and no private key was found {which} (looked in {})",
+                    keyring.looked.join(", ")
+                ),
+            )
+        }
+        dotenvx::Failure::Malformed => (
+            Kind::Invalid,
+            "is not a dotenvx encrypted value, or was altered".to_owned(),
+        ),
+        dotenvx::Failure::WrongKeyOrTampered => (
+            Kind::Invalid,
+            "does not decrypt: the private key is not this file's, or the value was altered"
+                .to_owned(),
+        ),
+        dotenvx::Failure::NotText => (
+            Kind::Invalid,
+            "decrypts to bytes that are not text an environment variable can hold".to_owned(),
+        ),
+    }
+}
