@@ -20,6 +20,9 @@ use crate::escape::os;
 /// awkward (CI, Railway). Under `SECRETRUN_`, it never reaches the command.
 pub const IDENTITY_VAR: &str = "SECRETRUN_AGE_IDENTITY";
 
+/// The most scrypt work a passphrase file may ask for (log2 of N).
+const MAX_SCRYPT_WORK: u8 = 22;
+
 const BINARY_START: &[u8] = b"age-encryption.org/";
 const ARMOR_START: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
 
@@ -278,9 +281,12 @@ pub fn decrypt(
             )
             .into());
         };
-        let identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(
+        let mut identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(
             passphrase.as_str().to_owned(),
         ));
+        // age writes work factor 18 (about a second); allow up to 16 times that, not
+        // what this machine's speed would guess.
+        identity.set_max_work_factor(MAX_SCRYPT_WORK);
         decryptor
             .decrypt(std::iter::once(&identity as &dyn age::Identity))
             .map_err(|e| match e {

@@ -47,8 +47,9 @@ fn on_terminal<T>(f: impl FnOnce(libc::c_int) -> io::Result<T>) -> io::Result<Op
     answer.map(Some)
 }
 
+/// Echo goes off before the prompt is shown, so that nothing typed in answer to it
+/// can be echoed; whatever was typed before the prompt is discarded.
 fn ask_on(fd: libc::c_int, prompt: &str) -> io::Result<Zeroizing<String>> {
-    write_all(fd, prompt.as_bytes())?;
     let mut saved = MaybeUninit::<libc::termios>::uninit();
     // SAFETY: fd is an open descriptor; tcgetattr fills `saved` on success.
     if unsafe { libc::tcgetattr(fd, saved.as_mut_ptr()) } != 0 {
@@ -66,12 +67,12 @@ fn ask_on(fd: libc::c_int, prompt: &str) -> io::Result<Zeroizing<String>> {
     // SAFETY: fd is open; `quiet` is a valid termios.
     let set = unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
     let line = if set == 0 {
-        read_line(fd)
+        write_all(fd, prompt.as_bytes()).and_then(|()| read_line(fd))
     } else {
         Err(io::Error::last_os_error())
     };
     // SAFETY: as above, restoring what tcgetattr read.
-    unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &saved) };
+    unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
     TTY_FD.store(-1, Ordering::SeqCst);
     restore_handlers(previous);
     let _ = write_all(fd, b"\n");
@@ -185,7 +186,9 @@ impl age::Callbacks for Terminal {
     }
 
     fn request_passphrase(&self, description: &str) -> Option<SecretString> {
-        let answer = ask(&format!("{description} ")).ok()??;
+        // age's text comes through Fluent, which wraps names in bidi isolation marks.
+        let text = description.replace(['\u{2068}', '\u{2069}'], "");
+        let answer = ask(&format!("{text}: ")).ok()??;
         Some(SecretString::from(answer.as_str().to_owned()))
     }
 }

@@ -38,8 +38,8 @@ fn list_json() {
     assert_eq!(
         value,
         serde_json::json!({"variables": [
-            {"name": "STRIPE_SECRET_KEY", "origin": ".env:1", "masked": "sk_live_…4b5c",
-             "created": null, "expires": null}
+            {"name": "STRIPE_SECRET_KEY", "origin": ".env:1", "at_rest": "plain",
+             "masked": "sk_live_…4b5c", "created": null, "expires": null}
         ]})
     );
 }

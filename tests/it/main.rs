@@ -1,6 +1,7 @@
 //! The one integration test binary: every test runs the real `secretrun` from the
 //! outside, through the builder in `util`.
 
+mod age;
 mod aws;
 mod aws_settings;
 mod bao;
@@ -9,6 +10,8 @@ mod conformance;
 mod credentials;
 mod django;
 mod dotenv;
+mod dotenvx;
+mod edit;
 mod features;
 mod launch;
 mod leaks;

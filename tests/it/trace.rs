@@ -7,7 +7,7 @@ use crate::moto::{ACCESS_KEY, SECRET_KEY};
 use crate::util::{CANARY, PATH, Test};
 
 /// Runs secretrun under `strace -f` with these syscalls traced; the trace.
-fn strace(test: &Test, trace: &str, args: &[&str], env: &[(&str, String)]) -> String {
+pub fn strace(test: &Test, trace: &str, args: &[&str], env: &[(&str, String)]) -> String {
     assert!(
         which("strace").is_some(),
         "strace is needed for this test; the README's test command installs it"
@@ -44,11 +44,11 @@ fn strace(test: &Test, trace: &str, args: &[&str], env: &[(&str, String)]) -> St
     trace
 }
 
-const FILE_CALLS: &str = "open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,mkdir,mkdirat,truncate,ftruncate,unlink,unlinkat,memfd_create";
+pub const FILE_CALLS: &str = "open,openat,openat2,creat,rename,renameat,renameat2,link,linkat,symlink,symlinkat,mkdir,mkdirat,truncate,ftruncate,unlink,unlinkat,memfd_create";
 
 /// Fails on any open for writing or any call that changes the file system. Devices
 /// (`/dev/null`, a pty's `/dev/ptmx`) are not the file system.
-fn assert_nothing_written(what: &str, trace: &str) {
+pub fn assert_nothing_written(what: &str, trace: &str) {
     assert!(
         trace.contains("openat("),
         "{what}: strace saw no open at all"

@@ -167,7 +167,8 @@ fn check_json_shape() {
             "ok": true,
             "unprobed": 0,
             "variables": [{
-                "name": "STRIPE_SECRET_KEY", "origin": ".env:1", "masked": "sk_live_…4b5c",
+                "name": "STRIPE_SECRET_KEY", "origin": ".env:1", "at_rest": "plain",
+                "masked": "sk_live_…4b5c",
                 "provider": "Stripe", "kind": "secret key", "mode": "live", "verdict": "warning",
                 "rotation": {"created": null, "age_days": null, "max_age_days": null,
                              "expires": null, "state": "unknown"}
