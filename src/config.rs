@@ -197,6 +197,7 @@ impl Config {
                     sources,
                     timeout,
                     identity,
+                    passphrases: Default::default(),
                     #[cfg(feature = "vault")]
                     vault: file.vault,
                     #[cfg(feature = "aws")]

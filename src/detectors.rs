@@ -44,6 +44,7 @@ named! {
         OpenAI => "OpenAI",
         Google => "Google",
         Pem => "PEM",
+        Age => "age",
     }
 }
 
@@ -72,6 +73,7 @@ named! {
         ProjectApiKey => "project api key",
         ServiceAccountKey => "service account key",
         PrivateKey => "private key",
+        Identity => "identity",
     }
 }
 
@@ -124,6 +126,14 @@ fn google(s: &str) -> bool {
 
 fn private_key(s: &str) -> bool {
     s.contains("PRIVATE KEY-----")
+}
+
+/// The 58 bech32 characters of an age identity, upper-case as age writes them.
+fn age_identity(s: &str) -> bool {
+    s.len() >= 58
+        && s.bytes()
+            .take(58)
+            .all(|b| b"QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L".contains(&b))
 }
 
 fn any(s: &str) -> bool {
@@ -183,6 +193,7 @@ pub static DETECTORS: &[Detector] = &[
     row!("sk-", OpenAI, ApiKey, None, |s| alnum(32)(s)),
     row!("AIza", Google, ApiKey, None, google),
     row!("-----BEGIN ", Pem, PrivateKey, None, private_key),
+    row!("AGE-SECRET-KEY-1", Age, Identity, None, age_identity),
 ];
 
 /// The detector that recognises this value, if any.

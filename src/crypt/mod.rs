@@ -86,13 +86,11 @@ impl Context<'_> {
 
     /// Opens an age file's bytes with the identities.
     fn decrypt(&self, bytes: &[u8], shown: &str) -> Result<Zeroizing<Vec<u8>>> {
-        let mut loaded = None;
-        age::decrypt(bytes, shown, &mut || {
+        let identities = &mut || {
             let found = Identities::load(self.identity, &|n| self.env(n))?;
-            Ok(loaded
-                .get_or_insert_with(|| std::rc::Rc::new(found))
-                .clone())
-        })
+            Ok(std::rc::Rc::new(found))
+        };
+        age::decrypt(bytes, shown, identities, &age::Passphrases::default())
     }
 }
 

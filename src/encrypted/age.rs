@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use age::armor::{ArmoredReader, ArmoredWriter, Format};
 use age::{DecryptError, Decryptor, Encryptor};
@@ -250,55 +251,62 @@ impl age::Identity for Addressed {
     }
 }
 
+/// The passphrases given during this process, by file, so that a `--watch` refetch
+/// opens a passphrase file again without asking (the terminal is the command's by
+/// then). Zeroed when dropped.
+#[derive(Default)]
+pub struct Passphrases(Mutex<Vec<(String, Zeroizing<String>)>>);
+
+impl std::fmt::Debug for Passphrases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrases(…)")
+    }
+}
+
+impl Passphrases {
+    fn get(&self, file: &str) -> Option<Zeroizing<String>> {
+        let list = self.0.lock().ok()?;
+        list.iter().find(|(f, _)| f == file).map(|(_, p)| p.clone())
+    }
+
+    fn set(&self, file: &str, passphrase: Option<&Zeroizing<String>>) {
+        if let Ok(mut list) = self.0.lock() {
+            list.retain(|(f, _)| f != file);
+            if let Some(p) = passphrase {
+                list.push((file.to_owned(), p.clone()));
+            }
+        }
+    }
+}
+
+type Armored<'b> = ArmoredReader<std::io::BufReader<&'b [u8]>>;
+type Plain<'b> = age::stream::StreamReader<Armored<'b>>;
+
+fn damaged(shown: &str) -> Failure {
+    Failure::new(
+        Kind::Invalid,
+        format!("`{shown}` does not decrypt: it is damaged, cut short or was altered"),
+    )
+}
+
 /// Decrypts an age file in memory. `shown` names it in messages; `identities` are
-/// loaded only when the file is not passphrase-encrypted.
+/// loaded only when the file is not passphrase-encrypted; a passphrase is asked for
+/// once and kept in `passphrases`.
 pub fn decrypt(
     bytes: &[u8],
     shown: &str,
     identities: &mut dyn FnMut() -> Result<std::rc::Rc<Identities>>,
+    passphrases: &Passphrases,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let damaged = || {
-        Failure::new(
-            Kind::Invalid,
-            format!("`{shown}` does not decrypt: it is damaged, cut short or was altered"),
-        )
-    };
     let decryptor = Decryptor::new_buffered(ArmoredReader::new(bytes)).map_err(|e| match e {
         DecryptError::UnknownFormat => Failure::new(
             Kind::Invalid,
             format!("`{shown}` is an age file of a version secretrun does not know"),
         ),
-        _ => damaged(),
+        _ => damaged(shown),
     })?;
-    let reader = if decryptor.is_scrypt() {
-        let Some(passphrase) = passphrase::ask(&format!("Passphrase for {shown}: "))? else {
-            return Err(Failure::new(
-                Kind::Config,
-                format!(
-                    "`{shown}` is encrypted with a passphrase and there is no terminal to ask \
-                     for it on (encrypt it to a key instead: `secretrun encrypt -r …`)"
-                ),
-            )
-            .into());
-        };
-        let mut identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(
-            passphrase.as_str().to_owned(),
-        ));
-        // age writes work factor 18 (about a second); allow up to 16 times that, not
-        // what this machine's speed would guess.
-        identity.set_max_work_factor(MAX_SCRYPT_WORK);
-        decryptor
-            .decrypt(std::iter::once(&identity as &dyn age::Identity))
-            .map_err(|e| match e {
-                DecryptError::DecryptionFailed | DecryptError::NoMatchingKeys => {
-                    Failure::new(Kind::Denied, format!("`{shown}`: wrong passphrase"))
-                }
-                DecryptError::ExcessiveWork { .. } => Failure::new(
-                    Kind::Invalid,
-                    format!("`{shown}` asks for more scrypt work than secretrun allows"),
-                ),
-                _ => damaged(),
-            })?
+    let mut reader = if decryptor.is_scrypt() {
+        open_with_passphrase(decryptor, shown, passphrases)?
     } else {
         let found = identities()?;
         decryptor
@@ -312,13 +320,57 @@ pub fn decrypt(
                     Kind::Denied,
                     format!("`{shown}`: the SSH key's passphrase is wrong"),
                 ),
-                _ => damaged(),
+                _ => damaged(shown),
             })?
     };
     let mut plain = Zeroizing::new(Vec::with_capacity(bytes.len()));
-    let mut reader = reader;
-    read_all(&mut reader, &mut plain).map_err(|_| damaged())?;
+    read_all(&mut reader, &mut plain).map_err(|_| damaged(shown))?;
     Ok(plain)
+}
+
+/// A passphrase file: the passphrase given before in this process, else asked for on
+/// the terminal; refused without one.
+fn open_with_passphrase<'b>(
+    decryptor: Decryptor<Armored<'b>>,
+    shown: &str,
+    passphrases: &Passphrases,
+) -> Result<Plain<'b>> {
+    let known = passphrases.get(shown);
+    let asked = match known {
+        Some(_) => None,
+        None => passphrase::ask(&format!("Passphrase for {shown}: "))?,
+    };
+    let Some(passphrase) = known.or(asked) else {
+        return Err(Failure::new(
+            Kind::Config,
+            format!(
+                "`{shown}` is encrypted with a passphrase and there is no terminal to ask \
+                 for it on (encrypt it to a key instead: `secretrun encrypt -r …`)"
+            ),
+        )
+        .into());
+    };
+    let mut identity = age::scrypt::Identity::new(age::secrecy::SecretString::from(
+        passphrase.as_str().to_owned(),
+    ));
+    // age writes work factor 18 (about a second); allow up to 16 times that, not what
+    // this machine's speed would guess.
+    identity.set_max_work_factor(MAX_SCRYPT_WORK);
+    let reader = decryptor
+        .decrypt(std::iter::once(&identity as &dyn age::Identity))
+        .map_err(|e| match e {
+            DecryptError::DecryptionFailed | DecryptError::NoMatchingKeys => {
+                passphrases.set(shown, None);
+                Failure::new(Kind::Denied, format!("`{shown}`: wrong passphrase"))
+            }
+            DecryptError::ExcessiveWork { .. } => Failure::new(
+                Kind::Invalid,
+                format!("`{shown}` asks for more scrypt work than secretrun allows"),
+            ),
+            _ => damaged(shown),
+        })?;
+    passphrases.set(shown, Some(&passphrase));
+    Ok(reader)
 }
 
 /// Reads to the end into a buffer that never reallocates (it is sized to the cipher
@@ -431,9 +483,8 @@ mod tests {
     fn open(bytes: &[u8], identity: &str) -> Result<Zeroizing<Vec<u8>>> {
         let settings = IdentitySettings::default();
         let env = |name: &str| (name == IDENTITY_VAR).then(|| identity.to_owned());
-        decrypt(bytes, "t.env.age", &mut || {
-            Ok(std::rc::Rc::new(Identities::load(&settings, &env)?))
-        })
+        let identities = &mut || Ok(std::rc::Rc::new(Identities::load(&settings, &env)?));
+        decrypt(bytes, "t.env.age", identities, &Passphrases::default())
     }
 
     #[test]
@@ -466,6 +517,30 @@ mod tests {
             assert_eq!(exit_code(&err), 65);
             assert!(!format!("{err:#}").contains("canary"));
         }
+    }
+
+    #[test]
+    fn a_passphrase_given_once_opens_the_file_again_without_asking() {
+        let pass = || age::secrecy::SecretString::from("pw-canary".to_owned());
+        let mut recipient = age::scrypt::Recipient::new(pass());
+        recipient.set_work_factor(10);
+        let encryptor = Encryptor::with_recipients(std::iter::once(&recipient as _)).unwrap();
+        let mut writer = encryptor.wrap_output(Vec::new()).unwrap();
+        writer.write_all(CANARY.as_bytes()).unwrap();
+        let sealed = writer.finish().unwrap();
+        let remembered = Passphrases::default();
+        let known = Zeroizing::new("pw-canary".to_owned());
+        remembered.set("t.env.age", Some(&known));
+        let no_identities = &mut || -> Result<std::rc::Rc<Identities>> {
+            panic!("a passphrase file needs no identity")
+        };
+        let plain = decrypt(&sealed, "t.env.age", no_identities, &remembered).unwrap();
+        assert_eq!(&plain[..], CANARY.as_bytes());
+        // A wrong one is refused and forgotten.
+        remembered.set("t.env.age", Some(&Zeroizing::new("wrong".to_owned())));
+        let err = decrypt(&sealed, "t.env.age", no_identities, &remembered).unwrap_err();
+        assert_eq!(exit_code(&err), 77);
+        assert!(remembered.get("t.env.age").is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use zeroize::Zeroizing;
 
 use super::dotenv;
-use crate::encrypted::age::{self, Identities, IdentitySettings};
+use crate::encrypted::age::{self, Identities, IdentitySettings, Passphrases};
 use crate::encrypted::dotenvx::{self, Keyring};
 use crate::error::{Failure, Kind};
 use crate::escape::os;
@@ -22,6 +22,7 @@ use crate::secret::AtRest;
 /// Identities are loaded once, at the first age file.
 pub struct Reader<'a> {
     settings: &'a IdentitySettings,
+    passphrases: &'a Passphrases,
     parent: &'a [(OsString, OsString)],
     identities: OnceCell<Rc<Identities>>,
 }
@@ -35,9 +36,14 @@ pub struct Read {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(settings: &'a IdentitySettings, parent: &'a [(OsString, OsString)]) -> Self {
+    pub fn new(
+        settings: &'a IdentitySettings,
+        passphrases: &'a Passphrases,
+        parent: &'a [(OsString, OsString)],
+    ) -> Self {
         Reader {
             settings,
+            passphrases,
             parent,
             identities: OnceCell::new(),
         }
@@ -70,7 +76,7 @@ impl<'a> Reader<'a> {
             Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
         })?);
         let (bytes, file) = if age::is_age(&bytes) {
-            let plain = age::decrypt(&bytes, &shown, &mut || self.identities())?;
+            let plain = age::decrypt(&bytes, &shown, &mut || self.identities(), self.passphrases)?;
             (plain, AtRest::Age)
         } else {
             (bytes, AtRest::Plain)

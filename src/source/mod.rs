@@ -81,6 +81,8 @@ pub struct Plan {
     pub timeout: std::time::Duration,
     /// Where age identities come from.
     pub identity: crate::encrypted::age::IdentitySettings,
+    /// Passphrases given at the terminal, for every later load of this process.
+    pub passphrases: crate::encrypted::age::Passphrases,
     #[cfg(feature = "vault")]
     pub vault: vault::FileSettings,
     #[cfg(feature = "aws")]
@@ -122,7 +124,7 @@ pub fn load(
 /// Parses the dotenv sources in order (a later file may expand names of an earlier
 /// one), and the references their values hold.
 fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<ParsedFile>> {
-    let reader = files::Reader::new(&plan.identity, parent);
+    let reader = files::Reader::new(&plan.identity, &plan.passphrases, parent);
     let mut files: Vec<ParsedFile> = Vec::new();
     for spec in &plan.sources {
         let SourceSpec::Dotenv(path) = spec else {

@@ -27,6 +27,7 @@ pub fn assert_plain_values(run: &crate::util::Run) {
 /// `age-keygen -o DIR/NAME`: the identity file and its recipient.
 pub fn age_keygen(dir: &Path, name: &str) -> (PathBuf, String) {
     let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let out = Command::new(tool("age-keygen"))
         .arg("-o")
         .arg(&path)

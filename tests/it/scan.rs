@@ -288,6 +288,15 @@ fn shapes_live_before_test_and_no_examples() {
 }
 
 #[test]
+fn a_committed_age_identity_is_found() {
+    let test = repo();
+    crate::age::age_keygen(test.dir(), "keys/ci.txt");
+    let (code, doc) = scan(&test, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&doc), ["keys/ci.txt:3 age identity"]);
+}
+
+#[test]
 fn sarif_for_code_scanning() {
     let test = repo();
     write(&test, "app.py", &format!("k = \"{CANARY}\"\n"));
