@@ -110,7 +110,7 @@ pub fn run(task: &Task, cx: &Context) -> Result<u8> {
 }
 
 fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    std::fs::read(path).map(Zeroizing::new).map_err(|e| {
+    crate::encrypted::read_file(path).map_err(|e| {
         let what = match e.kind() {
             std::io::ErrorKind::NotFound => "not found".to_owned(),
             _ => e.to_string(),

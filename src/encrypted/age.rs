@@ -77,8 +77,8 @@ impl Identities {
 
     fn add_file(&mut self, path: &Path, from: &str, must_exist: bool) -> Result<()> {
         let shown = os(path.as_os_str());
-        let text = match std::fs::read(path) {
-            Ok(bytes) => Zeroizing::new(bytes),
+        let text = match super::read_file(path) {
+            Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
                 if from != "default" {
                     self.tried.push(format!("`{shown}` ({from}: not found)"));
@@ -425,8 +425,9 @@ pub fn parse_recipient(text: &str, label: &str) -> Result<Box<dyn age::Recipient
 /// skipped (the format of `age -R`, and of GitHub's `https://github.com/USER.keys`).
 pub fn parse_recipients_file(path: &Path) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
     let shown = os(path.as_os_str());
-    let text = std::fs::read_to_string(path)
+    let bytes = super::read_file(path)
         .map_err(|e| Failure::new(Kind::Config, format!("recipients file `{shown}`: {e}")))?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();

@@ -119,6 +119,9 @@ impl Keyring {
 
     /// Opens one `encrypted:` value.
     pub fn open(&self, value: &str) -> Result<SecretValue, Failure> {
+        if self.candidates().next().is_none() {
+            return Err(Failure::NoKey);
+        }
         let payload = value.strip_prefix(PREFIX).unwrap_or(value);
         let payload = Zeroizing::new(
             STANDARD

@@ -5,3 +5,30 @@
 pub mod age;
 pub mod dotenvx;
 pub mod passphrase;
+
+use std::io::Read;
+use std::path::Path;
+
+use zeroize::Zeroizing;
+
+/// The most secretrun reads of one dotenv, identity, keys or recipients file: far
+/// more than any holds, and a bound on what a path such as `/dev/zero` in a project's
+/// config can make it read.
+pub const MAX_FILE: u64 = 16 << 20;
+
+/// Reads a whole file of at most [`MAX_FILE`] bytes into memory that is zeroed when
+/// dropped. A pipe (`--identity <(pass show key)`) works; anything longer fails with
+/// `InvalidData`.
+pub fn read_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(size.min(MAX_FILE) as usize + 1));
+    file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "larger than 16 MiB",
+        ));
+    }
+    Ok(bytes)
+}

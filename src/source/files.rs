@@ -64,7 +64,7 @@ impl<'a> Reader<'a> {
     /// Reads and parses one dotenv file, opening what is encrypted.
     pub fn read<'e>(&self, path: &Path, earlier: &'e dotenv::Lookup<'e>) -> Result<Read> {
         let shown = os(path.as_os_str());
-        let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
+        let bytes = crate::encrypted::read_file(path).map_err(|e| {
             let kind = match e.kind() {
                 ErrorKind::PermissionDenied => Kind::Denied,
                 _ => Kind::Config,
@@ -74,7 +74,7 @@ impl<'a> Reader<'a> {
                 _ => e.to_string(),
             };
             Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
-        })?);
+        })?;
         let (bytes, file) = if age::is_age(&bytes) {
             let plain = age::decrypt(&bytes, &shown, &mut || self.identities(), self.passphrases)?;
             (plain, AtRest::Age)
@@ -92,12 +92,14 @@ impl<'a> Reader<'a> {
                 format!("malformed dotenv file `{shown}`: line {line} is not UTF-8"),
             )
         })?;
+        let mut unopened = false;
         let entries = if text.contains(dotenvx::PREFIX) {
             let keyring = self.keyring(path, text)?;
             let mut open = |value: &str| {
-                keyring
-                    .open(value)
-                    .map_err(|failure| describe(failure, &keyring))
+                keyring.open(value).map_err(|failure| {
+                    unopened = true;
+                    describe(failure, &keyring)
+                })
             };
             dotenv::parse_with(text, earlier, Some(&mut open))
         } else {
@@ -105,8 +107,9 @@ impl<'a> Reader<'a> {
         };
         let entries = entries
             .map_err(|e| Failure::new(e.kind, e.to_string()))
-            .with_context(|| match file {
-                AtRest::Age => format!("in age-encrypted dotenv file `{shown}`"),
+            .with_context(|| match (file, unopened) {
+                (AtRest::Age, _) => format!("in age-encrypted dotenv file `{shown}`"),
+                (_, true) => format!("in dotenv file `{shown}`"),
                 _ => format!("malformed dotenv file `{shown}`"),
             })?;
         Ok(Read { entries, file })
@@ -125,10 +128,9 @@ impl<'a> Reader<'a> {
             })
             .unwrap_or_default();
         let beside = path.with_file_name(".env.keys");
-        let keys_file = match std::fs::read(&beside) {
-            Ok(bytes) => Some(Zeroizing::new(String::from_utf8(bytes).unwrap_or_default())),
-            Err(_) => None,
-        };
+        let keys_file = crate::encrypted::read_file(&beside)
+            .ok()
+            .map(|bytes| Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()));
         Ok(Keyring::for_file(
             path,
             self.parent,

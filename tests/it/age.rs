@@ -562,3 +562,28 @@ fn check_warns_of_a_plain_file_with_live_keys_that_git_would_commit() {
     run.success().stdout_has("AT REST");
     assert!(!run.stdout.contains("in plain text"));
 }
+
+#[test]
+fn a_plain_value_that_looks_encrypted_fails_closed() {
+    // As in dotenvx, `encrypted:` marks its values in any quotes.
+    for line in ["MODE=encrypted:aes-256\n", "MODE='encrypted:aes-256'\n"] {
+        Test::new()
+            .file(".env", line)
+            .args(["--", "true"])
+            .run()
+            .status(78)
+            .stderr_has("`MODE` is dotenvx-encrypted");
+    }
+}
+
+#[test]
+fn an_endless_identity_file_is_refused() {
+    let (_, recipient) = age_keygen(Test::new().dir(), "id.txt");
+    Test::new()
+        .file(".env.age", age(&["-r", &recipient], b"A=1\n"))
+        .file("secretrun.toml", "identity = [\"/dev/zero\"]\n")
+        .args(["--from", ".env.age", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("larger than 16 MiB");
+}

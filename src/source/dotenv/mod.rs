@@ -98,6 +98,8 @@ pub fn parse_with<'e>(
         };
         let literal = parser.starts_single_quoted();
         let mut value = parser.value(name, line, &lookup)?;
+        // In any quotes, as dotenvx does: it keeps the quotes a value had when it
+        // encrypts it, and opens single-quoted values without expanding them.
         let sealed = value.expose().starts_with(dotenvx::PREFIX) && open.is_some();
         if let Some(open) = open.as_mut().filter(|_| sealed) {
             let plain = open(value.expose()).map_err(|(kind, message)| ParseError {
