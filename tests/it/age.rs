@@ -587,3 +587,20 @@ fn an_endless_identity_file_is_refused() {
         .status(78)
         .stderr_has("larger than 16 MiB");
 }
+
+#[test]
+fn decrypt_warns_on_a_terminal_and_prints_to_a_pipe_quietly() {
+    let test = Test::new();
+    let (identity, recipient) = age_keygen(test.dir(), "id.txt");
+    std::fs::write(test.dir().join("f.age"), age(&["-r", &recipient], b"A=shown-on-tty\n")).unwrap();
+    let dir = test.dir().to_str().unwrap().to_owned();
+    let id = identity.to_str().unwrap();
+    let mut pty = on_pty(test.dir(), &[crate::util::BIN, "-i", id, "decrypt", "f.age"], &[("HOME", &dir)]);
+    pty.expect("they stay in its scrollback", Duration::from_secs(10));
+    pty.expect("A=shown-on-tty", Duration::from_secs(10));
+    let piped = Test::new()
+        .file("f.age", std::fs::read(test.dir().join("f.age")).unwrap())
+        .args(["-i", id, "decrypt", "f.age"])
+        .run();
+    piped.success().stderr_is("").stdout_is("A=shown-on-tty\n");
+}
