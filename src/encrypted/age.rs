@@ -77,7 +77,12 @@ impl Identities {
 
     fn add_file(&mut self, path: &Path, from: &str, must_exist: bool) -> Result<()> {
         let shown = os(path.as_os_str());
-        let text = match super::read_file(path) {
+        let read = if must_exist {
+            super::read_file(path)
+        } else {
+            super::read_regular_file(path)
+        };
+        let text = match read {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
                 if from != "default" {

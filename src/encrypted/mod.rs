@@ -20,7 +20,28 @@ pub const MAX_FILE: u64 = 16 << 20;
 /// dropped. A pipe (`--identity <(pass show key)`) works; anything longer fails with
 /// `InvalidData`.
 pub fn read_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    let file = std::fs::File::open(path)?;
+    read_bounded(std::fs::File::open(path)?)
+}
+
+/// [`read_file`] for a file found rather than named by the user (`.env.keys`, a
+/// default identity, the project config's): a FIFO or device there is refused at once
+/// instead of blocking the launch.
+pub fn read_regular_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a regular file",
+        ));
+    }
+    read_bounded(file)
+}
+
+fn read_bounded(file: std::fs::File) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut bytes = Zeroizing::new(Vec::with_capacity(size.min(MAX_FILE) as usize + 1));
     file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;

@@ -128,7 +128,7 @@ impl<'a> Reader<'a> {
             })
             .unwrap_or_default();
         let beside = path.with_file_name(".env.keys");
-        let keys_file = crate::encrypted::read_file(&beside)
+        let keys_file = crate::encrypted::read_regular_file(&beside)
             .ok()
             .map(|bytes| Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()));
         Ok(Keyring::for_file(

@@ -581,21 +581,49 @@ fn an_endless_identity_file_is_refused() {
     let (_, recipient) = age_keygen(Test::new().dir(), "id.txt");
     Test::new()
         .file(".env.age", age(&["-r", &recipient], b"A=1\n"))
-        .file("secretrun.toml", "identity = [\"/dev/zero\"]\n")
-        .args(["--from", ".env.age", "--", "true"])
+        .args([
+            "--identity",
+            "/dev/zero",
+            "--from",
+            ".env.age",
+            "--",
+            "true",
+        ])
         .run()
         .status(78)
         .stderr_has("larger than 16 MiB");
+    // Named by the project, a device or a FIFO is refused at once, never read.
+    let test = Test::new()
+        .file(".env.age", age(&["-r", &recipient], b"A=1\n"))
+        .file(
+            "secretrun.toml",
+            "identity = [\"/dev/zero\", \"keys.fifo\"]\n",
+        );
+    let fifo = std::ffi::CString::new(test.dir().join("keys.fifo").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    test.args(["--from", ".env.age", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("`keys.fifo`: not a regular file");
 }
 
 #[test]
 fn decrypt_warns_on_a_terminal_and_prints_to_a_pipe_quietly() {
     let test = Test::new();
     let (identity, recipient) = age_keygen(test.dir(), "id.txt");
-    std::fs::write(test.dir().join("f.age"), age(&["-r", &recipient], b"A=shown-on-tty\n")).unwrap();
+    std::fs::write(
+        test.dir().join("f.age"),
+        age(&["-r", &recipient], b"A=shown-on-tty\n"),
+    )
+    .unwrap();
     let dir = test.dir().to_str().unwrap().to_owned();
     let id = identity.to_str().unwrap();
-    let mut pty = on_pty(test.dir(), &[crate::util::BIN, "-i", id, "decrypt", "f.age"], &[("HOME", &dir)]);
+    let mut pty = on_pty(
+        test.dir(),
+        &[crate::util::BIN, "-i", id, "decrypt", "f.age"],
+        &[("HOME", &dir)],
+    );
     pty.expect("they stay in its scrollback", Duration::from_secs(10));
     pty.expect("A=shown-on-tty", Duration::from_secs(10));
     let piped = Test::new()

@@ -241,3 +241,13 @@ fn a_missing_wrong_or_altered_key_fails_closed_naming_the_variable() {
         assert!(!run.stdout.contains("ran"), "{what}: the command ran");
     }
 }
+
+#[test]
+fn a_fifo_for_env_keys_is_refused_not_waited_on() {
+    let test = Test::new().file(".env", "A=encrypted:AAAA\n");
+    let fifo = std::ffi::CString::new(test.dir().join(".env.keys").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let run = test.args(["--", "true"]).run();
+    run.status(78).stderr_has("no private key was found");
+}
