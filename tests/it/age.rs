@@ -597,7 +597,7 @@ fn an_endless_identity_file_is_refused() {
         .file(".env.age", age(&["-r", &recipient], b"A=1\n"))
         .file(
             "secretrun.toml",
-            "identity = [\"/dev/zero\", \"keys.fifo\"]\n",
+            "identity = [\"keys.fifo\", \"/dev/zero\"]\n",
         );
     let fifo = std::ffi::CString::new(test.dir().join("keys.fifo").to_str().unwrap()).unwrap();
     // SAFETY: mkfifo with a valid path.
