@@ -254,9 +254,14 @@ impl Supervisor<'_> {
                     ptys.push((channel.to, master));
                 }
                 let reader: Box<dyn Read + Send> = Box::new(std::fs::File::from(channel.reader));
-                let writer: Box<dyn Write + Send> = match channel.to {
-                    libc::STDERR_FILENO => Box::new(std::io::stderr()),
-                    _ => Box::new(std::io::stdout()),
+                // Our own stream, unbuffered: what the filter passes goes out in one
+                // write (std's stdout would split it at the last line end).
+                // (A stream that is closed takes nothing, as writes to it would.)
+                // SAFETY: fd 1 or 2, only duplicated here, never closed.
+                let ours = unsafe { std::os::fd::BorrowedFd::borrow_raw(channel.to) };
+                let writer: Box<dyn Write + Send> = match ours.try_clone_to_owned() {
+                    Ok(fd) => Box::new(std::fs::File::from(fd)),
+                    Err(_) => Box::new(std::io::sink()),
                 };
                 pump::spawn(reader, writer, redactor.clone(), done_tx.clone())?;
                 pumps += 1;
