@@ -16,6 +16,7 @@ use std::time::Duration;
 use anyhow::Result;
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_secretsmanager::config::SharedHttpClient;
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use serde::Deserialize;
@@ -332,12 +333,12 @@ fn into_answer(
 
 /// The SDK's HTTPS client (rustls with aws-lc), trusting the system's CA bundle read
 /// as one file rather than file by file.
-fn http_client() -> Result<aws_sdk_secretsmanager::config::SharedHttpClient> {
+fn http_client() -> Result<SharedHttpClient> {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
     let Some(pem) = crate::http::system_roots_pem() else {
-        return Ok(builder.build_https());
+        return Ok(SharedHttpClient::new(Unvalidated(builder.build_https())));
     };
     let context = TlsContext::builder()
         .with_trust_store(
@@ -352,7 +353,34 @@ fn http_client() -> Result<aws_sdk_secretsmanager::config::SharedHttpClient> {
                 format!("the system's CA bundle: {}", chain(&e)),
             )
         })?;
-    Ok(builder.tls_context(context).build_https())
+    let client = builder.tls_context(context).build_https();
+    Ok(SharedHttpClient::new(Unvalidated(client)))
+}
+
+/// The SDK's client without its eager self-check. Every SDK client asks its HTTP client
+/// to validate itself when it is made, and the rustls client does so by building a
+/// connector: parsing the whole CA bundle. aws-config makes an STS client for web
+/// identity even where none is configured, so a launch parsed the bundle twice before
+/// its first request (perf: a fifth of a launch that fails for want of credentials).
+/// The connector is built at the first request instead; a bundle that does not parse
+/// fails that request, which fails the launch.
+#[derive(Debug)]
+struct Unvalidated(SharedHttpClient);
+
+impl aws_smithy_runtime_api::client::http::HttpClient for Unvalidated {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(
+        &self,
+    ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// The failure for an error code of Secrets Manager (in a batch answer), naming
