@@ -87,19 +87,10 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
         eprintln!("secretrun: no change: `{shown}` left as it was");
         return Ok(0);
     }
-    let sealed = age::encrypt(&edited, &recipients, armored)?;
+    let sealed = age::encrypt(&edited, &recipients.keys, armored)?;
     write::replace(file, &sealed, mode)?;
     drop(dir);
-    eprintln!(
-        "secretrun: `{shown}` encrypted to {} recipient{} ({})",
-        recipients.len(),
-        if recipients.len() == 1 { "" } else { "s" },
-        if to.keys.is_empty() && to.files.is_empty() {
-            "from secretrun.toml"
-        } else {
-            "from the command line"
-        }
-    );
+    eprintln!("secretrun: `{shown}` encrypted to {}", recipients.said);
     Ok(signals.pending().map_or(0, |sig| 128 + sig as u8))
 }
 

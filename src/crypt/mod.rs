@@ -25,6 +25,12 @@ pub struct Recipients {
     pub files: Vec<PathBuf>,
 }
 
+/// The recipients a file is encrypted to, and how to tell a person who they are.
+struct Chosen {
+    keys: Vec<Box<dyn ::age::Recipient + Send>>,
+    said: String,
+}
+
 /// One of the commands, as the command line asks it.
 #[derive(Debug)]
 pub enum Task {
@@ -60,28 +66,44 @@ impl Context<'_> {
         crate::env::parent_var(self.parent, name)
     }
 
-    /// The recipients of the command line, else the config's; at least one.
-    fn recipients(&self, flags: &Recipients) -> Result<Vec<Box<dyn ::age::Recipient + Send>>> {
-        let chosen = if flags.keys.is_empty() && flags.files.is_empty() {
-            self.recipients
-        } else {
-            flags
-        };
-        let mut out = Vec::new();
+    /// The recipients of the command line, else the config's; at least one. Each
+    /// comes with its short form, to say who the file was encrypted to (a project's
+    /// config could add a key: the person writing the file sees it).
+    fn recipients(&self, flags: &Recipients) -> Result<Chosen> {
+        let from_flags = !(flags.keys.is_empty() && flags.files.is_empty());
+        let chosen = if from_flags { flags } else { self.recipients };
+        let mut list = Vec::new();
         for key in &chosen.keys {
-            out.push(age::parse_recipient(key, "a recipient")?);
+            list.push((
+                age::parse_recipient(key, "a recipient")?,
+                age::short_recipient(key),
+            ));
         }
         for file in &chosen.files {
-            out.extend(age::parse_recipients_file(file)?);
+            list.extend(age::parse_recipients_file(file)?);
         }
-        if out.is_empty() {
+        if list.is_empty() {
             return fail(
                 Kind::Config,
                 "no recipients: name who can read the file with -r KEY (an `age1…` key or \
                  an SSH public key) or -R FILE, or `recipients` in secretrun.toml",
             );
         }
-        Ok(out)
+        let source = if from_flags {
+            "the command line"
+        } else {
+            "secretrun.toml"
+        };
+        let (keys, shown): (Vec<_>, Vec<_>) = list.into_iter().unzip();
+        Ok(Chosen {
+            keys,
+            said: format!(
+                "{} recipient{} (from {source}): {}",
+                shown.len(),
+                if shown.len() == 1 { "" } else { "s" },
+                shown.join(", ")
+            ),
+        })
     }
 
     /// Opens an age file's bytes with the identities.
@@ -206,7 +228,7 @@ fn encrypt(
         return fail(Kind::Config, format!("`{shown}` is already age-encrypted"));
     }
     check_dotenv(&plain, &shown)?;
-    let sealed = age::encrypt(&plain, &recipients, armor)?;
+    let sealed = age::encrypt(&plain, &recipients.keys, armor)?;
     let out = output.map(Path::to_path_buf).unwrap_or_else(|| {
         let mut name = file.as_os_str().to_owned();
         name.push(".age");
@@ -214,10 +236,9 @@ fn encrypt(
     });
     write::replace(&out, &sealed, None)?;
     eprintln!(
-        "secretrun: encrypted `{shown}` to {} recipient{} in `{}`; the plain file is still \
-         there: delete it once `secretrun list --from {}` shows what you expect",
-        recipients.len(),
-        if recipients.len() == 1 { "" } else { "s" },
+        "secretrun: encrypted `{shown}` to {} in `{}`; the plain file is still there: \
+         delete it once `secretrun list --from {}` shows what you expect",
+        recipients.said,
         os(out.as_os_str()),
         os(out.as_os_str()),
     );

@@ -428,7 +428,7 @@ pub fn parse_recipient(text: &str, label: &str) -> Result<Box<dyn age::Recipient
 
 /// The recipients of a recipients file: one a line, `#` comments and blank lines
 /// skipped (the format of `age -R`, and of GitHub's `https://github.com/USER.keys`).
-pub fn parse_recipients_file(path: &Path) -> Result<Vec<Box<dyn age::Recipient + Send>>> {
+pub fn parse_recipients_file(path: &Path) -> Result<Vec<(Box<dyn age::Recipient + Send>, String)>> {
     let shown = os(path.as_os_str());
     let bytes = super::read_file(path)
         .map_err(|e| Failure::new(Kind::Config, format!("recipients file `{shown}`: {e}")))?;
@@ -439,9 +439,26 @@ pub fn parse_recipients_file(path: &Path) -> Result<Vec<Box<dyn age::Recipient +
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        out.push(parse_recipient(line, &format!("`{shown}` line {}", i + 1))?);
+        let recipient = parse_recipient(line, &format!("`{shown}` line {}", i + 1))?;
+        out.push((recipient, short_recipient(line)));
     }
     Ok(out)
+}
+
+/// A recipient shortened for a message that lets a person see who a file is
+/// encrypted to: `age1qyqs…x7dp`, `ssh-ed25519 …Jz4q alice@example`.
+pub fn short_recipient(text: &str) -> String {
+    let text = text.trim();
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let tail = |w: &str| w.get(w.len().saturating_sub(4)..).unwrap_or("").to_owned();
+    if first.starts_with("age1") {
+        return format!("{}…{}", first.get(..9).unwrap_or(first), tail(first));
+    }
+    let key = words.next().unwrap_or("");
+    let comment: Vec<&str> = words.collect();
+    let shown = format!("{first} …{} {}", tail(key), comment.join(" "));
+    crate::escape::Escaped(shown.trim_end()).to_string()
 }
 
 /// Encrypts to the recipients, armored or binary.

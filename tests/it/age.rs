@@ -318,7 +318,12 @@ fn what_secretrun_encrypts_age_decrypts() {
             .file("app.env", PLAIN)
             .file("team.txt", format!("{ssh_public}\n"))
             .args(args);
-        test.run().success().stderr_has("to 2 recipients");
+        // Who it was encrypted to is said, shortened: a key the project added shows.
+        test.run()
+            .success()
+            .stderr_has("to 2 recipients (from the command line): ")
+            .stderr_has(&format!("{}…", &recipient[..9]))
+            .stderr_has("ssh-ed25519 …");
         let sealed = std::fs::read(test.dir().join("out.age")).unwrap();
         assert_eq!(
             sealed.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"),
