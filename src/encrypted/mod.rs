@@ -5,6 +5,7 @@
 pub mod age;
 pub mod dotenvx;
 pub mod passphrase;
+mod seal;
 
 use std::io::Read;
 use std::path::Path;
