@@ -37,7 +37,7 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
                     ),
                 );
             }
-            let armored = !bytes.starts_with(b"age-encryption.org/");
+            let armored = age::is_armored(&bytes);
             (cx.decrypt(&bytes, &shown)?, armored, Some(meta.mode()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

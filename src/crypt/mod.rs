@@ -133,10 +133,7 @@ pub fn run(task: &Task, cx: &Context) -> Result<u8> {
 
 fn read(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
     crate::encrypted::read_file(path).map_err(|e| {
-        let what = match e.kind() {
-            std::io::ErrorKind::NotFound => "not found".to_owned(),
-            _ => e.to_string(),
-        };
+        let what = crate::encrypted::read_failure(&e);
         Failure::new(Kind::Config, format!("`{}`: {what}", os(path.as_os_str()))).into()
     })
 }

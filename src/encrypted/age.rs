@@ -30,7 +30,12 @@ const ARMOR_START: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
 
 /// Whether these bytes are an age file, binary or armored.
 pub fn is_age(bytes: &[u8]) -> bool {
-    bytes.starts_with(BINARY_START) || bytes.trim_ascii_start().starts_with(ARMOR_START)
+    bytes.starts_with(BINARY_START) || is_armored(bytes)
+}
+
+/// Whether these bytes are an ASCII-armored age file.
+pub fn is_armored(bytes: &[u8]) -> bool {
+    bytes.trim_ascii_start().starts_with(ARMOR_START)
 }
 
 /// Where identities are named, before the environment and the default files.
@@ -92,10 +97,7 @@ impl Identities {
                 return Ok(());
             }
             Err(e) => {
-                let what = match e.kind() {
-                    std::io::ErrorKind::NotFound => "not found".to_owned(),
-                    _ => e.to_string(),
-                };
+                let what = super::read_failure(&e);
                 return Err(
                     Failure::new(Kind::Config, format!("identity file `{shown}`: {what}")).into(),
                 );

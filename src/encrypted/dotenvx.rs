@@ -30,6 +30,8 @@ pub const PREFIX: &str = "encrypted:";
 pub const PRIVATE_KEY_PREFIX: &str = "DOTENV_PRIVATE_KEY";
 /// The prefix of the lines that declare a file's public key.
 pub const PUBLIC_KEY_PREFIX: &str = "DOTENV_PUBLIC_KEY";
+/// The file of private keys dotenvx keeps beside a dotenv file.
+pub const KEYS_FILE: &str = ".env.keys";
 
 const EPHEMERAL_LEN: usize = 65;
 const NONCE_LEN: usize = 16;
@@ -52,8 +54,9 @@ pub enum Failure {
 
 /// The private keys that may open a dotenv file's values.
 pub struct Keyring {
-    /// Each key with its compressed public key.
-    keys: Vec<(SecretKey, [u8; 33])>,
+    /// The keys to try: those of the declared public keys, or every key when the file
+    /// declares none.
+    keys: Vec<SecretKey>,
     /// Where keys were looked for, for a message: names and paths, never values.
     pub looked: Vec<String>,
     /// The public keys the file declares, lower-case hex.
@@ -61,13 +64,14 @@ pub struct Keyring {
 }
 
 impl Keyring {
-    /// The keys for `file` (its `.env.keys` sits beside it), from `parent` (secretrun's
-    /// environment) and the file's declared public keys.
-    pub fn for_file(
-        file: &Path,
+    /// The keys from `parent` (secretrun's environment) and from the keys file at
+    /// `keys_path` (its text, when it could be read), kept to those of the file's
+    /// declared public keys.
+    pub fn new(
         parent: &[(OsString, OsString)],
+        keys_path: &Path,
+        keys_text: Option<&str>,
         declared: Vec<String>,
-        keys_file: Option<&str>,
     ) -> Keyring {
         let mut texts: Vec<Zeroizing<String>> = Vec::new();
         let mut looked = Vec::new();
@@ -80,46 +84,39 @@ impl Keyring {
                 texts.push(Zeroizing::new(value.to_owned()));
             }
         }
-        let beside = file.with_file_name(".env.keys");
-        looked.push(crate::escape::os(beside.as_os_str()));
-        if let Some(text) = keys_file {
+        looked.push(crate::escape::os(keys_path.as_os_str()));
+        if let Some(text) = keys_text {
             texts.extend(private_key_lines(text));
         }
+        let declared: Vec<String> = declared
+            .into_iter()
+            .map(|p| p.to_ascii_lowercase())
+            .collect();
+        let mut publics: Vec<String> = Vec::new();
         let mut keys = Vec::new();
         for text in &texts {
-            for hex in text.split(',') {
-                if let Some(key) = parse_private_key(hex.trim()) {
-                    let public = compressed(&key.public_key());
-                    if !keys.iter().any(|(_, p)| *p == public) {
-                        keys.push((key, public));
-                    }
+            for hex_text in text.split(',') {
+                let Some(key) = parse_private_key(hex_text.trim()) else {
+                    continue;
+                };
+                let public = hex(&compressed(&key.public_key()));
+                let wanted = declared.is_empty() || declared.contains(&public);
+                if wanted && !publics.contains(&public) {
+                    publics.push(public);
+                    keys.push(key);
                 }
             }
         }
         Keyring {
             keys,
             looked,
-            declared: declared
-                .into_iter()
-                .map(|p| p.to_ascii_lowercase())
-                .collect(),
+            declared,
         }
-    }
-
-    /// The keys to try: those of the declared public keys, or every key when the file
-    /// declares none.
-    fn candidates(&self) -> impl Iterator<Item = &SecretKey> {
-        self.keys
-            .iter()
-            .filter(|(_, public)| {
-                self.declared.is_empty() || self.declared.iter().any(|d| *d == hex(public))
-            })
-            .map(|(key, _)| key)
     }
 
     /// Opens one `encrypted:` value.
     pub fn open(&self, value: &str) -> Result<SecretValue, Failure> {
-        if self.candidates().next().is_none() {
+        if self.keys.is_empty() {
             return Err(Failure::NoKey);
         }
         let payload = value.strip_prefix(PREFIX).unwrap_or(value);
@@ -133,27 +130,16 @@ impl Keyring {
         }
         let ephemeral = PublicKey::from_sec1_bytes(&payload[..EPHEMERAL_LEN])
             .map_err(|_| Failure::Malformed)?;
-        let mut tried = false;
-        for key in self.candidates() {
-            tried = true;
+        for key in &self.keys {
             if let Some(plain) = open_with(key, &ephemeral, &payload) {
-                let text = String::from_utf8(plain.to_vec()).map_err(|e| {
-                    let mut bytes = e.into_bytes();
-                    zeroize::Zeroize::zeroize(&mut bytes);
-                    Failure::NotText
-                })?;
-                let value = SecretValue::new(text);
-                if value.expose().contains('\0') {
+                let text = std::str::from_utf8(&plain).map_err(|_| Failure::NotText)?;
+                if text.contains('\0') {
                     return Err(Failure::NotText);
                 }
-                return Ok(value);
+                return Ok(SecretValue::new(text.to_owned()));
             }
         }
-        Err(if tried {
-            Failure::WrongKeyOrTampered
-        } else {
-            Failure::NoKey
-        })
+        Err(Failure::WrongKeyOrTampered)
     }
 
     /// The file's declared public keys, shortened for a message (public, not secret).
@@ -252,7 +238,7 @@ mod tests {
         let parent: Vec<(OsString, OsString)> =
             keys.iter().map(|(n, v)| (n.into(), v.into())).collect();
         let declared = declared.iter().map(|d| d.to_string()).collect();
-        Keyring::for_file(Path::new("/app/.env"), &parent, declared, keys_file)
+        Keyring::new(&parent, Path::new("/app/.env.keys"), keys_file, declared)
     }
 
     #[test]

@@ -42,6 +42,14 @@ pub fn read_regular_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     read_bounded(file)
 }
 
+/// What went wrong reading a file, for a message: `not found`, or the system's words.
+pub fn read_failure(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "not found".to_owned(),
+        _ => e.to_string(),
+    }
+}
+
 fn read_bounded(file: std::fs::File) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut bytes = Zeroizing::new(Vec::with_capacity(size.min(MAX_FILE) as usize + 1));

@@ -69,10 +69,7 @@ impl<'a> Reader<'a> {
                 ErrorKind::PermissionDenied => Kind::Denied,
                 _ => Kind::Config,
             };
-            let what = match e.kind() {
-                ErrorKind::NotFound => "not found".to_owned(),
-                _ => e.to_string(),
-            };
+            let what = crate::encrypted::read_failure(&e);
             Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
         })?;
         let (bytes, file) = if age::is_age(&bytes) {
@@ -94,7 +91,7 @@ impl<'a> Reader<'a> {
         })?;
         let mut unopened = false;
         let entries = if text.contains(dotenvx::PREFIX) {
-            let keyring = self.keyring(path, text)?;
+            let keyring = self.keyring(path, text);
             let mut open = |value: &str| {
                 keyring.open(value).map_err(|failure| {
                     unopened = true;
@@ -117,7 +114,7 @@ impl<'a> Reader<'a> {
 
     /// The keys for a file holding dotenvx values: its declared public keys come from
     /// a first reading that opens nothing.
-    fn keyring(&self, path: &Path, text: &str) -> Result<Keyring> {
+    fn keyring(&self, path: &Path, text: &str) -> Keyring {
         let declared: Vec<String> = dotenv::parse(text, &|_| None)
             .map(|entries| {
                 entries
@@ -127,16 +124,16 @@ impl<'a> Reader<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let beside = path.with_file_name(".env.keys");
-        let keys_file = crate::encrypted::read_regular_file(&beside)
+        let keys_path = path.with_file_name(dotenvx::KEYS_FILE);
+        let keys_text = crate::encrypted::read_regular_file(&keys_path)
             .ok()
             .map(|bytes| Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()));
-        Ok(Keyring::for_file(
-            path,
+        Keyring::new(
             self.parent,
+            &keys_path,
+            keys_text.as_deref().map(String::as_str),
             declared,
-            keys_file.as_deref().map(String::as_str),
-        ))
+        )
     }
 }
 
