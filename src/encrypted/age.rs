@@ -64,10 +64,10 @@ impl Identities {
             tried: Vec::new(),
         };
         for path in &settings.flags {
-            found.add_file(path, "--identity", true)?;
+            found.add_file(path, Named::Flag)?;
         }
         for path in &settings.config {
-            found.add_file(path, "secretrun.toml", false)?;
+            found.add_file(path, Named::Config)?;
         }
         if let Some(text) = env(IDENTITY_VAR) {
             let text = Zeroizing::new(text);
@@ -76,22 +76,24 @@ impl Identities {
             found.tried.push(label);
         }
         for path in default_files(env) {
-            found.add_file(&path, "default", false)?;
+            found.add_file(&path, Named::Default)?;
         }
         Ok(found)
     }
 
-    fn add_file(&mut self, path: &Path, from: &str, must_exist: bool) -> Result<()> {
+    fn add_file(&mut self, path: &Path, named: Named) -> Result<()> {
         let shown = os(path.as_os_str());
-        let read = if must_exist {
-            super::read_file(path)
-        } else {
-            super::read_regular_file(path)
+        let from = named.as_str();
+        // Only the user's own flag may name a pipe (`-i <(pass show key)`), and only its
+        // file must exist.
+        let read = match named {
+            Named::Flag => super::read_file(path),
+            Named::Config | Named::Default => super::read_regular_file(path),
         };
         let text = match read {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
-                if from != "default" {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && named != Named::Flag => {
+                if named == Named::Config {
                     self.tried.push(format!("`{shown}` ({from}: not found)"));
                 }
                 return Ok(());
@@ -124,6 +126,27 @@ impl Identities {
                 .to_owned()
         } else {
             format!("tried {}", self.tried.join(", "))
+        }
+    }
+}
+
+/// Where an identity file was named.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Named {
+    /// `--identity`.
+    Flag,
+    /// `identity = [...]` in secretrun.toml.
+    Config,
+    /// A default file.
+    Default,
+}
+
+impl Named {
+    fn as_str(self) -> &'static str {
+        match self {
+            Named::Flag => "--identity",
+            Named::Config => "secretrun.toml",
+            Named::Default => "default",
         }
     }
 }
