@@ -113,6 +113,7 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
                 "at_rest": var.origin.at_rest().map(AtRest::as_str),
                 "verdict": report.verdict(&var.name).as_str(),
                 "rotation": rotation_json(report, &var.name),
+                "lease": crate::list::lease_json(var.dates.leased),
             })
         })
         .collect();
@@ -185,6 +186,7 @@ fn print_table(
 ) -> io::Result<()> {
     let ages = shows_ages(report);
     let at_rest = shows_at_rest(env);
+    let leases = crate::list::shows_leases(env);
     let rows: Vec<(Vec<String>, Verdict)> = env
         .vars
         .iter()
@@ -200,7 +202,10 @@ fn print_table(
             if ages {
                 cells.push(age_cell(report, &var.name));
             }
-            cells.push(var.value.masked());
+            if leases {
+                cells.push(crate::list::lease_cell(var.dates.leased));
+            }
+            cells.push(crate::list::value_cell(var));
             (cells, report.verdict(&var.name))
         })
         .collect();
@@ -210,6 +215,9 @@ fn print_table(
     }
     if ages {
         header.push("AGE");
+    }
+    if leases {
+        header.push("LEASE");
     }
     header.push("VALUE");
     let header: Vec<String> = header.into_iter().map(str::to_owned).collect();

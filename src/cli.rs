@@ -46,6 +46,12 @@ pub struct Cli {
     #[arg(long)]
     pub no_init: bool,
 
+    /// Exec COMMAND even when a leased secret (Vault database credentials) would
+    /// keep secretrun as its parent: nothing then renews or revokes the lease, and
+    /// the credentials stop working when it expires.
+    #[arg(long, conflicts_with_all = ["redact", "init", "watch"])]
+    pub exec: bool,
+
     /// In supervise mode: after forwarding TERM or INT, how long the command has to
     /// exit before it is sent KILL.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
@@ -56,9 +62,10 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = interval)]
     pub watch: Option<Duration>,
 
-    /// What a changed value does with `--watch`.
-    #[arg(long, value_enum, default_value_t = ChangeAction::Signal)]
-    pub on_change: ChangeAction,
+    /// What a changed value does with `--watch` (default `signal`), and what the end
+    /// of a lease does (default `restart`, with fresh credentials).
+    #[arg(long, value_enum)]
+    pub on_change: Option<ChangeAction>,
 
     /// The signal `--on-change signal` sends.
     #[arg(long, value_name = "SIGNAL", default_value = "HUP", value_parser = signal)]
@@ -143,11 +150,19 @@ pub enum Command {
         /// loading the sources (what `manage.py validate_secrets` runs).
         #[arg(long, conflicts_with = "from")]
         environment: bool,
+        /// Read dynamic secrets too: each read creates credentials (a database
+        /// user), revoked again before secretrun exits.
+        #[arg(long)]
+        read_dynamic: bool,
     },
     /// Show every variable the command would get: name, origin and masked value.
     List {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
+        /// Read dynamic secrets too: each read creates credentials (a database
+        /// user), revoked again before secretrun exits.
+        #[arg(long)]
+        read_dynamic: bool,
     },
     /// Find secrets in files: the values of the configured secrets (also base64,
     /// URL-encoded, JSON-escaped) and provider keys by their shape. Exit 1 when
@@ -293,7 +308,8 @@ mod tests {
         assert!(matches!(
             cli.subcommand,
             Some(Command::List {
-                format: OutputFormat::Json
+                format: OutputFormat::Json,
+                ..
             })
         ));
     }

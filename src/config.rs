@@ -64,11 +64,24 @@ pub enum Action {
     Scan(scan::Options),
     /// `keygen`, `encrypt`, `decrypt` or `edit`.
     Crypt(crate::crypt::Task),
-    /// Run the command: exec it, or supervise it with these options.
+    /// Run the command: exec it, or supervise it.
     Run {
         command: Vec<OsString>,
-        supervise: Option<supervise::Options>,
+        how: Launching,
     },
+}
+
+/// How the command is to run.
+#[derive(Debug)]
+pub struct Launching {
+    /// Supervise it whatever the secrets are (`--redact`, `--init`, `--watch`, or
+    /// PID 1); otherwise exec it, unless a secret is leased.
+    pub supervise: bool,
+    /// The flag that asked for an exec: `--exec` (which a lease gives way to, with
+    /// a warning) or `--no-init` as PID 1 (which it does not).
+    pub exec_asked: Option<&'static str>,
+    /// The options of supervision, when it happens.
+    pub options: supervise::Options,
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -198,6 +211,7 @@ impl Config {
                     timeout,
                     identity,
                     passphrases: Default::default(),
+                    read_dynamic: reads_dynamic(cli),
                     #[cfg(feature = "vault")]
                     vault: file.vault,
                     #[cfg(feature = "aws")]
@@ -290,10 +304,22 @@ fn rotation_policy(file: &RotationFile, strict: bool) -> Result<Policy> {
     Ok(policy)
 }
 
+/// Whether dynamic secrets are read: by a launch, and by `list` and `check` when
+/// asked (each read creates credentials).
+fn reads_dynamic(cli: &Cli) -> bool {
+    match &cli.subcommand {
+        None => true,
+        Some(Command::List { read_dynamic, .. } | Command::Check { read_dynamic, .. }) => {
+            *read_dynamic
+        }
+        Some(_) => false,
+    }
+}
+
 /// What the command line asks for.
 fn action(cli: &Cli, scan_file: &ScanFile) -> Action {
     match &cli.subcommand {
-        Some(Command::List { format }) => Action::List { format: *format },
+        Some(Command::List { format, .. }) => Action::List { format: *format },
         Some(Command::Check { format, probe, .. }) => Action::Check {
             format: *format,
             probe: *probe,
@@ -343,7 +369,7 @@ fn action(cli: &Cli, scan_file: &ScanFile) -> Action {
         }),
         _ => Action::Run {
             command: cli.command.clone(),
-            supervise: supervise_options(cli),
+            how: launching(cli),
         },
     }
 }
@@ -355,24 +381,38 @@ fn recipients(args: &RecipientArgs) -> Recipients {
     }
 }
 
-/// Supervise mode's options, when the command is to be supervised rather than
-/// exec'd: when asked (`--redact`, `--init`, `--watch`) or as PID 1 (a container's
-/// entrypoint), unless `--no-init`.
-fn supervise_options(cli: &Cli) -> Option<supervise::Options> {
+/// How the command runs: supervised when asked (`--redact`, `--init`, `--watch`) or
+/// as PID 1 (a container's entrypoint) unless `--no-init`; and, whatever was asked,
+/// when a secret is leased, unless `--exec`.
+fn launching(cli: &Cli) -> Launching {
     let pid1 = std::process::id() == 1;
-    if !(cli.redact || cli.init || cli.watch.is_some() || (pid1 && !cli.no_init)) {
-        return None;
-    }
-    let on_change = match cli.on_change {
-        ChangeAction::Restart => OnChange::Restart,
-        ChangeAction::Signal => OnChange::Signal(cli.on_change_signal),
+    let signal = OnChange::Signal(cli.on_change_signal);
+    let action = |default| match cli.on_change {
+        Some(ChangeAction::Restart) => OnChange::Restart,
+        Some(ChangeAction::Signal) => signal,
+        None => default,
     };
-    Some(supervise::Options {
-        kill_timeout: cli.kill_timeout,
-        reap_all: pid1 || cli.init,
-        redact: cli.redact,
-        watch: cli.watch.map(|every| Watch { every, on_change }),
-    })
+    let exec_asked = if cli.exec {
+        Some("--exec")
+    } else if pid1 && cli.no_init {
+        Some("--no-init")
+    } else {
+        None
+    };
+    Launching {
+        supervise: cli.redact || cli.init || cli.watch.is_some() || (pid1 && !cli.no_init),
+        exec_asked,
+        options: supervise::Options {
+            kill_timeout: cli.kill_timeout,
+            reap_all: pid1 || cli.init,
+            redact: cli.redact,
+            watch: cli.watch.map(|every| Watch {
+                every,
+                on_change: action(signal),
+            }),
+            lease_end: action(OnChange::Restart),
+        },
+    }
 }
 
 /// The names and globs to keep: the config's, then the flags'. The config file is

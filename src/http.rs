@@ -223,7 +223,8 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
 }
 
-fn random_u64() -> u64 {
+/// A random number, good enough for jitter (not for keys).
+pub fn random_u64() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u128(

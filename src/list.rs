@@ -4,8 +4,9 @@ use std::io::{self, Write};
 
 use serde_json::json;
 
-use crate::env::ChildEnv;
+use crate::env::{ChildEnv, Var};
 use crate::escape::Escaped;
+use crate::lease::Leased;
 use crate::output::OutputFormat;
 use crate::timestamp;
 
@@ -23,45 +24,80 @@ pub fn print(env: &ChildEnv, format: OutputFormat, out: &mut impl Write) -> io::
                         "masked": var.value.masked(),
                         "created": var.dates.created.map(timestamp::show),
                         "expires": var.dates.expires.map(timestamp::show),
+                        "lease": lease_json(var.dates.leased),
                     })
                 })
                 .collect();
             serde_json::to_writer_pretty(&mut *out, &json!({ "variables": vars }))?;
             writeln!(out)
         }
-        OutputFormat::Text => {
-            let rows: Vec<(String, String, String)> = env
-                .vars
-                .iter()
-                .map(|var| {
-                    (
-                        Escaped(&var.name).to_string(),
-                        var.origin.to_string(),
-                        var.value.masked(),
-                    )
-                })
-                .collect();
-            let name_width = rows
-                .iter()
-                .map(|r| r.0.chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(4);
-            let origin_width = rows
-                .iter()
-                .map(|r| r.1.chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(6);
-            writeln!(
-                out,
-                "{:name_width$}  {:origin_width$}  VALUE",
-                "NAME", "ORIGIN"
-            )?;
-            for (name, origin, masked) in rows {
-                writeln!(out, "{name:name_width$}  {origin:origin_width$}  {masked}")?;
+        OutputFormat::Text => print_text(env, out),
+    }
+}
+
+fn print_text(env: &ChildEnv, out: &mut impl Write) -> io::Result<()> {
+    let leases = shows_leases(env);
+    let rows: Vec<Vec<String>> = env
+        .vars
+        .iter()
+        .map(|var| {
+            let mut row = vec![Escaped(&var.name).to_string(), var.origin.to_string()];
+            if leases {
+                row.push(lease_cell(var.dates.leased));
             }
-            Ok(())
+            row.push(value_cell(var));
+            row
+        })
+        .collect();
+    let mut header = vec!["NAME".to_owned(), "ORIGIN".to_owned()];
+    if leases {
+        header.push("LEASE".to_owned());
+    }
+    header.push("VALUE".to_owned());
+    let widths: Vec<usize> = (0..header.len() - 1)
+        .map(|i| {
+            rows.iter()
+                .chain([&header])
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for row in [&header].into_iter().chain(&rows) {
+        for (cell, width) in row.iter().zip(&widths) {
+            write!(out, "{cell:width$}  ")?;
         }
+        writeln!(out, "{}", row[row.len() - 1])?;
+    }
+    Ok(())
+}
+
+/// Whether a LEASE column is shown: some value is a dynamic secret.
+pub fn shows_leases(env: &ChildEnv) -> bool {
+    env.vars.iter().any(|v| v.dates.leased.is_some())
+}
+
+/// `1h renewable`, `not read (dynamic)`, or `-`.
+pub fn lease_cell(leased: Option<Leased>) -> String {
+    leased.map_or_else(|| "-".to_owned(), Leased::describe)
+}
+
+/// The masked value, or that it was not read.
+pub fn value_cell(var: &Var) -> String {
+    match var.dates.leased {
+        Some(Leased::NotRead) => "(not read)".to_owned(),
+        _ => var.value.masked(),
+    }
+}
+
+/// A lease in JSON: `{"seconds": 3600, "renewable": true}`, `{"read": false}`, or
+/// null.
+pub fn lease_json(leased: Option<Leased>) -> serde_json::Value {
+    match leased {
+        Some(Leased::Held { seconds, renewable }) => {
+            json!({ "read": true, "seconds": seconds, "renewable": renewable })
+        }
+        Some(Leased::NotRead) => json!({ "read": false }),
+        None => serde_json::Value::Null,
     }
 }

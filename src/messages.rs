@@ -31,9 +31,18 @@ pub fn watch(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", watch_lines(text));
 }
 
+/// A line about a lease while the command runs.
+pub fn lease(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", prefixed("lease", text));
+}
+
 fn watch_lines(text: &str) -> String {
+    prefixed("watch", text)
+}
+
+fn prefixed(whose: &str, text: &str) -> String {
     text.lines()
-        .map(|line| format!("secretrun: watch: {line}"))
+        .map(|line| format!("secretrun: {whose}: {line}"))
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -11,6 +11,7 @@ use zeroize::Zeroize;
 
 use crate::detectors::detect;
 use crate::escape::Escaped;
+use crate::lease::{Lease, Leased};
 use crate::timestamp::Seconds;
 
 /// A secret's plain text, zeroed on drop.
@@ -178,11 +179,14 @@ impl AtRest {
 }
 
 /// What the store recorded of a secret's life, where it records it: when this
-/// version was written, and when it stops being valid. A dotenv value has neither.
+/// version was written, when it stops being valid, and its lease if it is leased. A
+/// dotenv value has none of them.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Dates {
     pub created: Option<Seconds>,
     pub expires: Option<Seconds>,
+    /// The lease of a dynamic secret, or that it was not read.
+    pub leased: Option<Leased>,
 }
 
 /// A secret with where it came from.
@@ -198,6 +202,8 @@ pub struct Secret {
 #[derive(Debug, Default)]
 pub struct SecretSet {
     secrets: BTreeMap<String, Secret>,
+    /// The leases the values were read under, each once.
+    leases: Vec<Lease>,
 }
 
 impl SecretSet {
@@ -228,6 +234,20 @@ impl SecretSet {
             dates,
         };
         self.secrets.insert(name, secret);
+    }
+
+    /// Holds a lease some of the values were read under.
+    pub fn add_lease(&mut self, lease: Lease) {
+        self.leases.push(lease);
+    }
+
+    pub fn leases(&self) -> &[Lease] {
+        &self.leases
+    }
+
+    /// The leases, for whoever keeps them from now on.
+    pub fn take_leases(&mut self) -> Vec<Lease> {
+        std::mem::take(&mut self.leases)
     }
 
     pub fn get(&self, name: &str) -> Option<&Secret> {

@@ -311,6 +311,7 @@ fn into_answer(
     let dates = Dates {
         created: created.map(|at| at.secs()),
         expires: None,
+        leased: None,
     };
     let fetched = match (text, binary) {
         (Some(text), _) => Ok(Fetched::from_text(text)),
@@ -328,7 +329,11 @@ fn into_answer(
         },
         (None, None) => fail(Kind::Config, format!("`{r}` has no value")),
     }?;
-    Ok(Answer { fetched, dates })
+    Ok(Answer {
+        fetched,
+        dates,
+        lease: None,
+    })
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc), trusting the system's CA bundle read

@@ -83,6 +83,9 @@ pub struct Plan {
     pub identity: crate::encrypted::age::IdentitySettings,
     /// Passphrases given at the terminal, for every later load of this process.
     pub passphrases: crate::encrypted::age::Passphrases,
+    /// Whether to read what creates credentials when read (a database engine's
+    /// `creds/`): a launch does, `list` and `check` when asked.
+    pub read_dynamic: bool,
     #[cfg(feature = "vault")]
     pub vault: vault::FileSettings,
     #[cfg(feature = "aws")]
@@ -118,7 +121,12 @@ pub fn load(
         .flat_map(|f| f.entries.iter().filter_map(|(_, r)| r.as_ref()));
     let refs: Vec<&RemoteRef> = from_flags.chain(in_files).collect();
     let fetched = fetch_all(&refs, plan, parent, deadline, notice)?;
-    merge(plan, files, &fetched)
+    // On an error the answers are dropped, and with them their leases, revoked.
+    let mut set = merge(plan, files, &fetched)?;
+    for lease in fetched.into_values().filter_map(|answer| answer.lease) {
+        set.add_lease(lease);
+    }
+    Ok(set)
 }
 
 /// Parses the dotenv sources in order (a later file may expand names of an earlier

@@ -152,6 +152,12 @@ impl RemoteRef {
     }
 
     /// Identifies the fetch, so that several references to one secret fetch it once.
+    /// The secret it reads, without what it takes from it: `vault://database/creds/app`
+    /// of `vault://database/creds/app#password`.
+    pub fn secret(&self) -> String {
+        format!("{}{}", self.scheme.prefix(), Escaped(&self.path))
+    }
+
     pub fn fetch_key(&self) -> FetchKey {
         FetchKey {
             scheme: self.scheme,
@@ -189,6 +195,8 @@ impl std::fmt::Display for RemoteRef {
 pub struct Answer {
     pub fetched: Fetched,
     pub dates: Dates,
+    /// The lease it was read under (a dynamic secret).
+    pub lease: Option<crate::lease::Lease>,
 }
 
 /// What a store returned for one secret.

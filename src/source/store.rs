@@ -71,6 +71,7 @@ mod vault {
 
     pub struct Vault {
         settings: Settings,
+        read_dynamic: bool,
     }
 
     pub fn open<'a>(
@@ -86,7 +87,10 @@ mod vault {
                     .to_owned(),
             );
         }
-        Ok(Box::new(Vault { settings }))
+        Ok(Box::new(Vault {
+            settings,
+            read_dynamic: plan.read_dynamic,
+        }))
     }
 
     impl<'a> Store<'a> for Vault {
@@ -96,7 +100,7 @@ mod vault {
             deadline: Instant,
         ) -> LocalBoxFuture<'a, Result<Answers>> {
             Box::pin(async move {
-                let client = Client::connect(self.settings, deadline).await?;
+                let client = Client::connect(self.settings, self.read_dynamic, deadline).await?;
                 Ok(client.read_all(refs, deadline).await)
             })
         }

@@ -20,6 +20,7 @@
 //! values for as long as the command runs (redaction needs them); it stays
 //! non-dumpable all that time.
 
+mod leases;
 mod pump;
 mod reap;
 mod signals;
@@ -38,9 +39,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 
 use crate::env::ChildEnv;
+use crate::error::{Failure, Kind};
 use crate::exec::{self, SavedCoreLimit};
 use crate::redact::Redactor;
 use crate::secret::SecretSet;
+use leases::{Event, Keeper};
 use reap::State;
 use signals::Signals;
 use terminal::Foreground;
@@ -63,6 +66,9 @@ pub struct Options {
     pub reap_all: bool,
     pub redact: bool,
     pub watch: Option<Watch>,
+    /// What the end of a lease does: restart with fresh credentials, or signal the
+    /// command (then stop it when the lease expires).
+    pub lease_end: OnChange,
 }
 
 /// What supervision needs of the pipeline that made the secrets: the command's
@@ -128,6 +134,8 @@ enum Ending {
     Exited(u8),
     /// New values, and `--on-change restart`.
     Restart(SecretSet),
+    /// The command's credentials are over: stop it, for this reason.
+    Stop(String),
 }
 
 /// Runs the command under supervision and returns the exit status to leave with:
@@ -165,10 +173,16 @@ pub fn run(
         options,
     };
     let mut watcher = sup.options.watch.as_ref().map(Watcher::new);
+    // Dropped on any way out, it revokes what it holds.
+    let mut keeper = Keeper::new(secrets.take_leases(), options.lease_end);
     let mut previous: Option<libc::pid_t> = None;
     loop {
         let running = sup.start(&secrets, previous)?;
-        let ending = sup.wait_forwarding(&running, &mut secrets, watcher.as_mut());
+        let waiting = Waiting {
+            watcher: watcher.as_mut(),
+            keeper: &mut keeper,
+        };
+        let ending = sup.wait_forwarding(&running, &mut secrets, waiting);
         let ending = match ending {
             Ok(ending) => ending,
             Err(e) => {
@@ -180,17 +194,32 @@ pub fn run(
             Ending::Exited(status) => {
                 sup.foreground.take_back(running.pid);
                 running.drain();
+                keeper.revoke_all();
                 return Ok(status);
             }
-            Ending::Restart(new) => {
+            Ending::Restart(mut new) => {
                 sup.stop(running.pid)?;
                 sup.foreground.take_back(running.pid);
                 running.drain();
                 previous = Some(running.pid);
+                keeper.replace(new.take_leases());
                 secrets = new;
+            }
+            Ending::Stop(why) => {
+                sup.stop(running.pid)?;
+                sup.foreground.take_back(running.pid);
+                running.drain();
+                keeper.revoke_all();
+                return Err(Failure::new(Kind::Unreachable, why).into());
             }
         }
     }
+}
+
+/// What may end a wait besides the command: `--watch`, and the leases.
+struct Waiting<'w, 'k> {
+    watcher: Option<&'w mut Watcher<'k>>,
+    keeper: &'w mut Keeper,
 }
 
 /// One channel of the command's output: what we read, and which of our streams it
@@ -276,15 +305,16 @@ impl Supervisor<'_> {
     }
 
     /// Forwards signals until the command exits (reaping on the way) or, with
-    /// `--watch`, until a value changes and the command is to be restarted.
+    /// `--watch` or a lease, until the command is to be restarted or stopped.
     fn wait_forwarding(
         &self,
         running: &Running,
         current: &mut SecretSet,
-        mut watcher: Option<&mut Watcher>,
+        mut waiting: Waiting,
     ) -> Result<Ending> {
         let pid = running.pid;
         let mut kill_at: Option<Instant> = None;
+        let mut stopping = false;
         loop {
             match reap::reap(pid, self.options.reap_all, self.follow_stops)? {
                 State::Ended(status) => return Ok(Ending::Exited(status)),
@@ -303,9 +333,7 @@ impl Supervisor<'_> {
                     if matches!(sig, libc::SIGTERM | libc::SIGINT) && kill_at.is_none() {
                         kill_at = Some(Instant::now() + self.options.kill_timeout);
                         // Shutting down: no more restarts.
-                        if let Some(w) = watcher.as_deref_mut() {
-                            w.stop();
-                        }
+                        stopping = true;
                     }
                 }
             }
@@ -313,19 +341,41 @@ impl Supervisor<'_> {
                 signals::send(pid, libc::SIGKILL);
                 kill_at = None;
             }
-            let Some(w) = watcher.as_deref_mut() else {
+            if stopping {
                 continue;
-            };
-            if let Some(new) = w.poll(self.launch.secrets, current) {
-                match w.on_change() {
-                    OnChange::Restart => return Ok(Ending::Restart(new)),
-                    OnChange::Signal(sig) => {
-                        // The command alone: a helper of its own may have no handler.
-                        // SAFETY: a plain syscall to the command.
-                        unsafe { libc::kill(pid, sig) };
-                        *current = new;
-                    }
-                }
+            }
+            if let Some(ending) = self.poll_changes(pid, current, &mut waiting) {
+                return Ok(ending);
+            }
+        }
+    }
+
+    /// What `--watch` and the leases ask for now, if it ends this run.
+    fn poll_changes(
+        &self,
+        pid: libc::pid_t,
+        current: &mut SecretSet,
+        waiting: &mut Waiting,
+    ) -> Option<Ending> {
+        match waiting.keeper.poll(self.launch.secrets) {
+            Some(Event::Restart(new)) => return Some(Ending::Restart(new)),
+            Some(Event::Stop(why)) => return Some(Ending::Stop(why)),
+            // SAFETY: a plain syscall to the command.
+            Some(Event::Signal(sig)) => unsafe {
+                libc::kill(pid, sig);
+            },
+            None => {}
+        }
+        let w = waiting.watcher.as_deref_mut()?;
+        let new = w.poll(self.launch.secrets, current)?;
+        match w.on_change() {
+            OnChange::Restart => Some(Ending::Restart(new)),
+            OnChange::Signal(sig) => {
+                // The command alone: a helper of its own may have no handler.
+                // SAFETY: a plain syscall to the command.
+                unsafe { libc::kill(pid, sig) };
+                *current = new;
+                None
             }
         }
     }

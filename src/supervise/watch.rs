@@ -52,11 +52,6 @@ impl<'w> Watcher<'w> {
         self.watch.on_change
     }
 
-    /// No more fetching (the command is being stopped).
-    pub fn stop(&mut self) {
-        self.next = None;
-    }
-
     /// When due, fetches again; the new set when values changed and pass validation.
     pub fn poll(&mut self, secrets: &dyn Secrets, current: &SecretSet) -> Option<SecretSet> {
         if self.next.is_none_or(|at| Instant::now() < at) {

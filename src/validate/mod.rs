@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use crate::detectors::{Detector, Mode, Provider, detect};
 use crate::env::ChildEnv;
+use crate::lease::Leased;
 use crate::placeholder::is_placeholder;
 use crate::timestamp::Seconds;
 use rotation::Severity;
@@ -119,7 +120,14 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
     names.extend(config.require.iter().map(String::as_str));
     names.sort();
     names.dedup();
+    let not_read = |name: &str| {
+        env.get(name)
+            .is_some_and(|var| var.dates.leased == Some(Leased::NotRead))
+    };
     for &name in &names {
+        if not_read(name) {
+            continue;
+        }
         let spec = config.vars.get(name).unwrap_or(&default_spec);
         let required = config.require.iter().any(|r| r == name);
         let value = env
@@ -128,7 +136,8 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
         check_schema(&mut report, name, spec, required, value.as_deref());
     }
 
-    for var in &env.vars {
+    report_not_read(&mut report, env);
+    for var in env.vars.iter().filter(|var| !not_read(&var.name)) {
         let value: Cow<str> = var.value.as_os_str().to_string_lossy();
         let in_schema = names.binary_search(&var.name.as_str()).is_ok();
         if !in_schema && !value.is_empty() && is_placeholder(&value) {
@@ -182,6 +191,30 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
     check_mixed_modes(&mut report);
     check_rotation(&mut report, env, config, crate::timestamp::now());
     report
+}
+
+/// Values of dynamic secrets that were not read (a read creates credentials): one
+/// warning names them all, since nothing about them was checked.
+fn report_not_read(report: &mut Report, env: &ChildEnv) {
+    let names: Vec<String> = env
+        .vars
+        .iter()
+        .filter(|var| var.dates.leased == Some(Leased::NotRead))
+        .map(|var| var.name.clone())
+        .collect();
+    if names.is_empty() {
+        return;
+    }
+    let shown: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    report.warnings.push(Finding {
+        message: format!(
+            "{} come{} from dynamic secrets, not read because a read creates credentials: \
+             `--read-dynamic` reads them and revokes the lease before exiting",
+            shown.join(", "),
+            if names.len() == 1 { "s" } else { "" }
+        ),
+        names,
+    });
 }
 
 /// Each value from a source against its `max_age` (its own, else the default) and

@@ -147,7 +147,11 @@ mod tests {
     const NOW: Seconds = 1_795_921_686;
 
     fn dates(created: Option<i64>, expires: Option<i64>) -> Dates {
-        Dates { created, expires }
+        Dates {
+            created,
+            expires,
+            leased: None,
+        }
     }
 
     #[test]

@@ -41,7 +41,8 @@ fn a_reference_cannot_read_the_launchers_own_token() {
         run.status(78).no_canary();
         assert!(!run.stdout.contains("ran"), "{reference}: the command ran");
         assert!(
-            run.stderr.contains("is not a KV secret") || run.stderr.contains("not a valid source"),
+            run.stderr.contains("is not a secret references may read")
+                || run.stderr.contains("not a valid source"),
             "{reference}: {}",
             crate::util::redact(&run.stderr)
         );

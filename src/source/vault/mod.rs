@@ -4,6 +4,8 @@
 //! backoff inside the one deadline. The token is sent only in a header marked
 //! sensitive; messages name the path and the address, never a value or a token.
 
+use std::sync::Arc;
+
 use anyhow::Result;
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
@@ -18,12 +20,14 @@ use crate::secret::Dates;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 use crate::timestamp;
 
+mod dynamic;
 mod settings;
 mod transport;
 
 pub use settings::{FileSettings, Settings};
 
 use crate::http::{self, HttpError};
+use crate::lease::LeaseStore;
 use settings::Auth;
 use transport::build_http;
 
@@ -41,12 +45,38 @@ pub struct Client {
     namespace: Option<HeaderValue>,
     token: HeaderValue,
     retry: http::Retry,
+    /// Whether a read that creates credentials (a database engine's `creds/`) is
+    /// made: a launch does, `check` and `list` only when asked.
+    read_dynamic: bool,
+    /// Renews and revokes the leases of what this client reads.
+    leases: Arc<dyn LeaseStore>,
+}
+
+/// A secrets engine references may read, found out from its mount.
+#[derive(Clone, Debug)]
+enum Engine {
+    /// KV, with its version (`"1"` or `"2"`).
+    Kv(String),
+    /// The database secrets engine.
+    Database,
+}
+
+/// Where a reference lands: the mount's path and its engine.
+#[derive(Clone, Debug)]
+struct Mount {
+    path: String,
+    engine: Engine,
 }
 
 impl Client {
     /// Builds the HTTP client and logs in when the auth method asks for it.
-    pub async fn connect(settings: Settings, deadline: Instant) -> Result<Client> {
+    pub async fn connect(
+        settings: Settings,
+        read_dynamic: bool,
+        deadline: Instant,
+    ) -> Result<Client> {
         let shown = address::shown(&settings.addr);
+        let mut for_leases = settings.clone();
         let (http, base) = build_http(&settings)?;
         let namespace = match &settings.namespace {
             Some(ns) => Some(HeaderValue::from_str(ns).map_err(|_| {
@@ -64,6 +94,9 @@ impl Client {
                 max_retries: settings.max_retries,
                 per_attempt: settings.client_timeout,
             },
+            read_dynamic,
+            // Replaced once the token is known.
+            leases: dynamic::store(settings.clone()),
         };
         let token = match settings.auth {
             Auth::Token(token) => token,
@@ -85,6 +118,8 @@ impl Client {
         })?;
         header.set_sensitive(true);
         client.token = header;
+        for_leases.auth = Auth::Token(token);
+        client.leases = dynamic::store(for_leases);
         Ok(client)
     }
 
@@ -136,7 +171,7 @@ impl Client {
         }
     }
 
-    /// Reads every reference, all at once. The KV version and mount come from
+    /// Reads every reference, all at once. The engine and mount come from
     /// `sys/internal/ui/mounts`, as `vault kv get` finds them, asked once per mount:
     /// Vault allows no mount inside another, so the mount a lookup returns holds
     /// every path under it. The first reference of each top-level segment is looked
@@ -154,16 +189,15 @@ impl Client {
             }
         }
         let looked_up = futures_util::future::join_all(
-            firsts.iter().map(|&i| self.kv_mount(refs[i], deadline)),
+            firsts.iter().map(|&i| self.mount_of(refs[i], deadline)),
         )
         .await;
-        let shared: Vec<Option<(String, String)>> =
+        let shared: Vec<Option<Mount>> =
             looked_up.iter().map(|r| r.as_ref().ok().cloned()).collect();
-        let mut own: Vec<Option<Result<(String, String)>>> =
-            looked_up.into_iter().map(Some).collect();
-        // For each reference, its mount and version when already known (or the error
-        // of its own lookup); `None` when it needs a lookup of its own.
-        let known: Vec<Option<Result<(String, String)>>> = refs
+        let mut own: Vec<Option<Result<Mount>>> = looked_up.into_iter().map(Some).collect();
+        // For each reference, its mount when already known (or the error of its own
+        // lookup); `None` when it needs a lookup of its own.
+        let known: Vec<Option<Result<Mount>>> = refs
             .iter()
             .enumerate()
             .map(|(i, r)| {
@@ -173,19 +207,40 @@ impl Client {
                 let at = firsts
                     .iter()
                     .position(|&f| top_segment(refs[f]) == top_segment(r))?;
-                let (mount, version) = shared[at].clone()?;
-                (mount.is_empty() || r.path.starts_with(mount.as_str()))
-                    .then_some(Ok((mount, version)))
+                let mount = shared[at].clone()?;
+                (mount.path.is_empty() || r.path.starts_with(mount.path.as_str()))
+                    .then_some(Ok(mount))
             })
             .collect();
         let reads = refs.iter().zip(known).map(|(r, known)| async move {
-            let (mount, version) = match known {
+            let mount = match known {
                 Some(result) => result?,
-                None => self.kv_mount(r, deadline).await?,
+                None => self.mount_of(r, deadline).await?,
             };
-            self.read_at(r, &mount, &version, deadline).await
+            match &mount.engine {
+                Engine::Kv(version) => self.read_at(r, &mount.path, version, deadline).await,
+                Engine::Database => self.read_database(r, &mount.path, deadline).await,
+            }
         });
         futures_util::future::join_all(reads).await
+    }
+
+    /// A GET of `path`, its answer as JSON.
+    async fn read_json(&self, r: &RemoteRef, path: &str, deadline: Instant) -> Result<Value> {
+        let what = format!("reading `{r}`");
+        let bytes = self
+            .request(Method::GET, path, None, deadline)
+            .await
+            .map_err(|e| self.failure(e, &what))?;
+        Ok(serde_json::from_slice(&bytes).map_err(|_| {
+            Failure::new(
+                Kind::Unreachable,
+                format!(
+                    "{what} from Vault at `{}`: the answer is not JSON",
+                    self.shown
+                ),
+            )
+        })?)
     }
 
     /// Reads one KV secret at its mount and KV version.
@@ -196,22 +251,12 @@ impl Client {
         version: &str,
         deadline: Instant,
     ) -> Result<Answer> {
-        let what = format!("reading `{r}`");
         let url_path = data_path(r, mount, version)?;
-        let bytes = self
-            .request(Method::GET, &url_path, None, deadline)
-            .await
-            .map_err(|e| self.failure(e, &what))?;
-        let mut doc: Value = serde_json::from_slice(&bytes).map_err(|_| {
-            Failure::new(
-                Kind::Unreachable,
-                format!(
-                    "{what} from Vault at `{}`: the answer is not JSON",
-                    self.shown
-                ),
-            )
-        })?;
+        let mut doc = self.read_json(r, &url_path, deadline).await?;
         let dates = kv2_dates(&doc);
+        // A KV v1 path on a server without the mount lookup may be anything; what
+        // came with a lease is held as one.
+        let lease = self.lease_of(r, &doc);
         let data = if version == "2" {
             doc.pointer_mut("/data/data")
         } else {
@@ -221,20 +266,23 @@ impl Client {
             Some(Value::Object(map)) => Ok(Answer {
                 fetched: Fetched::Object(map.into_iter().collect()),
                 dates,
+                lease,
             }),
             // KV v2 answers a deleted or destroyed version with `data: null`.
             _ => fail(
                 Kind::Config,
-                format!("{what}: not found on Vault at `{}` (deleted?)", self.shown),
+                format!(
+                    "reading `{r}`: not found on Vault at `{}` (deleted?)",
+                    self.shown
+                ),
             ),
         }
     }
 
-    /// The KV mount a reference lands in and its version (`"1"` or `"2"`). A
-    /// reference reads secrets, never the token's own details
-    /// (`auth/token/lookup-self`), a login or a system endpoint: anything but a KV
-    /// engine is refused.
-    async fn kv_mount(&self, r: &RemoteRef, deadline: Instant) -> Result<(String, String)> {
+    /// The mount a reference lands in and its engine. A reference reads secrets,
+    /// never the token's own details (`auth/token/lookup-self`), a login or a system
+    /// endpoint: anything but a KV or database engine is refused.
+    async fn mount_of(&self, r: &RemoteRef, deadline: Instant) -> Result<Mount> {
         let lookup = format!("sys/internal/ui/mounts/{}", r.path);
         let bytes = match self.request(Method::GET, &lookup, None, deadline).await {
             Ok(bytes) => bytes,
@@ -245,10 +293,13 @@ impl Client {
                 if NOT_SECRETS.contains(&first) {
                     return fail(
                         Kind::Config,
-                        format!("`{r}` is not a KV secret: references never read `{first}/`"),
+                        format!("`{r}` is not a secret: references never read `{first}/`"),
                     );
                 }
-                return Ok((String::new(), "1".to_owned()));
+                return Ok(Mount {
+                    path: String::new(),
+                    engine: Engine::Kv("1".to_owned()),
+                });
             }
             Err(HttpError::Status(StatusCode::FORBIDDEN)) => {
                 return Err(self.forbidden(r, deadline).await.into());
@@ -257,25 +308,27 @@ impl Client {
         };
         let info: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         let text = |pointer: &str| info.pointer(pointer).and_then(Value::as_str);
-        let mount = text("/data/path").unwrap_or("").to_owned();
-        let kind = text("/data/type").unwrap_or("");
-        if !matches!(kind, "kv" | "generic") {
-            let at = if mount.is_empty() {
-                String::new()
-            } else {
-                format!(" (mounted at `{}`)", Escaped(&mount))
-            };
-            return fail(
-                Kind::Config,
-                format!(
-                    "`{r}` is not a KV secret: Vault has a `{}` engine there{at}, and \
-                     references read only KV secrets engines",
-                    Escaped(if kind.is_empty() { "unknown" } else { kind }),
-                ),
-            );
-        }
-        let version = text("/data/options/version").unwrap_or("1").to_owned();
-        Ok((mount, version))
+        let path = text("/data/path").unwrap_or("").to_owned();
+        let engine = match text("/data/type").unwrap_or("") {
+            "kv" | "generic" => Engine::Kv(text("/data/options/version").unwrap_or("1").to_owned()),
+            "database" => Engine::Database,
+            kind => {
+                let at = if path.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (mounted at `{}`)", Escaped(&path))
+                };
+                return fail(
+                    Kind::Config,
+                    format!(
+                        "`{r}` is not a secret references may read: Vault has a `{}` engine \
+                         there{at}, and references read KV and database secrets engines only",
+                        Escaped(if kind.is_empty() { "unknown" } else { kind }),
+                    ),
+                );
+            }
+        };
+        Ok(Mount { path, engine })
     }
 
     /// The mount lookup answered 403: Vault says that for a path on no mount, and
@@ -365,6 +418,7 @@ fn kv2_dates(doc: &Value) -> Dates {
     Dates {
         created: at("/data/metadata/created_time"),
         expires: at("/data/metadata/deletion_time"),
+        leased: None,
     }
 }
 

@@ -46,6 +46,7 @@ pub struct FileSettings {
 const K8S_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 /// How secretrun gets its token.
+#[derive(Clone)]
 pub(super) enum Auth {
     Token(Zeroizing<String>),
     AppRole {
@@ -61,6 +62,7 @@ pub(super) enum Auth {
 }
 
 /// Everything needed to talk to Vault, resolved.
+#[derive(Clone)]
 pub struct Settings {
     pub(super) addr: String,
     pub(super) namespace: Option<String>,
