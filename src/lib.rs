@@ -145,7 +145,8 @@ fn launch(
     let program = exec::resolve(&command[0], pipeline.path())?;
     let env = pipeline.env(&secrets);
     exec::check_limits(&program, command, &env)?;
-    if !how.supervise && !lease_keeps_parent(&secrets, how)? {
+    let keep_parent = lease_keeps_parent(&secrets, how)?;
+    if !how.supervise && !keep_parent {
         // An exec that works never comes back, and leaves the leases as they are;
         // one that fails returns, and the leases are revoked on the way out.
         return Err(exec::exec(&program, command, &env, core).into());

@@ -182,6 +182,11 @@ impl Drop for Keeper {
 impl Held {
     /// Moves this lease on; the reason it ends, when it does.
     fn poll(&mut self, now: Instant) -> Option<String> {
+        // A lease of no duration does not expire: there is nothing to renew, only
+        // the revocation at the end.
+        if self.lease.duration.is_zero() && self.renewing.is_none() {
+            return None;
+        }
         let source = self.lease.source.clone();
         if let Some((sent, answer)) = &self.renewing {
             match answer.try_recv() {
@@ -411,6 +416,15 @@ mod tests {
         let mut h = held(&store, 1, true);
         let why = h.poll(h.lease.expires()).expect("expired");
         assert!(why.contains("expired"), "{why}");
+    }
+
+    #[test]
+    fn a_lease_of_no_duration_is_never_renewed_nor_ended() {
+        let store = Arc::new(Script::default());
+        let mut h = held(&store, 0, true);
+        let later = Instant::now() + Duration::from_secs(3600);
+        assert_eq!(h.poll(later), None);
+        assert!(h.renewing.is_none(), "a renewal was asked for");
     }
 
     #[test]

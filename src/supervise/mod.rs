@@ -1,6 +1,6 @@
 //! Supervise mode: secretrun stays as a thin parent instead of exec'ing, when asked
-//! (`--redact`, `--init`, `--watch`) or when it is PID 1 (a container's entrypoint,
-//! unless `--no-init`).
+//! (`--redact`, `--init`, `--watch`), when it is PID 1 (a container's entrypoint,
+//! unless `--no-init`), or when a secret is leased (`leases` renews and revokes it).
 //!
 //! As tini does: the command runs in a process group of its own, given the
 //! terminal's foreground when secretrun had it (so Ctrl-C and Ctrl-Z reach the

@@ -39,7 +39,7 @@ fn list_json() {
         value,
         serde_json::json!({"variables": [
             {"name": "STRIPE_SECRET_KEY", "origin": ".env:1", "at_rest": "plain",
-             "masked": "sk_live_…4b5c", "created": null, "expires": null}
+             "masked": "sk_live_…4b5c", "created": null, "expires": null, "lease": null}
         ]})
     );
 }

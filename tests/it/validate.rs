@@ -171,7 +171,8 @@ fn check_json_shape() {
                 "masked": "sk_live_…4b5c",
                 "provider": "Stripe", "kind": "secret key", "mode": "live", "verdict": "warning",
                 "rotation": {"created": null, "age_days": null, "max_age_days": null,
-                             "expires": null, "state": "unknown"}
+                             "expires": null, "state": "unknown"},
+                "lease": null
             }],
             "errors": [],
             "warnings": [{"names": ["STRIPE_SECRET_KEY"], "message": "`STRIPE_SECRET_KEY` holds a live Stripe secret key"}],

@@ -1,0 +1,483 @@
+//! Dynamic secrets with leases, against a real OpenBao database secrets engine and a
+//! real PostgreSQL: the command connects as the user the lease made; the lease is
+//! renewed, ended as `--on-change` says, and revoked when the command ends, so the
+//! user is gone from `pg_roles`.
+
+use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::bao::{self, Bao, ROOT_TOKEN};
+use crate::postgres::{self, Postgres};
+use crate::trace::{FILE_CALLS, assert_nothing_written, strace};
+use crate::util::{Lines, Test, redact};
+
+/// A database engine mounted for one test, with one role.
+struct Engine {
+    bao: &'static Bao,
+    pg: &'static Postgres,
+    mount: String,
+    role: String,
+}
+
+/// Mounts a database engine at a fresh path, pointed at the shared PostgreSQL, with
+/// a role whose users live `ttl` and at most `max_ttl`.
+fn engine(ttl: &str, max_ttl: &str) -> Engine {
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNT.fetch_add(1, Ordering::SeqCst);
+    let bao = bao::server();
+    let pg = postgres::server();
+    let mount = format!("db{n}");
+    // The role's name shows in every user's name (`v-token-lr3-…`).
+    let role = format!("lr{n}");
+    bao.api(
+        "POST",
+        &format!("sys/mounts/{mount}"),
+        Some(json!({"type": "database"})),
+    );
+    let url = format!(
+        "postgresql://{{{{username}}}}@127.0.0.1:{}/postgres?sslmode=disable",
+        pg.port
+    );
+    bao.api(
+        "POST",
+        &format!("{mount}/config/pg"),
+        Some(json!({
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": url,
+            "username": "admin",
+            "allowed_roles": "*",
+        })),
+    );
+    let create = "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' \
+                  VALID UNTIL '{{expiration}}';";
+    bao.api(
+        "POST",
+        &format!("{mount}/roles/{role}"),
+        Some(json!({
+            "db_name": "pg",
+            "creation_statements": [create],
+            "default_ttl": ttl,
+            "max_ttl": max_ttl,
+        })),
+    );
+    Engine {
+        bao,
+        pg,
+        mount,
+        role,
+    }
+}
+
+impl Engine {
+    /// The reference of the role's credentials.
+    fn creds(&self) -> String {
+        format!("vault://{}/creds/{}", self.mount, self.role)
+    }
+
+    /// A dotenv file taking both fields of one reference.
+    fn dotenv(&self) -> String {
+        format!("DB_USER={0}#username\nDB_PASS={0}#password\n", self.creds())
+    }
+
+    /// The users the role has now.
+    fn users(&self) -> Vec<String> {
+        self.pg.users_like(&format!("-{}-", self.role))
+    }
+
+    /// The ids of the role's leases Vault holds now.
+    fn leases(&self) -> Vec<String> {
+        let url = format!(
+            "{}/v1/sys/leases/lookup/{}/creds/{}/?list=true",
+            self.bao.addr, self.mount, self.role
+        );
+        let (status, answer) =
+            crate::stub::http_json("GET", &url, &[("X-Vault-Token", ROOT_TOKEN)], None);
+        if status == 404 {
+            return Vec::new();
+        }
+        assert_eq!(status, 200, "{answer}");
+        answer["data"]["keys"]
+            .as_array()
+            .map(|keys| {
+                keys.iter()
+                    .filter_map(Value::as_str)
+                    .map(|k| format!("{}/creds/{}/{k}", self.mount, self.role))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// When a lease expires, as Vault says (RFC 3339).
+    fn expire_time(&self, lease: &str) -> String {
+        let answer = self.bao.api(
+            "PUT",
+            "sys/leases/lookup",
+            Some(json!({ "lease_id": lease })),
+        );
+        answer["data"]["expire_time"].as_str().unwrap().to_owned()
+    }
+
+    /// Revokes every lease of the role, as an operator would (the test's cleanup,
+    /// or the revocation a test makes secretrun find).
+    fn revoke_all(&self) {
+        self.bao.api(
+            "PUT",
+            &format!(
+                "sys/leases/revoke-prefix/{}/creds/{}",
+                self.mount, self.role
+            ),
+            None,
+        );
+    }
+
+    /// A launch with the root token and the dotenv file.
+    fn test(&self) -> Test {
+        Test::new()
+            .env("VAULT_ADDR", &self.bao.addr)
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .file(".env", self.dotenv())
+    }
+
+    /// A shell command that connects as the leased user and prints who it is.
+    fn connect(&self) -> String {
+        format!(
+            "PGPASSWORD=\"$DB_PASS\" psql -h 127.0.0.1 -p {} -U \"$DB_USER\" -d postgres \
+             -X -A -t -c 'select current_user'",
+            self.pg.port
+        )
+    }
+}
+
+/// A started secretrun, its output read line by line.
+struct Started {
+    child: Child,
+    stdout: Lines,
+    stderr: std::process::ChildStderr,
+}
+
+fn spawn(test: &Test, args: &[&str]) -> Started {
+    let mut command = test.command();
+    command.args(args);
+    let mut child = command.spawn().unwrap();
+    let stdout = Lines::new(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    Started {
+        child,
+        stdout,
+        stderr,
+    }
+}
+
+impl Started {
+    /// The next line of the command's output.
+    #[track_caller]
+    fn line(&self, limit: Duration) -> String {
+        self.stdout
+            .next_within(limit)
+            .expect("the output ended early")
+    }
+
+    /// Sends TERM to secretrun; its exit code and stderr.
+    fn terminate(mut self) -> (Option<i32>, String) {
+        // SAFETY: a plain syscall to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.stderr, &mut stderr).unwrap();
+        (status.code(), stderr)
+    }
+}
+
+/// Waits until `check` holds, for at most `limit`.
+#[track_caller]
+fn eventually(limit: Duration, what: &str, check: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !check() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn both_fields_come_from_one_lease_the_command_connects_and_the_user_is_revoked_at_exit() {
+    let db = engine("1h", "2h");
+    let script = format!(
+        "{}; psql -h 127.0.0.1 -p {} -U admin -d postgres -X -A -t -c \
+         \"select count(*) from pg_roles where strpos(rolname, '-{}-') > 0\"; \
+         printf '%s\\n' \"$DB_PASS\"",
+        db.connect(),
+        db.pg.port,
+        db.role
+    );
+    let run = db.test().args(["--", "sh", "-c", &script]).run();
+    run.success().no_canary();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", redact(&run.stdout));
+    assert!(
+        lines[0].starts_with(&format!("v-token-{}-", db.role)),
+        "connected as {}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "1", "one lease, one user, for both fields");
+    let password = lines[2];
+    assert!(password.len() >= 16, "a password came");
+    assert!(
+        !run.stderr.contains(password),
+        "the password is in a message"
+    );
+    assert_eq!(
+        db.users(),
+        Vec::<String>::new(),
+        "the user outlived the command"
+    );
+    assert_eq!(
+        db.leases(),
+        Vec::<String>::new(),
+        "the lease outlived the command"
+    );
+}
+
+#[test]
+fn the_lease_is_renewed_and_the_command_works_past_its_first_ttl() {
+    let db = engine("3s", "1h");
+    let script = format!("{}; sleep 7; {}", db.connect(), db.connect());
+    let test = db.test();
+    let started = spawn(&test, &["--", "sh", "-c", &script]);
+    let first = started.line(Duration::from_secs(20));
+    assert!(first.starts_with("v-token-"), "{first}");
+    let lease = db.leases().pop().expect("a lease while the command runs");
+    let before = db.expire_time(&lease);
+    eventually(Duration::from_secs(6), "the lease's expiry moves", || {
+        db.expire_time(&lease) != before
+    });
+    // Past the first TTL (3 s) the same user still connects: Vault would have
+    // dropped it at expiry, had the lease not been renewed.
+    let second = started.line(Duration::from_secs(15));
+    assert_eq!(second, first);
+    let (status, stderr) = started.terminate();
+    assert!(!stderr.contains(ROOT_TOKEN));
+    assert!(
+        matches!(status, Some(0) | Some(143)),
+        "{status:?}: {}",
+        redact(&stderr)
+    );
+    eventually(Duration::from_secs(5), "the user is revoked", || {
+        db.users().is_empty()
+    });
+}
+
+#[test]
+fn sigterm_to_secretrun_stops_the_command_and_revokes_the_lease() {
+    let db = engine("1h", "2h");
+    let script = format!("{}; exec sleep 60", db.connect());
+    let test = db.test();
+    let started = spawn(&test, &["--", "sh", "-c", &script]);
+    let user = started.line(Duration::from_secs(20));
+    assert_eq!(db.users(), vec![user.clone()]);
+    let (status, stderr) = started.terminate();
+    assert_eq!(status, Some(143), "{}", redact(&stderr));
+    // Revoked before secretrun exited: no waiting here.
+    assert_eq!(
+        db.users(),
+        Vec::<String>::new(),
+        "{user} outlived secretrun"
+    );
+    assert!(db.leases().is_empty());
+}
+
+#[test]
+fn at_its_maximum_ttl_the_command_is_restarted_with_a_new_user() {
+    let db = engine("2s", "6s");
+    let script = format!("{}; exec sleep 60", db.connect());
+    let test = db.test();
+    let started = spawn(&test, &["--", "sh", "-c", &script]);
+    let first = started.line(Duration::from_secs(20));
+    let second = started.line(Duration::from_secs(20));
+    assert!(second.starts_with("v-token-"), "{second}");
+    assert_ne!(first, second, "the restart has a user of its own");
+    assert!(
+        !db.users().contains(&first),
+        "the first user was not revoked at the restart"
+    );
+    let (_, stderr) = started.terminate();
+    // Near the maximum TTL, Vault grants less than asked (or, a moment later,
+    // refuses): either way the command was restarted, not left to run on.
+    assert!(
+        stderr.contains("restarting the command with fresh credentials"),
+        "{}",
+        redact(&stderr)
+    );
+    assert_eq!(db.users(), Vec::<String>::new());
+}
+
+#[test]
+fn a_revoked_lease_is_not_run_on_the_command_restarts_with_fresh_credentials() {
+    let db = engine("3s", "1h");
+    let script = format!("{}; exec sleep 60", db.connect());
+    let test = db.test();
+    let started = spawn(&test, &["--", "sh", "-c", &script]);
+    let first = started.line(Duration::from_secs(20));
+    // An operator revokes it: the next renewal is refused.
+    db.revoke_all();
+    let second = started.line(Duration::from_secs(15));
+    assert_ne!(first, second);
+    assert!(second.starts_with("v-token-"), "{second}");
+    let (_, stderr) = started.terminate();
+    assert!(
+        stderr.contains("could not be renewed"),
+        "{}",
+        redact(&stderr)
+    );
+    assert_eq!(db.users(), Vec::<String>::new());
+}
+
+#[test]
+fn on_change_signal_warns_the_command_then_stops_it_when_the_lease_expires() {
+    let db = engine("2s", "5s");
+    let script = format!(
+        "trap 'echo got-usr1' USR1; {}; i=0; while [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done",
+        db.connect()
+    );
+    let run = db
+        .test()
+        .args(["--on-change", "signal", "--on-change-signal", "USR1"])
+        .args(["--", "sh", "-c", &script])
+        .run();
+    run.status(69).no_canary();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", redact(&run.stdout));
+    assert_eq!(lines[1], "got-usr1");
+    assert!(
+        run.stderr.contains("the command was stopped"),
+        "{}",
+        redact(&run.stderr)
+    );
+    assert_eq!(db.users(), Vec::<String>::new());
+}
+
+#[test]
+fn exec_with_a_lease_is_explicit_and_says_the_lease_is_left_to_expire() {
+    let db = engine("1h", "2h");
+    // `--exec`: the command replaces secretrun, and the lease stays.
+    let run = db
+        .test()
+        .args(["--exec", "--", "sh", "-c", "echo ran"])
+        .run();
+    run.success().no_canary();
+    assert_eq!(run.stdout, "ran\n");
+    assert!(
+        run.stderr.contains("nothing renews or revokes the lease"),
+        "{}",
+        redact(&run.stderr)
+    );
+    assert_eq!(db.users().len(), 1, "--exec leaves the lease to expire");
+    db.revoke_all();
+    // `--watch` would read new credentials every interval: refused, nothing run,
+    // and the lease read is revoked on the way out.
+    let run = db
+        .test()
+        .args(["--watch", "1s", "--", "sh", "-c", "echo ran"])
+        .run();
+    run.status(78).no_canary();
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("--watch"), "{}", redact(&run.stderr));
+    assert_eq!(
+        db.users(),
+        Vec::<String>::new(),
+        "a refused launch left a user"
+    );
+    // A launch that fails validation runs nothing and leaves no user either.
+    let run = db
+        .test()
+        .args(["--require", "NOT_THERE", "--", "sh", "-c", "echo ran"])
+        .run();
+    run.status(65).no_canary();
+    assert_eq!(
+        db.users(),
+        Vec::<String>::new(),
+        "a failed launch left a user"
+    );
+}
+
+#[test]
+fn check_and_list_make_no_credentials_unless_asked() {
+    let db = engine("1h", "2h");
+    let test = db.test();
+    let run = test.command().args(["check"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(0), "{}", redact(&stdout));
+    assert!(stdout.contains("not read (dynamic)"), "{stdout}");
+    assert!(stdout.contains("--read-dynamic"), "{stdout}");
+    let run = test.command().args(["list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&run.stdout).contains("(not read)"));
+    assert!(db.leases().is_empty(), "check or list made credentials");
+    assert!(db.users().is_empty(), "check or list made a user");
+
+    let run = test
+        .command()
+        .args(["check", "--read-dynamic", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let vars = doc["variables"].as_array().unwrap();
+    let user = vars.iter().find(|v| v["name"] == "DB_USER").unwrap();
+    assert_eq!(
+        user["lease"],
+        json!({"read": true, "seconds": 3600, "renewable": true})
+    );
+    let run = test
+        .command()
+        .args(["list", "--read-dynamic"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("1h renewable"), "{stdout}");
+    assert!(
+        db.users().is_empty(),
+        "what check and list read was not revoked"
+    );
+    assert!(db.leases().is_empty());
+}
+
+#[test]
+fn only_a_database_engines_credentials_are_read() {
+    let db = engine("1h", "2h");
+    for path in [
+        "config/pg",
+        "roles/{role}",
+        "creds/{role}/x",
+        "rotate-root/pg",
+    ] {
+        let reference = format!("vault://{}/{}", db.mount, path.replace("{role}", &db.role));
+        let run = Test::new()
+            .env("VAULT_ADDR", &db.bao.addr)
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .file(".env", format!("X={reference}\n"))
+            .args(["--", "sh", "-c", "echo ran"])
+            .run();
+        run.status(78).no_canary();
+        assert!(run.stdout.is_empty(), "{reference}: the command ran");
+        assert!(
+            run.stderr.contains("references read only `creds/ROLE`"),
+            "{reference}: {}",
+            redact(&run.stderr)
+        );
+    }
+}
+
+#[test]
+fn a_leased_launch_writes_nothing_to_disk() {
+    let db = engine("1h", "2h");
+    let test = db.test();
+    let env = [
+        ("VAULT_ADDR", db.bao.addr.clone()),
+        ("VAULT_TOKEN", ROOT_TOKEN.to_owned()),
+    ];
+    let trace = strace(&test, FILE_CALLS, &["--", "true"], &env);
+    assert_nothing_written("a leased launch", &trace);
+    assert!(db.users().is_empty());
+}
