@@ -151,6 +151,17 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Starts secretrun with a command that connects, prints its user, then sleeps;
+    /// the test directory (kept while it runs) and the run.
+    fn start_connected(&self) -> (Test, Started) {
+        let script = format!("{}; exec sleep 60", self.connect());
+        let test = self.test();
+        let started = spawn(&test, &["--", "sh", "-c", &script]);
+        (test, started)
+    }
+}
+
 /// A started secretrun, its output read line by line.
 struct Started {
     child: Child,
@@ -272,9 +283,7 @@ fn the_lease_is_renewed_and_the_command_works_past_its_first_ttl() {
 #[test]
 fn sigterm_to_secretrun_stops_the_command_and_revokes_the_lease() {
     let db = engine("1h", "2h");
-    let script = format!("{}; exec sleep 60", db.connect());
-    let test = db.test();
-    let started = spawn(&test, &["--", "sh", "-c", &script]);
+    let (_dir, started) = db.start_connected();
     let user = started.line(Duration::from_secs(20));
     assert_eq!(db.users(), vec![user.clone()]);
     let (status, stderr) = started.terminate();
@@ -291,9 +300,7 @@ fn sigterm_to_secretrun_stops_the_command_and_revokes_the_lease() {
 #[test]
 fn at_its_maximum_ttl_the_command_is_restarted_with_a_new_user() {
     let db = engine("2s", "6s");
-    let script = format!("{}; exec sleep 60", db.connect());
-    let test = db.test();
-    let started = spawn(&test, &["--", "sh", "-c", &script]);
+    let (_dir, started) = db.start_connected();
     let first = started.line(Duration::from_secs(20));
     let second = started.line(Duration::from_secs(20));
     assert!(second.starts_with("v-token-"), "{second}");
@@ -316,9 +323,7 @@ fn at_its_maximum_ttl_the_command_is_restarted_with_a_new_user() {
 #[test]
 fn a_revoked_lease_is_not_run_on_the_command_restarts_with_fresh_credentials() {
     let db = engine("3s", "1h");
-    let script = format!("{}; exec sleep 60", db.connect());
-    let test = db.test();
-    let started = spawn(&test, &["--", "sh", "-c", &script]);
+    let (_dir, started) = db.start_connected();
     let first = started.line(Duration::from_secs(20));
     // An operator revokes it: the next renewal is refused.
     db.revoke_all();
