@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::bao::{self, Bao, ROOT_TOKEN};
 use crate::postgres::{self, Postgres};
 use crate::trace::{FILE_CALLS, assert_nothing_written, strace};
-use crate::util::{Lines, Test, redact};
+use crate::util::{BIN, Lines, PATH, Terminal, Test, redact};
 
 /// A database engine mounted for one test, with one role.
 struct Engine {
@@ -485,4 +485,97 @@ fn a_leased_launch_writes_nothing_to_disk() {
     let trace = strace(&test, FILE_CALLS, &["--", "true"], &env);
     assert_nothing_written("a leased launch", &trace);
     assert!(db.users().is_empty());
+}
+
+/// On a real terminal: an interactive psql as the leased user, ended with `\q`,
+/// and a command ended by Ctrl-C (which goes to the command's group, not to
+/// secretrun): both times the user is gone when secretrun exits.
+#[test]
+fn on_a_terminal_the_lease_ends_with_the_command() {
+    let db = engine("1h", "2h");
+    let test = db.test();
+    let home = test.dir().to_string_lossy().into_owned();
+    let env = [
+        ("PATH", PATH),
+        ("HOME", home.as_str()),
+        ("TERM", "xterm"),
+        ("VAULT_ADDR", db.bao.addr.as_str()),
+        ("VAULT_TOKEN", ROOT_TOKEN),
+    ];
+    let psql = format!(
+        "PGPASSWORD=\"$DB_PASS\" exec psql -h 127.0.0.1 -p {} -U \"$DB_USER\" -d postgres -X",
+        db.pg.port
+    );
+    let mut term = Terminal::spawn(&[BIN, "--", "sh", "-c", &psql], test.dir(), &env);
+    term.expect("postgres=>", Duration::from_secs(20));
+    term.send("select 'as-' || current_user;\n");
+    term.expect(&format!("as-v-token-{}-", db.role), Duration::from_secs(10));
+    assert_eq!(db.users().len(), 1);
+    term.send("\\q\n");
+    assert_eq!(term.exit_code(Duration::from_secs(15)), Some(0));
+    assert!(db.users().is_empty(), "the user outlived psql's \\q");
+    assert!(!term.text.contains(ROOT_TOKEN));
+
+    let script = format!("{}; echo ready; exec sleep 60", db.connect());
+    let mut term = Terminal::spawn(&[BIN, "--", "sh", "-c", &script], test.dir(), &env);
+    term.expect("ready", Duration::from_secs(20));
+    assert_eq!(db.users().len(), 1);
+    term.send("\x03");
+    assert_eq!(term.exit_code(Duration::from_secs(15)), Some(130));
+    assert!(db.users().is_empty(), "the user outlived Ctrl-C");
+}
+
+/// `static-creds/ROLE`: a user Vault rotates, read without a lease (nothing made,
+/// nothing to revoke), by a launch and by `check` alike.
+#[test]
+fn static_credentials_are_read_without_a_lease() {
+    let db = engine("1h", "2h");
+    let user = format!("static_{}", db.role);
+    db.pg.sql(&format!(
+        "CREATE ROLE \"{user}\" WITH LOGIN PASSWORD 'unused-initial'"
+    ));
+    db.bao.api(
+        "POST",
+        &format!("{}/static-roles/s{}", db.mount, db.role),
+        Some(json!({"db_name": "pg", "username": user, "rotation_period": "1h"})),
+    );
+    let reference = format!("vault://{}/static-creds/s{}", db.mount, db.role);
+    let test = Test::new()
+        .env("VAULT_ADDR", &db.bao.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .file(
+            ".env",
+            format!("DB_USER={reference}#username\nDB_PASS={reference}#password\n"),
+        );
+    let run = test
+        .command()
+        .args(["--", "sh", "-c", &db.connect()])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        redact(&String::from_utf8_lossy(&run.stderr))
+    );
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), user);
+    let run = test
+        .command()
+        .args(["check", "--format", "json"])
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let pass = doc["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "DB_PASS")
+        .unwrap()
+        .clone();
+    assert_eq!(pass["lease"], Value::Null, "{pass}");
+    assert_ne!(
+        pass["masked"], "(empty)",
+        "static credentials are read by check"
+    );
+    assert!(db.leases().is_empty());
 }

@@ -372,6 +372,23 @@ impl Terminal {
         }
     }
 
+    /// Waits for the program to exit, for at most `limit`; its exit code.
+    #[track_caller]
+    pub fn exit_code(&mut self, limit: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "still running after {limit:?}; the terminal shows: {:?}",
+                redact(&self.text)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// Types `text` at the terminal (`\x03` is Ctrl-C, `\x1a` Ctrl-Z).
     pub fn send(&mut self, text: &str) {
         std::io::Write::write_all(&mut self.master, text.as_bytes()).unwrap();
