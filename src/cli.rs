@@ -46,9 +46,9 @@ pub struct Cli {
     #[arg(long)]
     pub no_init: bool,
 
-    /// Exec COMMAND even when a leased secret (Vault database credentials) would
-    /// keep secretrun as its parent: nothing then renews or revokes the lease, and
-    /// the credentials stop working when it expires.
+    /// Exec COMMAND, also as PID 1 and when a leased secret (Vault database
+    /// credentials) would keep secretrun as its parent: nothing then renews or
+    /// revokes the lease, and the credentials stop working when it expires.
     #[arg(long, conflicts_with_all = ["redact", "init", "watch"])]
     pub exec: bool,
 

@@ -400,7 +400,10 @@ fn launching(cli: &Cli) -> Launching {
         None
     };
     Launching {
-        supervise: cli.redact || cli.init || cli.watch.is_some() || (pid1 && !cli.no_init),
+        supervise: cli.redact
+            || cli.init
+            || cli.watch.is_some()
+            || (pid1 && !cli.no_init && !cli.exec),
         exec_asked,
         options: supervise::Options {
             kill_timeout: cli.kill_timeout,

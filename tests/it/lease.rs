@@ -579,3 +579,56 @@ fn static_credentials_are_read_without_a_lease() {
     );
     assert!(db.leases().is_empty());
 }
+
+/// As PID 1 (a container's entrypoint, in a new PID namespace): a lease keeps
+/// secretrun as init and is revoked at the end; `--no-init` asks for an exec without
+/// saying so about leases, and is refused; `--exec` execs.
+#[test]
+fn as_pid_1_a_lease_keeps_init_and_only_exec_gives_it_up() {
+    let db = engine("1h", "2h");
+    let test = db.test();
+    let run = |extra: &[&str]| {
+        let mut command = std::process::Command::new("unshare");
+        crate::util::default_signals(&mut command);
+        let output = command
+            .args(["--pid", "--fork", "--mount-proc", BIN])
+            .args(extra)
+            .args(["--", "sh", "-c", "echo pid1=$(cat /proc/1/comm)"])
+            .env_clear()
+            .env("PATH", PATH)
+            .env("HOME", test.dir())
+            .env("VAULT_ADDR", &db.bao.addr)
+            .env("VAULT_TOKEN", ROOT_TOKEN)
+            .current_dir(test.dir())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!stderr.contains(ROOT_TOKEN));
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr,
+        )
+    };
+    let (status, stdout, stderr) = run(&[]);
+    assert_eq!(
+        (status, stdout.as_str()),
+        (Some(0), "pid1=secretrun\n"),
+        "{}",
+        redact(&stderr)
+    );
+    assert!(db.users().is_empty());
+    let (status, stdout, stderr) = run(&["--no-init"]);
+    assert_eq!(status, Some(78));
+    assert!(stdout.is_empty());
+    assert!(
+        stderr.contains("--no-init asks for an exec"),
+        "{}",
+        redact(&stderr)
+    );
+    assert!(db.users().is_empty(), "a refused launch left a user");
+    let (status, stdout, _) = run(&["--exec"]);
+    assert_eq!((status, stdout.as_str()), (Some(0), "pid1=sh\n"));
+    assert_eq!(db.users().len(), 1, "--exec leaves the lease to expire");
+    db.revoke_all();
+}
