@@ -141,6 +141,29 @@ pub async fn send(
     retry: Retry,
     deadline: Instant,
 ) -> Result<Zeroizing<Vec<u8>>, HttpError> {
+    let answer = exchange(make, retry, deadline).await?;
+    if answer.status.is_success() {
+        Ok(answer.body)
+    } else {
+        Err(HttpError::Status(answer.status))
+    }
+}
+
+/// An answer: its status and body (for a store whose error bodies say more than
+/// the status: which secret is disabled).
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Zeroizing<Vec<u8>>,
+}
+
+/// As [`send`], but an unwanted status that is not retried (or no longer) comes
+/// back as an answer with its body. A throttling answer's `Retry-After` (seconds)
+/// is waited for when the deadline allows it.
+pub async fn exchange(
+    make: impl Fn() -> reqwest::RequestBuilder,
+    retry: Retry,
+    deadline: Instant,
+) -> Result<Answer, HttpError> {
     let mut attempt = 0;
     loop {
         let now = Instant::now();
@@ -148,23 +171,18 @@ pub async fn send(
             return Err(HttpError::Unreachable(LATE.into()));
         }
         let request = make().timeout(retry.per_attempt.min(deadline - now));
+        let mut wait = None;
         let error = match tokio::time::timeout_at(deadline, request.send()).await {
             Err(_) => return Err(HttpError::Unreachable(LATE.into())),
-            Ok(Ok(resp)) if resp.status().is_success() => match read_capped(resp).await {
-                Ok(bytes) => return Ok(bytes),
-                Err(Some(e)) => HttpError::Unreachable(format!(
-                    "broke off its answer: {}",
-                    chain(&e.without_url())
-                )),
-                Err(None) => {
-                    return Err(HttpError::Unreachable(format!(
-                        "answered with more than {} MiB, more than any secret; secretrun \
-                         stops reading there",
-                        MAX_ANSWER >> 20
-                    )));
+            Ok(Ok(resp)) => {
+                let status = resp.status();
+                let failed = HttpError::Status(status);
+                if status.is_success() || !failed.retryable() || attempt >= retry.max_retries {
+                    return read_answer(resp).await;
                 }
-            },
-            Ok(Ok(resp)) => HttpError::Status(resp.status()),
+                wait = retry_after(&resp);
+                failed
+            }
             Ok(Err(e)) if e.is_redirect() => {
                 return Err(HttpError::Unreachable(format!(
                     "redirected where secretrun will not follow: {}",
@@ -178,13 +196,47 @@ pub async fn send(
                 HttpError::Unreachable(format!("is unreachable: {}", chain(&e.without_url())))
             }
         };
-        let pause = backoff(attempt);
+        let pause = backoff(attempt).max(wait.unwrap_or_default());
         if !error.retryable() || attempt >= retry.max_retries || Instant::now() + pause >= deadline
         {
             return Err(error);
         }
         tokio::time::sleep(pause).await;
         attempt += 1;
+    }
+}
+
+/// A throttling answer's `Retry-After`, in seconds (the HTTP-date form is not
+/// used by the stores); at most a minute.
+fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
+    let text = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    let seconds: u64 = text.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds.min(60)))
+}
+
+/// Reads an answer of any status, its body capped.
+async fn read_answer(resp: reqwest::Response) -> Result<Answer, HttpError> {
+    let status = resp.status();
+    match read_capped(resp).await {
+        Ok(body) => Ok(Answer { status, body }),
+        // The body of an unwanted status is a courtesy: its status is the answer.
+        Err(_) if !status.is_success() => Ok(Answer {
+            status,
+            body: Zeroizing::new(Vec::new()),
+        }),
+        Err(Some(e)) => Err(HttpError::Unreachable(format!(
+            "broke off its answer: {}",
+            chain(&e.without_url())
+        ))),
+        Err(None) => Err(HttpError::Unreachable(format!(
+            "answered with more than {} MiB, more than any secret; secretrun stops reading \
+             there",
+            MAX_ANSWER >> 20
+        ))),
     }
 }
 

@@ -4,8 +4,20 @@
 
 /// Prefixes of the credentials and settings secretrun reads to fetch secrets. A glob
 /// never passes them; only `--keep` with the exact name does.
-pub const PROTECTED_PREFIXES: &[&str] =
-    &["VAULT_", "BAO_", "AWS_", "SECRETRUN_", "DOTENV_PRIVATE_KEY"];
+pub const PROTECTED_PREFIXES: &[&str] = &[
+    "VAULT_",
+    "BAO_",
+    "AWS_",
+    "SECRETRUN_",
+    "DOTENV_PRIVATE_KEY",
+    // Azure's credential chain: the environment credential, workload identity,
+    // App Service's managed identity (and its older MSI_ names).
+    "AZURE_",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+];
 
 /// Whether `name` is one of the credentials and settings secretrun fetches with.
 pub fn is_protected(name: &str) -> bool {

@@ -8,6 +8,8 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "azure")]
+pub mod azure;
 pub mod dotenv;
 pub mod files;
 pub mod reference;
@@ -52,7 +54,8 @@ impl SourceSpec {
             return fail(
                 Kind::Config,
                 format!(
-                    "`{}://` is not a source secretrun knows (vault://, aws-sm://, or a path)",
+                    "`{}://` is not a source secretrun knows (vault://, aws-sm://, azure-kv://, \
+                     or a path)",
                     Escaped(scheme)
                 ),
             );

@@ -14,13 +14,18 @@ use crate::secret::{Dates, SecretValue};
 pub enum Scheme {
     Vault,
     AwsSm,
+    AzureKv,
 }
 
 impl Scheme {
+    /// Every scheme, in the order messages list them.
+    pub const ALL: [Scheme; 3] = [Scheme::Vault, Scheme::AwsSm, Scheme::AzureKv];
+
     pub fn prefix(self) -> &'static str {
         match self {
             Scheme::Vault => "vault://",
             Scheme::AwsSm => "aws-sm://",
+            Scheme::AzureKv => "azure-kv://",
         }
     }
 }
@@ -29,14 +34,14 @@ impl Scheme {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteRef {
     pub scheme: Scheme,
-    /// Vault: `MOUNT/PATH`; AWS: the secret id (name or ARN).
+    /// Vault: `MOUNT/PATH`; AWS: the secret id (name or ARN); Azure: `VAULT/NAME`.
     pub path: String,
     pub key: Option<String>,
     pub prefix: Option<String>,
     pub as_name: Option<String>,
     /// Vault KV v2 version.
     pub version: Option<u64>,
-    /// AWS version stage (`AWSPREVIOUS`) and version id.
+    /// AWS version stage (`AWSPREVIOUS`); AWS and Azure version id.
     pub stage: Option<String>,
     pub version_id: Option<String>,
     /// Keep nested objects as JSON text.
@@ -45,9 +50,7 @@ pub struct RemoteRef {
 
 /// True when a dotenv value is a reference to be fetched.
 pub fn is_reference(value: &str) -> bool {
-    [Scheme::Vault, Scheme::AwsSm]
-        .iter()
-        .any(|s| value.starts_with(s.prefix()))
+    Scheme::ALL.iter().any(|s| value.starts_with(s.prefix()))
 }
 
 /// A Vault path becomes part of a URL, where `..`, `%2e%2e` and `\` would move the
@@ -65,11 +68,34 @@ fn check_vault_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An Azure reference is `VAULT/NAME`: a vault's name (`my-vault`, of
+/// `my-vault.vault.azure.net`) or its host (`my-vault.vault.azure.cn`, with a port
+/// where one is needed), and a secret name, which Key Vault allows only of
+/// `[0-9A-Za-z-]`. Both become part of a URL: nothing else is let through.
+fn check_azure_path(path: &str) -> Result<(), String> {
+    let Some((vault, name)) = path.split_once('/') else {
+        return Err("write it as `VAULT/NAME`".into());
+    };
+    let host_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':');
+    if vault.is_empty() || !vault.bytes().all(host_char) || vault.starts_with(['-', '.']) {
+        return Err("the vault is a name or a host, of letters, digits, `-` and `.`".into());
+    }
+    if name.is_empty()
+        || name.len() > 127
+        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return Err(
+            "an Azure secret name is 1 to 127 letters, digits and `-` (no `/`, `_` or `.`)".into(),
+        );
+    }
+    Ok(())
+}
+
 impl RemoteRef {
     /// Parses `scheme://PATH[#KEY][?query]` (the `#` and `?` parts in either order).
     /// `None` when the text names no store scheme.
     pub fn parse(text: &str) -> Option<Result<RemoteRef>> {
-        let scheme = [Scheme::Vault, Scheme::AwsSm]
+        let scheme = Scheme::ALL
             .into_iter()
             .find(|s| text.starts_with(s.prefix()))?;
         Some(
@@ -89,8 +115,10 @@ impl RemoteRef {
         if path.is_empty() {
             return Err("the path is empty".into());
         }
-        if scheme == Scheme::Vault {
-            check_vault_path(path)?;
+        match scheme {
+            Scheme::Vault => check_vault_path(path)?,
+            Scheme::AzureKv => check_azure_path(path)?,
+            Scheme::AwsSm => {}
         }
         let mut r = RemoteRef {
             scheme,
@@ -138,6 +166,12 @@ impl RemoteRef {
                     ("version-id", Scheme::AwsSm) if !value.is_empty() => {
                         r.version_id = Some(value.to_owned())
                     }
+                    ("version", Scheme::AzureKv)
+                        if !value.is_empty()
+                            && value.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+                    {
+                        r.version_id = Some(value.to_owned())
+                    }
                     _ => return Err(format!("`{}` is not a known option here", Escaped(pair))),
                 }
             }
@@ -151,13 +185,13 @@ impl RemoteRef {
         Ok(r)
     }
 
-    /// Identifies the fetch, so that several references to one secret fetch it once.
     /// The secret it reads, without what it takes from it: `vault://database/creds/app`
     /// of `vault://database/creds/app#password`.
     pub fn secret(&self) -> String {
         format!("{}{}", self.scheme.prefix(), Escaped(&self.path))
     }
 
+    /// Identifies the fetch, so that several references to one secret fetch it once.
     pub fn fetch_key(&self) -> FetchKey {
         FetchKey {
             scheme: self.scheme,

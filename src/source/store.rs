@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use anyhow::Result;
 
-#[cfg(not(all(feature = "vault", feature = "aws")))]
+#[cfg(not(all(feature = "vault", feature = "aws", feature = "azure")))]
 use crate::error::{Kind, fail};
 use crate::source::Plan;
 use crate::source::reference::{Answer, RemoteRef, Scheme};
@@ -52,11 +52,15 @@ pub fn open<'a>(
         Scheme::AwsSm => aws::open(plan, env),
         #[cfg(not(feature = "aws"))]
         Scheme::AwsSm => missing("AWS", "aws", first),
+        #[cfg(feature = "azure")]
+        Scheme::AzureKv => Ok(Box::new(azure::Azure { env })),
+        #[cfg(not(feature = "azure"))]
+        Scheme::AzureKv => missing("Azure Key Vault", "azure", first),
     }
 }
 
 /// The refusal of a store this build was made without.
-#[cfg(not(all(feature = "vault", feature = "aws")))]
+#[cfg(not(all(feature = "vault", feature = "aws", feature = "azure")))]
 fn missing<'a>(name: &str, feature: &str, r: &RemoteRef) -> Result<Box<dyn Store<'a> + 'a>> {
     fail(
         Kind::Config,
@@ -136,6 +140,25 @@ mod aws {
                 let client = Client::connect(self.file, self.env, deadline).await?;
                 Ok(client.fetch(refs, deadline).await)
             })
+        }
+    }
+}
+
+#[cfg(feature = "azure")]
+mod azure {
+    use super::*;
+
+    pub struct Azure<'a> {
+        pub env: ParentEnv<'a>,
+    }
+
+    impl<'a> Store<'a> for Azure<'a> {
+        fn fetch(
+            self: Box<Self>,
+            refs: &'a [&'a RemoteRef],
+            deadline: Instant,
+        ) -> LocalBoxFuture<'a, Result<Answers>> {
+            Box::pin(async move { crate::source::azure::fetch(self.env, refs, deadline).await })
         }
     }
 }

@@ -23,3 +23,15 @@ fn without_the_aws_feature_aws_references_are_78() {
         .status(78)
         .stderr_has("this build of secretrun has no AWS support (cargo feature `aws`)");
 }
+
+#[cfg(not(feature = "azure"))]
+#[test]
+fn without_the_azure_feature_azure_references_are_78() {
+    crate::util::Test::new()
+        .args(["--from", "azure-kv://my-vault/app", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has(
+            "this build of secretrun has no Azure Key Vault support (cargo feature `azure`)",
+        );
+}

@@ -4,6 +4,7 @@
 mod age;
 mod aws;
 mod aws_settings;
+mod azure;
 mod bao;
 mod config;
 mod conformance;

@@ -101,8 +101,11 @@ fn answer(
             let (status, body) = handler(&request, &String::from_utf8_lossy(&body));
             seen.lock().unwrap().push(request);
             // A redirect's "body" is where it points.
+            // A throttling answer says when to come back, as stores do.
             let (location, body) = if (300..400).contains(&status) {
                 (format!("Location: {body}\r\n"), String::new())
+            } else if status == 429 {
+                ("Retry-After: 1\r\n".to_owned(), body)
             } else {
                 (String::new(), body)
             };

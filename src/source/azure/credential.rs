@@ -1,0 +1,472 @@
+//! Azure's credential chain, as the platform's own libraries order it: a service
+//! principal from the environment (client secret), workload identity (AKS's
+//! federated token file), App Service's managed identity, the VM metadata
+//! endpoint **only on an Azure VM**, then the Azure CLI's login where `az` is
+//! installed. Off Azure, with none of them, a launch fails at once saying what
+//! to set: it never waits on 169.254.169.254.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde_json::Value;
+use tokio::time::Instant;
+use zeroize::Zeroizing;
+
+use crate::error::{Failure, Kind, fail};
+use crate::escape::Escaped;
+use crate::http::{self, HttpError};
+use crate::source::store::ParentEnv;
+
+const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
+
+/// The VM metadata service's token endpoint.
+const IMDS: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
+
+/// The asset tag every Azure VM's firmware reports (what Azure's own agents check).
+const AZURE_ASSET_TAG: &str = "7783-7084-3265-9085-8269-3286-77";
+
+/// How secretrun gets a token.
+pub enum Credential {
+    /// `AZURE_CLIENT_SECRET`: the client-credentials grant.
+    Secret {
+        authority: String,
+        tenant: String,
+        client_id: String,
+        secret: Zeroizing<String>,
+    },
+    /// `AZURE_FEDERATED_TOKEN_FILE`: the file's token as the client assertion.
+    Federated {
+        authority: String,
+        tenant: String,
+        client_id: String,
+        file: PathBuf,
+    },
+    /// App Service and Functions: `IDENTITY_ENDPOINT` with `IDENTITY_HEADER`.
+    AppService {
+        endpoint: String,
+        header: Zeroizing<String>,
+        client_id: Option<String>,
+    },
+    /// The VM's metadata service.
+    Imds { client_id: Option<String> },
+    /// `az account get-access-token`.
+    Cli,
+}
+
+/// What to set, when nothing is.
+const WHAT_TO_SET: &str = "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a \
+     service principal), or AZURE_FEDERATED_TOKEN_FILE with the tenant and client ids \
+     (workload identity), run on Azure with a managed identity, or log in with `az login`";
+
+impl Credential {
+    /// The first credential the environment offers.
+    pub fn find(env: ParentEnv<'_>) -> Result<Credential> {
+        let var = |name: &str| env(name).filter(|v| !v.is_empty());
+        let principal = || -> Result<(String, String, String)> {
+            let tenant = var("AZURE_TENANT_ID").ok_or_else(|| {
+                Failure::new(
+                    Kind::Config,
+                    "AZURE_TENANT_ID is not set (with AZURE_CLIENT_ID)",
+                )
+            })?;
+            if !tenant
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+            {
+                return fail(Kind::Config, "AZURE_TENANT_ID is not a tenant id or domain");
+            }
+            let client_id = var("AZURE_CLIENT_ID").ok_or_else(|| {
+                Failure::new(
+                    Kind::Config,
+                    "AZURE_CLIENT_ID is not set (with AZURE_TENANT_ID)",
+                )
+            })?;
+            Ok((authority(env)?, tenant, client_id))
+        };
+        if let Some(secret) = var("AZURE_CLIENT_SECRET") {
+            let (authority, tenant, client_id) = principal()?;
+            return Ok(Credential::Secret {
+                authority,
+                tenant,
+                client_id,
+                secret: Zeroizing::new(secret),
+            });
+        }
+        if var("AZURE_CLIENT_CERTIFICATE_PATH").is_some() {
+            return fail(
+                Kind::Config,
+                "AZURE_CLIENT_CERTIFICATE_PATH is set: a certificate credential is not \
+                 supported yet; use AZURE_CLIENT_SECRET, workload identity or a managed identity",
+            );
+        }
+        if let Some(file) = var("AZURE_FEDERATED_TOKEN_FILE") {
+            let (authority, tenant, client_id) = principal()?;
+            return Ok(Credential::Federated {
+                authority,
+                tenant,
+                client_id,
+                file: PathBuf::from(file),
+            });
+        }
+        if let (Some(endpoint), Some(header)) = (var("IDENTITY_ENDPOINT"), var("IDENTITY_HEADER")) {
+            return Ok(Credential::AppService {
+                endpoint,
+                header: Zeroizing::new(header),
+                client_id: var("AZURE_CLIENT_ID"),
+            });
+        }
+        if on_azure_vm() {
+            return Ok(Credential::Imds {
+                client_id: var("AZURE_CLIENT_ID"),
+            });
+        }
+        if let Some(path) = var("PATH")
+            && std::env::split_paths(&path).any(|dir| dir.join("az").is_file())
+        {
+            return Ok(Credential::Cli);
+        }
+        fail(Kind::Config, format!("no Azure credentials: {WHAT_TO_SET}"))
+    }
+
+    /// A token for `resource` (`https://vault.azure.net`).
+    pub async fn token(
+        &self,
+        client: &reqwest::Client,
+        resource: &str,
+        deadline: Instant,
+    ) -> Result<Zeroizing<String>> {
+        let scope = format!("{resource}/.default");
+        let retry = http::Retry {
+            max_retries: 2,
+            per_attempt: std::time::Duration::from_secs(10),
+        };
+        match self {
+            Credential::Secret {
+                authority,
+                tenant,
+                client_id,
+                secret,
+            } => {
+                let form = Zeroizing::new(form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    ("client_secret", secret),
+                    ("scope", &scope),
+                ]));
+                let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
+                let make = || post_form(client, &url, &form);
+                entra_token(http::exchange(make, retry, deadline).await, &url).await
+            }
+            Credential::Federated {
+                authority,
+                tenant,
+                client_id,
+                file,
+            } => {
+                let assertion = read_token_file(file)?;
+                let form = Zeroizing::new(form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &assertion),
+                    ("scope", &scope),
+                ]));
+                let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
+                let make = || post_form(client, &url, &form);
+                entra_token(http::exchange(make, retry, deadline).await, &url).await
+            }
+            Credential::AppService {
+                endpoint,
+                header,
+                client_id,
+            } => {
+                let mut query = vec![("api-version", "2019-08-01"), ("resource", resource)];
+                if let Some(id) = client_id {
+                    query.push(("client_id", id));
+                }
+                let url = format!("{endpoint}?{}", form(&query));
+                let mut value = reqwest::header::HeaderValue::from_str(header).map_err(|_| {
+                    Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value")
+                })?;
+                value.set_sensitive(true);
+                let make = || client.get(&url).header("X-IDENTITY-HEADER", value.clone());
+                identity_token(http::exchange(make, retry, deadline).await, endpoint)
+            }
+            Credential::Imds { client_id } => {
+                let mut query = vec![("api-version", "2018-02-01"), ("resource", resource)];
+                if let Some(id) = client_id {
+                    query.push(("client_id", id));
+                }
+                let url = format!("{IMDS}?{}", form(&query));
+                let make = || client.get(&url).header("Metadata", "true");
+                identity_token(http::exchange(make, retry, deadline).await, IMDS)
+            }
+            Credential::Cli => cli_token(resource, deadline).await,
+        }
+    }
+}
+
+/// `AZURE_AUTHORITY_HOST`, else the public cloud's. https only, but for loopback.
+fn authority(env: ParentEnv<'_>) -> Result<String> {
+    let host = env("AZURE_AUTHORITY_HOST")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned());
+    let host = host.trim_end_matches('/').to_owned();
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|l| host == *l || host.starts_with(&format!("{l}:")));
+    if (host.starts_with("https://") || loopback) && !crate::address::has_extras(&host) {
+        Ok(host)
+    } else {
+        fail(
+            Kind::Config,
+            format!(
+                "AZURE_AUTHORITY_HOST `{}` is not an https:// address",
+                crate::address::shown(&host)
+            ),
+        )
+    }
+}
+
+/// Whether this machine is an Azure VM: its firmware says so. Reading two small
+/// files, no request.
+fn on_azure_vm() -> bool {
+    let read = |name: &str| {
+        std::fs::read_to_string(format!("/sys/class/dmi/id/{name}")).unwrap_or_default()
+    };
+    read("chassis_asset_tag").trim() == AZURE_ASSET_TAG
+}
+
+/// A form body, `application/x-www-form-urlencoded`.
+fn form(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode(&mut out, name);
+        out.push('=');
+        encode(&mut out, value);
+    }
+    out
+}
+
+fn encode(out: &mut String, text: &str) {
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+}
+
+fn post_form(
+    client: &reqwest::Client,
+    url: &str,
+    body: &Zeroizing<String>,
+) -> reqwest::RequestBuilder {
+    client
+        .post(url)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body.as_bytes().to_vec())
+}
+
+/// The federated token, read as it is now (the platform rotates the file).
+fn read_token_file(file: &std::path::Path) -> Result<Zeroizing<String>> {
+    let text = crate::encrypted::read_regular_file(file).map_err(|e| {
+        Failure::new(
+            Kind::Config,
+            format!(
+                "reading AZURE_FEDERATED_TOKEN_FILE `{}`: {e}",
+                Escaped(&file.to_string_lossy())
+            ),
+        )
+    })?;
+    let text = Zeroizing::new(String::from_utf8(text.to_vec()).unwrap_or_default());
+    Ok(Zeroizing::new(text.trim().to_owned()))
+}
+
+/// Microsoft Entra's token answer: `access_token`, or an OAuth error whose code
+/// (never its description, which may quote what was sent) is shown.
+async fn entra_token(
+    answer: Result<http::Answer, HttpError>,
+    url: &str,
+) -> Result<Zeroizing<String>> {
+    let at = crate::address::shown(url);
+    let answer = answer.map_err(|e| match e {
+        HttpError::Unreachable(why) => Failure::new(
+            Kind::Unreachable,
+            format!("getting an Azure token: `{at}` {why}"),
+        ),
+        HttpError::Status(s) => Failure::new(
+            http::status_kind(s.as_u16()),
+            format!("getting an Azure token: `{at}` answered {}", s.as_u16()),
+        ),
+    })?;
+    let doc: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    if answer.status.is_success() {
+        return access_token(&doc, "access_token", &at);
+    }
+    let code = doc.get("error").and_then(Value::as_str).unwrap_or("");
+    let kind = match code {
+        "invalid_client" | "unauthorized_client" | "invalid_grant" => Kind::Denied,
+        _ => http::status_kind(answer.status.as_u16()),
+    };
+    fail(
+        kind,
+        format!(
+            "getting an Azure token: `{at}` refused the credentials ({}{})",
+            answer.status.as_u16(),
+            if code.is_empty() {
+                String::new()
+            } else {
+                format!(", `{}`", Escaped(code))
+            }
+        ),
+    )
+}
+
+/// A managed identity's token answer.
+fn identity_token(
+    answer: Result<http::Answer, HttpError>,
+    endpoint: &str,
+) -> Result<Zeroizing<String>> {
+    let at = crate::address::shown(endpoint);
+    match answer {
+        Ok(answer) if answer.status.is_success() => {
+            let doc: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+            access_token(&doc, "access_token", &at)
+        }
+        Ok(answer) => fail(
+            http::status_kind(answer.status.as_u16()),
+            format!(
+                "getting a managed identity token: `{at}` answered {}",
+                answer.status.as_u16()
+            ),
+        ),
+        Err(HttpError::Status(s)) => fail(
+            http::status_kind(s.as_u16()),
+            format!(
+                "getting a managed identity token: `{at}` answered {}",
+                s.as_u16()
+            ),
+        ),
+        Err(HttpError::Unreachable(why)) => fail(
+            Kind::Unreachable,
+            format!("getting a managed identity token: `{at}` {why}"),
+        ),
+    }
+}
+
+fn access_token(doc: &Value, field: &str, at: &str) -> Result<Zeroizing<String>> {
+    match doc.get(field).and_then(Value::as_str) {
+        Some(token) if !token.is_empty() => Ok(Zeroizing::new(token.to_owned())),
+        _ => fail(
+            Kind::Unreachable,
+            format!("getting an Azure token: `{at}` answered without a token"),
+        ),
+    }
+}
+
+/// The Azure CLI's token: `az account get-access-token`, run on a blocking thread
+/// under the deadline.
+async fn cli_token(resource: &str, deadline: Instant) -> Result<Zeroizing<String>> {
+    let resource = resource.to_owned();
+    let run = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("az")
+            .args([
+                "account",
+                "get-access-token",
+                "--output",
+                "json",
+                "--resource",
+            ])
+            .arg(&resource)
+            .stdin(std::process::Stdio::null())
+            .output()
+    });
+    let output = match tokio::time::timeout_at(deadline, run).await {
+        Err(_) => {
+            return fail(
+                Kind::Unreachable,
+                "`az account get-access-token` did not finish before the deadline",
+            );
+        }
+        Ok(Err(_)) => {
+            return fail(
+                Kind::Unreachable,
+                "`az account get-access-token` could not be run",
+            );
+        }
+        Ok(Ok(Err(e))) => {
+            return fail(Kind::Config, format!("running `az`: {e}"));
+        }
+        Ok(Ok(Ok(output))) => output,
+    };
+    let stdout = Zeroizing::new(output.stdout);
+    if !output.status.success() {
+        let said = String::from_utf8_lossy(&output.stderr);
+        let first = said.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        return fail(
+            Kind::Denied,
+            format!(
+                "`az account get-access-token` failed ({}); run `az login`: {}",
+                output.status,
+                Escaped(first.trim())
+            ),
+        );
+    }
+    let doc: Value = serde_json::from_slice(&stdout).unwrap_or(Value::Null);
+    access_token(&doc, "accessToken", "az")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_are_encoded() {
+        assert_eq!(
+            form(&[
+                ("scope", "https://vault.azure.net/.default"),
+                ("a b", "x&y=z")
+            ]),
+            "scope=https%3A%2F%2Fvault.azure.net%2F.default&a%20b=x%26y%3Dz"
+        );
+    }
+
+    #[test]
+    fn the_authority_is_https_but_for_loopback() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        assert_eq!(authority(&env(&[])).unwrap(), DEFAULT_AUTHORITY);
+        let sovereign = env(&[("AZURE_AUTHORITY_HOST", "https://login.chinacloudapi.cn/")]);
+        assert_eq!(
+            authority(&sovereign).unwrap(),
+            "https://login.chinacloudapi.cn"
+        );
+        let local = env(&[("AZURE_AUTHORITY_HOST", "http://127.0.0.1:9999")]);
+        assert_eq!(authority(&local).unwrap(), "http://127.0.0.1:9999");
+        for bad in [
+            "http://login.example",
+            "http://127.0.0.1.evil:80",
+            "https://u:p@h",
+        ] {
+            let e = env(Box::leak(Box::new([("AZURE_AUTHORITY_HOST", bad)])));
+            assert!(authority(&e).is_err(), "{bad}");
+        }
+    }
+}
