@@ -17,6 +17,7 @@ pub mod exec;
 #[cfg(test)]
 mod freed;
 pub mod http;
+pub mod jwt;
 pub mod lease;
 pub mod list;
 pub mod messages;

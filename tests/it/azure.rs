@@ -128,10 +128,17 @@ fn token_endpoint(request: &Request, body: &str) -> (u16, String) {
     {
         return entra_error(400, "invalid_request");
     }
+    let url = format!(
+        "http://{}{}",
+        request.header("host").unwrap_or(""),
+        request.path
+    );
     let proven = match (field("client_secret"), field("client_assertion_type")) {
         (Some(secret), None) => secret == CLIENT_SECRET,
         (None, Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")) => {
-            field("client_assertion") == Some(FEDERATED)
+            let assertion = field("client_assertion").unwrap_or("");
+            assertion == FEDERATED
+                || certificate_assertion_holds(assertion, field("client_id"), &url)
         }
         _ => return entra_error(400, "invalid_request"),
     };
@@ -144,6 +151,52 @@ fn token_endpoint(request: &Request, body: &str) -> (u16, String) {
         200,
         json!({"token_type": "Bearer", "expires_in": 3599, "access_token": token}).to_string(),
     )
+}
+
+/// The certificate a test registered: its public key (PEM) and DER.
+static CERTIFICATE: Mutex<Option<(String, Vec<u8>)>> = Mutex::new(None);
+
+/// Verifies a certificate client assertion as Entra does: an RS256 JWT whose
+/// signature the registered certificate's key verifies, whose `x5t#S256` is that
+/// certificate's SHA-256 thumbprint, issued by and about the client, for this
+/// token endpoint, and current.
+fn certificate_assertion_holds(jwt: &str, client_id: Option<&str>, url: &str) -> bool {
+    use base64::Engine;
+    use rsa::pkcs8::DecodePublicKey;
+    use sha2::Digest;
+    let Some((public, der)) = CERTIFICATE.lock().unwrap().clone() else {
+        return false;
+    };
+    let parts: Vec<&str> = jwt.split('.').collect();
+    if parts.len() != 3 {
+        return false;
+    }
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let decode = |p: &str| -> Option<Value> { serde_json::from_slice(&b64.decode(p).ok()?).ok() };
+    let (Some(header), Some(claims), Ok(signature)) =
+        (decode(parts[0]), decode(parts[1]), b64.decode(parts[2]))
+    else {
+        return false;
+    };
+    let key = rsa::RsaPublicKey::from_public_key_pem(&public).unwrap();
+    let signed = sha2::Sha256::digest(format!("{}.{}", parts[0], parts[1]));
+    let verified = key
+        .verify(
+            rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),
+            &signed,
+            &signature,
+        )
+        .is_ok();
+    let now = now() as i64;
+    let exp = claims["exp"].as_i64().unwrap_or(0);
+    verified
+        && header["alg"] == "RS256"
+        && header["x5t#S256"] == b64.encode(sha2::Sha256::digest(&der))
+        && claims["aud"] == url
+        && client_id.is_some_and(|id| claims["iss"] == id && claims["sub"] == id)
+        && claims["nbf"].as_i64().is_some_and(|nbf| nbf <= now + 5)
+        && exp > now
+        && exp <= now + 3600
 }
 
 fn kv_error(status: u16, code: &str, inner: Option<&str>) -> (u16, String) {
@@ -605,4 +658,96 @@ fn an_azure_launch_writes_nothing_to_disk() {
         let trace = strace(&test, FILE_CALLS, args, &env);
         assert_nothing_written(&format!("{args:?}"), &trace);
     }
+}
+
+/// A certificate credential: the token endpoint verifies the client assertion's
+/// signature with the certificate's public key, its thumbprint and its claims.
+#[test]
+fn a_certificate_credential_signs_a_client_assertion() {
+    let s = servers();
+    s.state.put("by-certificate", "via-certificate", true);
+    let keys = tempfile::tempdir().unwrap();
+    let dir = keys.path().to_owned();
+    let openssl = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(&dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "cert.pem",
+        "-subj",
+        "/CN=secretrun-test",
+        "-days",
+        "1",
+    ]);
+    openssl(&[
+        "x509",
+        "-in",
+        "cert.pem",
+        "-pubkey",
+        "-noout",
+        "-out",
+        "public.pem",
+    ]);
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap();
+    let cert = read("cert.pem");
+    let der = {
+        use base64::Engine;
+        let body: String = cert.lines().filter(|l| !l.starts_with("-----")).collect();
+        base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap()
+    };
+    *CERTIFICATE.lock().unwrap() = Some((read("public.pem"), der));
+    std::fs::write(dir.join("both.pem"), format!("{}{}", read("key.pem"), cert)).unwrap();
+    let run = Test::new()
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", dir.join("both.pem"))
+        .env("AZURE_AUTHORITY_HOST", s.login.url())
+        .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
+        .args([
+            "--from",
+            &format!("{}?as=V", s.source("by-certificate")),
+            "--",
+            "sh",
+            "-c",
+            "echo $V",
+        ])
+        .run();
+    run.success();
+    assert_eq!(run.stdout, "via-certificate\n");
+    // Another key, same certificate: the signature does not verify.
+    openssl(&["genrsa", "-out", "other.pem", "2048"]);
+    std::fs::write(
+        dir.join("wrong.pem"),
+        format!("{}{}", read("other.pem"), cert),
+    )
+    .unwrap();
+    let run = Test::new()
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", dir.join("wrong.pem"))
+        .env("AZURE_AUTHORITY_HOST", s.login.url())
+        .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
+        .args([
+            "--from",
+            &format!("{}?as=V", s.source("by-certificate")),
+            "--",
+            "true",
+        ])
+        .run();
+    run.status(77).stderr_has("`invalid_client`");
 }

@@ -34,6 +34,14 @@ pub enum Credential {
         client_id: String,
         secret: Zeroizing<String>,
     },
+    /// `AZURE_CLIENT_CERTIFICATE_PATH`: a client assertion signed with the
+    /// certificate's key (a PEM file holding both).
+    Certificate {
+        authority: String,
+        tenant: String,
+        client_id: String,
+        file: PathBuf,
+    },
     /// `AZURE_FEDERATED_TOKEN_FILE`: the file's token as the client assertion.
     Federated {
         authority: String,
@@ -54,8 +62,8 @@ pub enum Credential {
 }
 
 /// What to set, when nothing is.
-const WHAT_TO_SET: &str = "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (a \
-     service principal), or AZURE_FEDERATED_TOKEN_FILE with the tenant and client ids \
+const WHAT_TO_SET: &str = "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET or \
+     AZURE_CLIENT_CERTIFICATE_PATH (a service principal), or AZURE_FEDERATED_TOKEN_FILE with the tenant and client ids \
      (workload identity), run on Azure with a managed identity, or log in with `az login`";
 
 impl Credential {
@@ -92,12 +100,22 @@ impl Credential {
                 secret: Zeroizing::new(secret),
             });
         }
-        if var("AZURE_CLIENT_CERTIFICATE_PATH").is_some() {
-            return fail(
-                Kind::Config,
-                "AZURE_CLIENT_CERTIFICATE_PATH is set: a certificate credential is not \
-                 supported yet; use AZURE_CLIENT_SECRET, workload identity or a managed identity",
-            );
+        if let Some(file) = var("AZURE_CLIENT_CERTIFICATE_PATH") {
+            if var("AZURE_CLIENT_CERTIFICATE_PASSWORD").is_some() {
+                return fail(
+                    Kind::Config,
+                    "AZURE_CLIENT_CERTIFICATE_PASSWORD is set: secretrun reads an unencrypted \
+                     PEM file holding the certificate and its key, not a PKCS #12 (.pfx) file; \
+                     convert it with `openssl pkcs12 -in cert.pfx -nodes -out cert.pem`",
+                );
+            }
+            let (authority, tenant, client_id) = principal()?;
+            return Ok(Credential::Certificate {
+                authority,
+                tenant,
+                client_id,
+                file: PathBuf::from(file),
+            });
         }
         if let Some(file) = var("AZURE_FEDERATED_TOKEN_FILE") {
             let (authority, tenant, client_id) = principal()?;
@@ -154,6 +172,27 @@ impl Credential {
                     ("scope", &scope),
                 ]));
                 let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
+                let make = || post_form(client, &url, &form);
+                entra_token(http::exchange(make, retry, deadline).await, &url).await
+            }
+            Credential::Certificate {
+                authority,
+                tenant,
+                client_id,
+                file,
+            } => {
+                let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
+                let assertion = certificate_assertion(file, client_id, &url)?;
+                let form = Zeroizing::new(form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", client_id),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &assertion),
+                    ("scope", &scope),
+                ]));
                 let make = || post_form(client, &url, &form);
                 entra_token(http::exchange(make, retry, deadline).await, &url).await
             }
@@ -291,6 +330,50 @@ fn read_token_file(file: &std::path::Path) -> Result<Zeroizing<String>> {
     })?;
     let text = Zeroizing::new(String::from_utf8(text.to_vec()).unwrap_or_default());
     Ok(Zeroizing::new(text.trim().to_owned()))
+}
+
+/// The client assertion of a certificate credential: a JWT for the token endpoint,
+/// signed with the certificate's key, naming the certificate by its thumbprints.
+fn certificate_assertion(
+    file: &std::path::Path,
+    client_id: &str,
+    audience: &str,
+) -> Result<Zeroizing<String>> {
+    let shown = Escaped(&file.to_string_lossy()).to_string();
+    let bytes = crate::encrypted::read_regular_file(file).map_err(|e| {
+        Failure::new(
+            Kind::Config,
+            format!("reading AZURE_CLIENT_CERTIFICATE_PATH `{shown}`: {e}"),
+        )
+    })?;
+    let pem = Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned());
+    let bad = |why: &str| {
+        Failure::new(
+            Kind::Config,
+            format!("AZURE_CLIENT_CERTIFICATE_PATH `{shown}`: {why}"),
+        )
+    };
+    let cert = crate::jwt::pem_der(&pem, "CERTIFICATE")
+        .ok_or_else(|| bad("it holds no certificate (PEM)"))?;
+    let signer = crate::jwt::Signer::from_pem(&pem).map_err(bad)?;
+    use sha1::Digest as _;
+    let header = serde_json::json!({
+        "alg": "RS256",
+        "typ": "JWT",
+        "x5t": crate::jwt::b64url(&sha1::Sha1::digest(&cert)),
+        "x5t#S256": crate::jwt::b64url(&sha2::Sha256::digest(&cert)),
+    });
+    let now = crate::timestamp::now();
+    let claims = serde_json::json!({
+        "aud": audience,
+        "iss": client_id,
+        "sub": client_id,
+        "jti": format!("{:016x}{:016x}", http::random_u64(), http::random_u64()),
+        "nbf": now,
+        "iat": now,
+        "exp": now + 600,
+    });
+    Ok(signer.sign(&header, &claims))
 }
 
 /// Microsoft Entra's token answer: `access_token`, or an OAuth error whose code
