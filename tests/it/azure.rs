@@ -712,12 +712,15 @@ fn a_certificate_credential_signs_a_client_assertion() {
     };
     *CERTIFICATE.lock().unwrap() = Some((read("public.pem"), der));
     std::fs::write(dir.join("both.pem"), format!("{}{}", read("key.pem"), cert)).unwrap();
-    let run = Test::new()
-        .env("AZURE_TENANT_ID", TENANT)
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_CERTIFICATE_PATH", dir.join("both.pem"))
-        .env("AZURE_AUTHORITY_HOST", s.login.url())
-        .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
+    let with_certificate = |file: &str| {
+        Test::new()
+            .env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_CLIENT_CERTIFICATE_PATH", dir.join(file))
+            .env("AZURE_AUTHORITY_HOST", s.login.url())
+            .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
+    };
+    let run = with_certificate("both.pem")
         .args([
             "--from",
             &format!("{}?as=V", s.source("by-certificate")),
@@ -736,12 +739,7 @@ fn a_certificate_credential_signs_a_client_assertion() {
         format!("{}{}", read("other.pem"), cert),
     )
     .unwrap();
-    let run = Test::new()
-        .env("AZURE_TENANT_ID", TENANT)
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env("AZURE_CLIENT_CERTIFICATE_PATH", dir.join("wrong.pem"))
-        .env("AZURE_AUTHORITY_HOST", s.login.url())
-        .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
+    let run = with_certificate("wrong.pem")
         .args([
             "--from",
             &format!("{}?as=V", s.source("by-certificate")),

@@ -19,6 +19,12 @@ use crate::source::store::ParentEnv;
 
 const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 
+/// How hard to try a token request.
+const RETRY: http::Retry = http::Retry {
+    max_retries: 2,
+    per_attempt: std::time::Duration::from_secs(10),
+};
+
 /// The VM metadata service's token endpoint.
 const IMDS: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
 
@@ -154,10 +160,7 @@ impl Credential {
         deadline: Instant,
     ) -> Result<Zeroizing<String>> {
         let scope = format!("{resource}/.default");
-        let retry = http::Retry {
-            max_retries: 2,
-            per_attempt: std::time::Duration::from_secs(10),
-        };
+        let retry = RETRY;
         match self {
             Credential::Secret {
                 authority,
@@ -165,15 +168,9 @@ impl Credential {
                 client_id,
                 secret,
             } => {
-                let form = Zeroizing::new(form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", client_id),
-                    ("client_secret", secret),
-                    ("scope", &scope),
-                ]));
                 let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
-                let make = || post_form(client, &url, &form);
-                entra_token(http::exchange(make, retry, deadline).await, &url).await
+                let proof = [("client_secret", secret.as_str())];
+                entra(client, &url, client_id, &proof, &scope, deadline).await
             }
             Credential::Certificate {
                 authority,
@@ -183,18 +180,11 @@ impl Credential {
             } => {
                 let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
                 let assertion = certificate_assertion(file, client_id, &url)?;
-                let form = Zeroizing::new(form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", client_id),
-                    (
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    ),
-                    ("client_assertion", &assertion),
-                    ("scope", &scope),
-                ]));
-                let make = || post_form(client, &url, &form);
-                entra_token(http::exchange(make, retry, deadline).await, &url).await
+                let proof = [
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion.as_str()),
+                ];
+                entra(client, &url, client_id, &proof, &scope, deadline).await
             }
             Credential::Federated {
                 authority,
@@ -202,20 +192,13 @@ impl Credential {
                 client_id,
                 file,
             } => {
-                let assertion = read_token_file(file)?;
-                let form = Zeroizing::new(form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", client_id),
-                    (
-                        "client_assertion_type",
-                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    ),
-                    ("client_assertion", &assertion),
-                    ("scope", &scope),
-                ]));
                 let url = format!("{authority}/{tenant}/oauth2/v2.0/token");
-                let make = || post_form(client, &url, &form);
-                entra_token(http::exchange(make, retry, deadline).await, &url).await
+                let assertion = read_token_file(file)?;
+                let proof = [
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", assertion.as_str()),
+                ];
+                entra(client, &url, client_id, &proof, &scope, deadline).await
             }
             Credential::AppService {
                 endpoint,
@@ -246,6 +229,30 @@ impl Credential {
             Credential::Cli => cli_token(resource, deadline).await,
         }
     }
+}
+
+/// How a client assertion is named in the form.
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The client-credentials grant at Microsoft Entra's token endpoint, with this
+/// proof of the client (its secret, or an assertion).
+async fn entra(
+    client: &reqwest::Client,
+    url: &str,
+    client_id: &str,
+    proof: &[(&str, &str)],
+    scope: &str,
+    deadline: Instant,
+) -> Result<Zeroizing<String>> {
+    let mut fields = vec![
+        ("grant_type", "client_credentials"),
+        ("client_id", client_id),
+    ];
+    fields.extend_from_slice(proof);
+    fields.push(("scope", scope));
+    let body = Zeroizing::new(form(&fields));
+    let make = || post_form(client, url, &body);
+    entra_token(http::exchange(make, RETRY, deadline).await, url).await
 }
 
 /// `AZURE_AUTHORITY_HOST`, else the public cloud's. https only, but for loopback.
