@@ -17,6 +17,11 @@ pub const PROTECTED_PREFIXES: &[&str] = &[
     "IDENTITY_HEADER",
     "MSI_ENDPOINT",
     "MSI_SECRET",
+    // Google's Application Default Credentials and gcloud's configuration.
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "GOOGLE_CLOUD_PROJECT",
+    "GCE_METADATA_",
+    "CLOUDSDK_",
 ];
 
 /// Whether `name` is one of the credentials and settings secretrun fetches with.

@@ -12,6 +12,10 @@ pub mod aws;
 pub mod azure;
 pub mod dotenv;
 pub mod files;
+#[cfg(feature = "gcp")]
+pub mod gcp;
+#[cfg(any(feature = "azure", feature = "gcp"))]
+pub mod oauth;
 pub mod reference;
 pub mod store;
 #[cfg(feature = "vault")]
@@ -55,7 +59,7 @@ impl SourceSpec {
                 Kind::Config,
                 format!(
                     "`{}://` is not a source secretrun knows (vault://, aws-sm://, azure-kv://, \
-                     or a path)",
+                     gcp-sm://, or a path)",
                     Escaped(scheme)
                 ),
             );

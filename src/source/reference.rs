@@ -9,23 +9,27 @@ use crate::escape::Escaped;
 use crate::names::is_valid_name;
 use crate::secret::{Dates, SecretValue};
 
+mod paths;
+
 /// Which store a reference names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
     Vault,
     AwsSm,
     AzureKv,
+    GcpSm,
 }
 
 impl Scheme {
     /// Every scheme, in the order messages list them.
-    pub const ALL: [Scheme; 3] = [Scheme::Vault, Scheme::AwsSm, Scheme::AzureKv];
+    pub const ALL: [Scheme; 4] = [Scheme::Vault, Scheme::AwsSm, Scheme::AzureKv, Scheme::GcpSm];
 
     pub fn prefix(self) -> &'static str {
         match self {
             Scheme::Vault => "vault://",
             Scheme::AwsSm => "aws-sm://",
             Scheme::AzureKv => "azure-kv://",
+            Scheme::GcpSm => "gcp-sm://",
         }
     }
 }
@@ -34,12 +38,13 @@ impl Scheme {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RemoteRef {
     pub scheme: Scheme,
-    /// Vault: `MOUNT/PATH`; AWS: the secret id (name or ARN); Azure: `VAULT/NAME`.
+    /// Vault: `MOUNT/PATH`; AWS: the secret id (name or ARN); Azure: `VAULT/NAME`;
+    /// Google: `PROJECT/SECRET`.
     pub path: String,
     pub key: Option<String>,
     pub prefix: Option<String>,
     pub as_name: Option<String>,
-    /// Vault KV v2 version.
+    /// Vault KV v2 version; Google's version number (none: `latest`).
     pub version: Option<u64>,
     /// AWS version stage (`AWSPREVIOUS`); AWS and Azure version id.
     pub stage: Option<String>,
@@ -51,44 +56,6 @@ pub struct RemoteRef {
 /// True when a dotenv value is a reference to be fetched.
 pub fn is_reference(value: &str) -> bool {
     Scheme::ALL.iter().any(|s| value.starts_with(s.prefix()))
-}
-
-/// A Vault path becomes part of a URL, where `..`, `%2e%2e` and `\` would move the
-/// request to another endpoint (`secret/../auth/token/lookup-self`): each segment
-/// must be plain.
-fn check_vault_path(path: &str) -> Result<(), String> {
-    for segment in path.split('/') {
-        if segment.is_empty() || segment == "." || segment == ".." {
-            return Err("the path has an empty, `.` or `..` segment".into());
-        }
-    }
-    if path.contains(['%', '\\']) || path.chars().any(char::is_control) {
-        return Err("the path holds `%`, `\\` or a control character".into());
-    }
-    Ok(())
-}
-
-/// An Azure reference is `VAULT/NAME`: a vault's name (`my-vault`, of
-/// `my-vault.vault.azure.net`) or its host (`my-vault.vault.azure.cn`, with a port
-/// where one is needed), and a secret name, which Key Vault allows only of
-/// `[0-9A-Za-z-]`. Both become part of a URL: nothing else is let through.
-fn check_azure_path(path: &str) -> Result<(), String> {
-    let Some((vault, name)) = path.split_once('/') else {
-        return Err("write it as `VAULT/NAME`".into());
-    };
-    let host_char = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b':');
-    if vault.is_empty() || !vault.bytes().all(host_char) || vault.starts_with(['-', '.']) {
-        return Err("the vault is a name or a host, of letters, digits, `-` and `.`".into());
-    }
-    if name.is_empty()
-        || name.len() > 127
-        || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    {
-        return Err(
-            "an Azure secret name is 1 to 127 letters, digits and `-` (no `/`, `_` or `.`)".into(),
-        );
-    }
-    Ok(())
 }
 
 impl RemoteRef {
@@ -115,18 +82,14 @@ impl RemoteRef {
         if path.is_empty() {
             return Err("the path is empty".into());
         }
-        match scheme {
-            Scheme::Vault => check_vault_path(path)?,
-            Scheme::AzureKv => check_azure_path(path)?,
-            Scheme::AwsSm => {}
-        }
+        let (path, version) = paths::store_path(scheme, path)?;
         let mut r = RemoteRef {
             scheme,
-            path: path.to_owned(),
+            path,
             key: None,
             prefix: None,
             as_name: None,
-            version: None,
+            version,
             stage: None,
             version_id: None,
             json: false,
@@ -145,35 +108,7 @@ impl RemoteRef {
                 continue;
             }
             for pair in part.split('&').filter(|p| !p.is_empty()) {
-                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-                match (name, scheme) {
-                    ("prefix", _)
-                        if !value.is_empty()
-                            && value
-                                .bytes()
-                                .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-                    {
-                        r.prefix = Some(value.to_owned())
-                    }
-                    ("as", _) if is_valid_name(value) => r.as_name = Some(value.to_owned()),
-                    ("json", _) if value.is_empty() || value == "true" => r.json = true,
-                    ("version", Scheme::Vault) => {
-                        r.version = Some(value.parse().map_err(|_| "`version` takes a number")?)
-                    }
-                    ("stage", Scheme::AwsSm) if !value.is_empty() => {
-                        r.stage = Some(value.to_owned())
-                    }
-                    ("version-id", Scheme::AwsSm) if !value.is_empty() => {
-                        r.version_id = Some(value.to_owned())
-                    }
-                    ("version", Scheme::AzureKv)
-                        if !value.is_empty()
-                            && value.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-                    {
-                        r.version_id = Some(value.to_owned())
-                    }
-                    _ => return Err(format!("`{}` is not a known option here", Escaped(pair))),
-                }
+                r.option(pair)?;
             }
         }
         if r.prefix.is_some() && r.as_name.is_some() {
@@ -183,6 +118,47 @@ impl RemoteRef {
             return Err("`prefix` names many keys; with `#KEY` use `as`".into());
         }
         Ok(r)
+    }
+
+    /// One `?name=value` option, as this reference's store takes it.
+    fn option(&mut self, pair: &str) -> Result<(), String> {
+        let r = self;
+        let scheme = r.scheme;
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match (name, scheme) {
+            ("prefix", _)
+                if !value.is_empty()
+                    && value
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+            {
+                r.prefix = Some(value.to_owned())
+            }
+            ("as", _) if is_valid_name(value) => r.as_name = Some(value.to_owned()),
+            ("json", _) if value.is_empty() || value == "true" => r.json = true,
+            ("version", Scheme::Vault) => {
+                r.version = Some(value.parse().map_err(|_| "`version` takes a number")?)
+            }
+            ("stage", Scheme::AwsSm) if !value.is_empty() => r.stage = Some(value.to_owned()),
+            ("version-id", Scheme::AwsSm) if !value.is_empty() => {
+                r.version_id = Some(value.to_owned())
+            }
+            ("version", Scheme::GcpSm) if value == "latest" => r.version = None,
+            ("version", Scheme::GcpSm) => {
+                r.version = Some(
+                    value
+                        .parse()
+                        .map_err(|_| "`version` takes a number or `latest`")?,
+                )
+            }
+            ("version", Scheme::AzureKv)
+                if !value.is_empty() && value.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                r.version_id = Some(value.to_owned())
+            }
+            _ => return Err(format!("`{}` is not a known option here", Escaped(pair))),
+        }
+        Ok(())
     }
 
     /// The secret it reads, without what it takes from it: `vault://database/creds/app`

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use anyhow::Result;
 
-#[cfg(not(all(feature = "vault", feature = "aws", feature = "azure")))]
+#[cfg(not(all(feature = "vault", feature = "aws", feature = "azure", feature = "gcp")))]
 use crate::error::{Kind, fail};
 use crate::source::Plan;
 use crate::source::reference::{Answer, RemoteRef, Scheme};
@@ -56,11 +56,15 @@ pub fn open<'a>(
         Scheme::AzureKv => Ok(Box::new(azure::Azure { env })),
         #[cfg(not(feature = "azure"))]
         Scheme::AzureKv => missing("Azure Key Vault", "azure", first),
+        #[cfg(feature = "gcp")]
+        Scheme::GcpSm => Ok(Box::new(gcp::Gcp { env })),
+        #[cfg(not(feature = "gcp"))]
+        Scheme::GcpSm => missing("Google Secret Manager", "gcp", first),
     }
 }
 
 /// The refusal of a store this build was made without.
-#[cfg(not(all(feature = "vault", feature = "aws", feature = "azure")))]
+#[cfg(not(all(feature = "vault", feature = "aws", feature = "azure", feature = "gcp")))]
 fn missing<'a>(name: &str, feature: &str, r: &RemoteRef) -> Result<Box<dyn Store<'a> + 'a>> {
     fail(
         Kind::Config,
@@ -159,6 +163,25 @@ mod azure {
             deadline: Instant,
         ) -> LocalBoxFuture<'a, Result<Answers>> {
             Box::pin(async move { crate::source::azure::fetch(self.env, refs, deadline).await })
+        }
+    }
+}
+
+#[cfg(feature = "gcp")]
+mod gcp {
+    use super::*;
+
+    pub struct Gcp<'a> {
+        pub env: ParentEnv<'a>,
+    }
+
+    impl<'a> Store<'a> for Gcp<'a> {
+        fn fetch(
+            self: Box<Self>,
+            refs: &'a [&'a RemoteRef],
+            deadline: Instant,
+        ) -> LocalBoxFuture<'a, Result<Answers>> {
+            Box::pin(async move { crate::source::gcp::fetch(self.env, refs, deadline).await })
         }
     }
 }

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::cloud::{contacts_nothing, got_v, parse_form, reads_v};
 use crate::conformance::{self, Backend};
 use crate::stub::{self, InFlight, Request, Stub};
 use crate::trace::{FILE_CALLS, assert_nothing_written, strace};
@@ -70,35 +71,6 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// Decodes `application/x-www-form-urlencoded` text.
-fn parse_form(text: &str) -> HashMap<String, String> {
-    let decode = |s: &str| {
-        let bytes = s.as_bytes();
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < bytes.len() {
-            match bytes[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => {
-                    let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                    out.push(u8::from_str_radix(hex, 16).unwrap());
-                    i += 2;
-                }
-                b => out.push(b),
-            }
-            i += 1;
-        }
-        String::from_utf8(out).unwrap()
-    };
-    text.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (n, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(n), decode(v))
-        })
-        .collect()
 }
 
 /// The query of a request path, decoded.
@@ -484,14 +456,7 @@ fn workload_identity_sends_the_federated_token_as_the_assertion() {
         .env("AZURE_FEDERATED_TOKEN_FILE", &file)
         .env("AZURE_AUTHORITY_HOST", s.login.url())
         .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
-        .args([
-            "--from",
-            &format!("{}?as=V", s.source("federated")),
-            "--",
-            "sh",
-            "-c",
-            "echo $V; env",
-        ])
+        .args(reads_v(&s.source("federated")))
         .run();
     run.success();
     assert!(run.stdout.starts_with("via-workload-identity\n"));
@@ -528,27 +493,10 @@ fn app_service_managed_identity() {
         .env("IDENTITY_ENDPOINT", format!("{}/msi/token", identity.url()))
         .env("IDENTITY_HEADER", IDENTITY_HEADER)
         .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
-        .args([
-            "--keep",
-            "IDENTITY_*",
-            "--from",
-            &format!("{}?as=V", s.source("managed")),
-            "--",
-            "sh",
-            "-c",
-            "echo $V; env",
-        ])
+        .args(["--keep", "IDENTITY_*"])
+        .args(reads_v(&s.source("managed")))
         .run();
-    run.success();
-    assert!(
-        run.stdout.starts_with("via-managed-identity\n"),
-        "{}",
-        redact(&run.stderr)
-    );
-    assert!(
-        !run.stdout.contains("IDENTITY_"),
-        "a glob passed the identity settings"
-    );
+    got_v(&run, "via-managed-identity", "IDENTITY_");
     no_credentials(&run.stdout);
 }
 
@@ -563,29 +511,9 @@ fn off_azure_without_credentials_nothing_is_contacted() {
     run.status(78)
         .stderr_has("no Azure credentials")
         .stderr_has("AZURE_CLIENT_SECRET");
-    let test = Test::new().file(".env", "X=azure-kv://my-vault/db-password\n");
-    let output = std::process::Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            "trace=connect,sendto",
-            "-e",
-            "signal=none",
-        ])
-        .arg(crate::util::BIN)
-        .args(["--", "true"])
-        .env_clear()
-        .env("PATH", crate::util::PATH)
-        .env("HOME", test.dir())
-        .current_dir(test.dir())
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(78));
-    let trace = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !trace.contains("connect("),
-        "a connection was made: {trace}"
+    contacts_nothing(
+        "X=azure-kv://my-vault/db-password\n",
+        "no Azure credentials",
     );
 }
 
@@ -721,17 +649,10 @@ fn a_certificate_credential_signs_a_client_assertion() {
             .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
     };
     let run = with_certificate("both.pem")
-        .args([
-            "--from",
-            &format!("{}?as=V", s.source("by-certificate")),
-            "--",
-            "sh",
-            "-c",
-            "echo $V",
-        ])
+        .args(reads_v(&s.source("by-certificate")))
         .run();
     run.success();
-    assert_eq!(run.stdout, "via-certificate\n");
+    assert!(run.stdout.starts_with("via-certificate\n"));
     // Another key, same certificate: the signature does not verify.
     openssl(&["genrsa", "-out", "other.pem", "2048"]);
     std::fs::write(

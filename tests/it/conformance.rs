@@ -20,6 +20,11 @@ pub trait Backend {
     fn unreachable(&self, test: Test) -> Test;
     /// The credential names and values secretrun gets, which must not reach the child.
     fn credentials(&self) -> Vec<(String, String)>;
+    /// Whether a read tells when the value was written (Google's access answer
+    /// does not: its age is unknown, and must be shown so, never guessed).
+    fn records_creation(&self) -> bool {
+        true
+    }
 }
 
 /// Runs every case against a backend. `tag` keeps the secret names of one backend's
@@ -31,7 +36,31 @@ pub fn run_all(backend: &dyn Backend, tag: &str) {
     missing_secret(backend, tag);
     denied(backend, tag);
     unreachable(backend, tag);
-    rotation(backend, tag);
+    if backend.records_creation() {
+        rotation(backend, tag);
+    } else {
+        no_recorded_age(backend, tag);
+    }
+}
+
+/// A store that records no creation time: the age is `unknown`, a `max_age` rule
+/// neither warns nor fails, even `--strict`.
+fn no_recorded_age(b: &dyn Backend, tag: &str) {
+    let name = format!("{tag}-ageless");
+    b.put(&name, json!({ "password": CANARY }));
+    let dotenv = format!("ROT_PW={}#password\n", b.source(&name));
+    let run = b
+        .allowed(
+            Test::new()
+                .file(".env", &dotenv)
+                .file("secretrun.toml", "[vars.ROT_PW]\nmax_age = \"1s\"\n"),
+        )
+        .args(["check", "--pure", "--strict", "--format", "json"])
+        .run();
+    run.success().no_canary();
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["rotation"]["unknown"], json!(["ROT_PW"]));
+    assert_eq!(doc["variables"][0]["rotation"]["created"], Value::Null);
 }
 
 /// Seconds since the epoch of an RFC 3339 time in UTC, by `date` (coreutils).

@@ -35,3 +35,15 @@ fn without_the_azure_feature_azure_references_are_78() {
             "this build of secretrun has no Azure Key Vault support (cargo feature `azure`)",
         );
 }
+
+#[cfg(not(feature = "gcp"))]
+#[test]
+fn without_the_gcp_feature_gcp_references_are_78() {
+    crate::util::Test::new()
+        .args(["--from", "gcp-sm://my-project/app", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has(
+            "this build of secretrun has no Google Secret Manager support (cargo feature `gcp`)",
+        );
+}

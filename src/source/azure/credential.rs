@@ -14,16 +14,11 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::http::{self, HttpError};
+use crate::http;
+use crate::source::oauth;
 use crate::source::store::ParentEnv;
 
 const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
-
-/// How hard to try a token request.
-const RETRY: http::Retry = http::Retry {
-    max_retries: 2,
-    per_attempt: std::time::Duration::from_secs(10),
-};
 
 /// The VM metadata service's token endpoint.
 const IMDS: &str = "http://169.254.169.254/metadata/identity/oauth2/token";
@@ -160,7 +155,7 @@ impl Credential {
         deadline: Instant,
     ) -> Result<Zeroizing<String>> {
         let scope = format!("{resource}/.default");
-        let retry = RETRY;
+        let retry = oauth::RETRY;
         match self {
             Credential::Secret {
                 authority,
@@ -209,22 +204,24 @@ impl Credential {
                 if let Some(id) = client_id {
                     query.push(("client_id", id));
                 }
-                let url = format!("{endpoint}?{}", form(&query));
+                let url = format!("{endpoint}?{}", oauth::form(&query));
                 let mut value = reqwest::header::HeaderValue::from_str(header).map_err(|_| {
                     Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value")
                 })?;
                 value.set_sensitive(true);
                 let make = || client.get(&url).header("X-IDENTITY-HEADER", value.clone());
-                identity_token(http::exchange(make, retry, deadline).await, endpoint)
+                let answer = http::exchange(make, retry, deadline).await;
+                oauth::token_answer(answer, endpoint, "access_token", "a managed identity")
             }
             Credential::Imds { client_id } => {
                 let mut query = vec![("api-version", "2018-02-01"), ("resource", resource)];
                 if let Some(id) = client_id {
                     query.push(("client_id", id));
                 }
-                let url = format!("{IMDS}?{}", form(&query));
+                let url = format!("{IMDS}?{}", oauth::form(&query));
                 let make = || client.get(&url).header("Metadata", "true");
-                identity_token(http::exchange(make, retry, deadline).await, IMDS)
+                let answer = http::exchange(make, retry, deadline).await;
+                oauth::token_answer(answer, IMDS, "access_token", "a managed identity")
             }
             Credential::Cli => cli_token(resource, deadline).await,
         }
@@ -250,9 +247,8 @@ async fn entra(
     ];
     fields.extend_from_slice(proof);
     fields.push(("scope", scope));
-    let body = Zeroizing::new(form(&fields));
-    let make = || post_form(client, url, &body);
-    entra_token(http::exchange(make, RETRY, deadline).await, url).await
+    let body = Zeroizing::new(oauth::form(&fields));
+    oauth::post_form(client, url, &body, deadline, "access_token", "an Azure").await
 }
 
 /// `AZURE_AUTHORITY_HOST`, else the public cloud's. https only, but for loopback.
@@ -284,44 +280,6 @@ fn on_azure_vm() -> bool {
         std::fs::read_to_string(format!("/sys/class/dmi/id/{name}")).unwrap_or_default()
     };
     read("chassis_asset_tag").trim() == AZURE_ASSET_TAG
-}
-
-/// A form body, `application/x-www-form-urlencoded`.
-fn form(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::new();
-    for (i, (name, value)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        encode(&mut out, name);
-        out.push('=');
-        encode(&mut out, value);
-    }
-    out
-}
-
-fn encode(out: &mut String, text: &str) {
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-}
-
-fn post_form(
-    client: &reqwest::Client,
-    url: &str,
-    body: &Zeroizing<String>,
-) -> reqwest::RequestBuilder {
-    client
-        .post(url)
-        .header(
-            reqwest::header::CONTENT_TYPE,
-            "application/x-www-form-urlencoded",
-        )
-        .body(body.as_bytes().to_vec())
 }
 
 /// The federated token, read as it is now (the platform rotates the file).
@@ -383,88 +341,6 @@ fn certificate_assertion(
     Ok(signer.sign(&header, &claims))
 }
 
-/// Microsoft Entra's token answer: `access_token`, or an OAuth error whose code
-/// (never its description, which may quote what was sent) is shown.
-async fn entra_token(
-    answer: Result<http::Answer, HttpError>,
-    url: &str,
-) -> Result<Zeroizing<String>> {
-    let at = crate::address::shown(url);
-    let answer = answer.map_err(|e| match e {
-        HttpError::Unreachable(why) => Failure::new(
-            Kind::Unreachable,
-            format!("getting an Azure token: `{at}` {why}"),
-        ),
-        HttpError::Status(s) => Failure::new(
-            http::status_kind(s.as_u16()),
-            format!("getting an Azure token: `{at}` answered {}", s.as_u16()),
-        ),
-    })?;
-    let doc: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-    if answer.status.is_success() {
-        return access_token(&doc, "access_token", &at);
-    }
-    let code = doc.get("error").and_then(Value::as_str).unwrap_or("");
-    let kind = match code {
-        "invalid_client" | "unauthorized_client" | "invalid_grant" => Kind::Denied,
-        _ => http::status_kind(answer.status.as_u16()),
-    };
-    fail(
-        kind,
-        format!(
-            "getting an Azure token: `{at}` refused the credentials ({}{})",
-            answer.status.as_u16(),
-            if code.is_empty() {
-                String::new()
-            } else {
-                format!(", `{}`", Escaped(code))
-            }
-        ),
-    )
-}
-
-/// A managed identity's token answer.
-fn identity_token(
-    answer: Result<http::Answer, HttpError>,
-    endpoint: &str,
-) -> Result<Zeroizing<String>> {
-    let at = crate::address::shown(endpoint);
-    match answer {
-        Ok(answer) if answer.status.is_success() => {
-            let doc: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-            access_token(&doc, "access_token", &at)
-        }
-        Ok(answer) => fail(
-            http::status_kind(answer.status.as_u16()),
-            format!(
-                "getting a managed identity token: `{at}` answered {}",
-                answer.status.as_u16()
-            ),
-        ),
-        Err(HttpError::Status(s)) => fail(
-            http::status_kind(s.as_u16()),
-            format!(
-                "getting a managed identity token: `{at}` answered {}",
-                s.as_u16()
-            ),
-        ),
-        Err(HttpError::Unreachable(why)) => fail(
-            Kind::Unreachable,
-            format!("getting a managed identity token: `{at}` {why}"),
-        ),
-    }
-}
-
-fn access_token(doc: &Value, field: &str, at: &str) -> Result<Zeroizing<String>> {
-    match doc.get(field).and_then(Value::as_str) {
-        Some(token) if !token.is_empty() => Ok(Zeroizing::new(token.to_owned())),
-        _ => fail(
-            Kind::Unreachable,
-            format!("getting an Azure token: `{at}` answered without a token"),
-        ),
-    }
-}
-
 /// The Azure CLI's token: `az account get-access-token`, run on a blocking thread
 /// under the deadline.
 async fn cli_token(resource: &str, deadline: Instant) -> Result<Zeroizing<String>> {
@@ -514,23 +390,18 @@ async fn cli_token(resource: &str, deadline: Instant) -> Result<Zeroizing<String
         );
     }
     let doc: Value = serde_json::from_slice(&stdout).unwrap_or(Value::Null);
-    access_token(&doc, "accessToken", "az")
+    match doc.get("accessToken").and_then(Value::as_str) {
+        Some(token) if !token.is_empty() => Ok(Zeroizing::new(token.to_owned())),
+        _ => fail(
+            Kind::Unreachable,
+            "`az account get-access-token` answered without a token",
+        ),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn forms_are_encoded() {
-        assert_eq!(
-            form(&[
-                ("scope", "https://vault.azure.net/.default"),
-                ("a b", "x&y=z")
-            ]),
-            "scope=https%3A%2F%2Fvault.azure.net%2F.default&a%20b=x%26y%3Dz"
-        );
-    }
 
     #[test]
     fn the_authority_is_https_but_for_loopback() {
