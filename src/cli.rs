@@ -14,9 +14,9 @@ use crate::mode::Mode;
 pub use crate::output::{OutputFormat, ScanFormat};
 use crate::supervise::parse_signal;
 
-/// Load secrets from dotenv files, Vault/OpenBao or AWS Secrets Manager, validate them,
-/// and exec COMMAND with a clean environment holding only those secrets and what you
-/// keep.
+/// Load secrets from dotenv files, Vault/OpenBao, AWS Secrets Manager, Azure Key Vault
+/// or Google Secret Manager, validate them, and exec COMMAND with a clean environment
+/// holding only those secrets and what you keep.
 #[derive(Debug, Parser)]
 #[command(
     name = "secretrun",
@@ -94,8 +94,9 @@ pub struct SharedArgs {
     )]
     pub config: Option<PathBuf>,
 
-    /// Pass this parent variable through; `*` and `?` match. VAULT_*, BAO_*, AWS_* and
-    /// SECRETRUN_* pass only when named exactly.
+    /// Pass this parent variable through; `*` and `?` match. The stores' credentials
+    /// and settings (VAULT_*, BAO_*, AWS_*, AZURE_*, GOOGLE_APPLICATION_CREDENTIALS, …)
+    /// and SECRETRUN_* pass only when named exactly.
     #[arg(long, value_name = "NAME|GLOB", global = true)]
     pub keep: Vec<String>,
 

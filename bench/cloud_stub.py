@@ -1,0 +1,59 @@
+"""A loopback server answering as Azure Key Vault, Microsoft Entra's token endpoint,
+Google's token endpoint and Secret Manager answer a client that is right, for the
+benchmarks only (the tests' stubs, in tests/it, are the strict ones).
+
+    python3 bench/cloud_stub.py PORT
+"""
+import base64
+import json
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+def crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def answer(self, doc):
+        body = json.dumps(doc).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        if self.path.endswith("/token") or "/oauth2/" in self.path:
+            self.answer({"access_token": "bench-token", "expires_in": 3599, "token_type": "Bearer"})
+        else:
+            self.send_error(404)
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path.startswith("/secrets/"):
+            name = path.split("/")[2]
+            self.answer({"value": f"value-{name}", "id": path,
+                         "attributes": {"enabled": True, "created": int(time.time())}})
+        elif path.endswith(":access"):
+            data = path.split("/")[5].encode()
+            self.answer({"name": path, "payload": {"data": base64.b64encode(data).decode(),
+                                                   "dataCrc32c": str(crc32c(data))}})
+        else:
+            self.send_error(404)
+
+
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
