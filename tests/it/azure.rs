@@ -670,3 +670,31 @@ fn a_certificate_credential_signs_a_client_assertion() {
         .run();
     run.status(77).stderr_has("`invalid_client`");
 }
+
+/// The Azure CLI's login, last in the chain: `az account get-access-token` for the
+/// vault's resource. A stand-in `az` on PATH checks its arguments and answers as the
+/// CLI does.
+#[test]
+fn the_azure_cli_login_is_the_last_resort() {
+    let s = servers();
+    s.state.put("by-cli", "via-azure-cli", true);
+    let script = format!(
+        "#!/bin/sh\n[ \"$*\" = \"account get-access-token --output json --resource https://vault.azure.net\" ] || exit 3\n\
+         printf '{{\"accessToken\": \"{TOKEN}\", \"expiresOn\": \"2099-01-01 00:00:00.000000\", \"tokenType\": \"Bearer\"}}'\n"
+    );
+    let test = Test::new().file("bin/az", script);
+    let bin = test.dir().join("bin");
+    std::fs::set_permissions(
+        bin.join("az"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let run = test
+        .env("PATH", format!("{}:{}", bin.display(), crate::util::PATH))
+        .env("SECRETRUN_TRUSTED_ORIGINS", s.vault.url())
+        .args(reads_v(&s.source("by-cli")))
+        .run();
+    got_v(&run, "via-azure-cli", "SECRETRUN_");
+    no_credentials(&run.stdout);
+    no_credentials(&run.stderr);
+}
