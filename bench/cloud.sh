@@ -4,11 +4,11 @@
 # proxy that adds 20 ms to every answer (bench/delay_proxy.py), side by side in one
 # hyperfine run. The token request goes through the proxy too, as it would cross
 # the network.
-#   bench/cloud.sh            RUNS=N sets hyperfine's runs
+#   bench/cloud.sh            RUNS=N sets hyperfine's runs; SECRETRUN_STATIC=PATH uses that build
 # Needs hyperfine and openssl (for the benchmark's service-account key).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$(scripts/build-static)
+bin=${SECRETRUN_STATIC:-$(scripts/build-static)}
 work=$(mktemp -d)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port=$(free_port); proxy=$(free_port)

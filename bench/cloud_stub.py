@@ -56,4 +56,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_error(404)
 
 
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+class Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections opened at once (TCP then waits a
+    # second to try again): a benchmark of concurrent reads must not measure that.
+    request_queue_size = 128
+    daemon_threads = True
+
+
+Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
