@@ -32,7 +32,7 @@ const API_VERSION: &str = "7.5";
 
 /// Reads in flight at once, per store: Key Vault throttles a vault at some
 /// thousands of reads per 10 s, and a launch needs no more than this.
-const IN_FLIGHT: usize = 16;
+const IN_FLIGHT: usize = 32;
 
 /// Key Vault's DNS suffixes, by cloud, with the resource a token is asked for.
 const CLOUDS: &[(&str, &str)] = &[

@@ -28,7 +28,7 @@ const ENDPOINT: &str = "https://secretmanager.googleapis.com";
 
 /// Reads in flight at once, per store (Secret Manager's quota is per minute; a
 /// launch needs no more than this at once).
-const IN_FLIGHT: usize = 16;
+const IN_FLIGHT: usize = 32;
 
 const RETRY: http::Retry = http::Retry {
     max_retries: 3,
