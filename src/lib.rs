@@ -181,6 +181,10 @@ fn lease_keeps_parent(secrets: &secret::SecretSet, how: &config::Launching) -> R
         )
         .into());
     }
+    if how.supervise {
+        // Supervised anyway (`--redact`, `--init`): no exec was asked for.
+        return Ok(true);
+    }
     match how.exec_asked {
         Some("--exec") => {
             for lease in secrets.leases() {

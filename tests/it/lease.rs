@@ -627,6 +627,11 @@ fn as_pid_1_a_lease_keeps_init_and_only_exec_gives_it_up() {
         redact(&stderr)
     );
     assert!(db.users().is_empty(), "a refused launch left a user");
+    // `--no-init` with `--redact`: supervised for the redaction, so the lease is kept.
+    let (status, stdout, stderr) = run(&["--no-init", "--redact"]);
+    assert_eq!(status, Some(0), "{}", redact(&stderr));
+    assert!(stdout.starts_with("pid1="), "{stdout}");
+    assert!(db.users().is_empty(), "the supervised launch left a user");
     let (status, stdout, _) = run(&["--exec"]);
     assert_eq!((status, stdout.as_str()), (Some(0), "pid1=sh\n"));
     assert_eq!(db.users().len(), 1, "--exec leaves the lease to expire");
