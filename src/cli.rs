@@ -33,6 +33,64 @@ pub struct Cli {
     #[command(subcommand)]
     pub subcommand: Option<Command>,
 
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+}
+
+impl Cli {
+    /// Parses the process's arguments; on an error, `--help` or `--version`, prints
+    /// what clap prints and exits.
+    pub fn from_args() -> Cli {
+        Cli::from_args_of(std::env::args_os().collect())
+    }
+
+    /// Parses `args` (the program's name first). A launch, the common case, is
+    /// parsed without the subcommands: building their definitions was most of the
+    /// launch's parsing time (bench/launch.sh, README). Anything else, and anything
+    /// the launch's definitions refuse (`--help` too), goes to the whole command
+    /// line, which answers as it always did.
+    pub fn from_args_of(args: Vec<OsString>) -> Cli {
+        launch_only(&args).unwrap_or_else(|| Cli::parse_from(args))
+    }
+}
+
+/// `args` parsed as a launch, when they name no subcommand and the launch's
+/// definitions accept them.
+fn launch_only(args: &[OsString]) -> Option<Cli> {
+    if names_a_subcommand(args) {
+        return None;
+    }
+    let Launch { shared, launch } = Launch::try_parse_from(args).ok()?;
+    Some(Cli {
+        shared,
+        subcommand: None,
+        launch,
+    })
+}
+
+/// A launch's command line: [`Cli`] without its subcommands.
+#[derive(Parser)]
+#[command(name = "secretrun")]
+struct Launch {
+    #[command(flatten)]
+    shared: SharedArgs,
+    #[command(flatten)]
+    launch: LaunchArgs,
+}
+
+/// Whether a word before `--` is a subcommand's name (or `help`). An option's value
+/// that happens to be one (`--from list`) also counts: the whole parser then decides.
+fn names_a_subcommand(args: &[OsString]) -> bool {
+    args.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .filter_map(|a| a.to_str())
+        .any(|a| a == "help" || <Command as clap::Subcommand>::has_subcommand(a))
+}
+
+/// The options of a launch (no subcommand), and the command.
+#[derive(Debug, Args)]
+pub struct LaunchArgs {
     /// Supervise COMMAND as a child and replace every secret value (4 characters or
     /// more) in its stdout and stderr with `[NAME]`.
     #[arg(long)]
@@ -288,6 +346,80 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
+    fn words(args: &[&str]) -> Vec<OsString> {
+        std::iter::once("secretrun")
+            .chain(args.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    /// What the launch's parser accepts, the whole parser reads the same way; every
+    /// launch below is taken by the launch's parser, and everything else is left
+    /// to the whole one.
+    #[test]
+    fn a_launch_parses_alike_without_the_subcommands() {
+        let options: [&[&str]; 14] = [
+            &["--from", "a.env"],
+            &["-f", "vault://secret/app#KEY"],
+            &["--from=b.env"],
+            &["--keep", "PORT", "--keep=HOME"],
+            &["--require", "DB_URL"],
+            &["--pure"],
+            &["--expect", "live"],
+            &["-c", "other.toml"],
+            &["-i", "id.txt"],
+            &["--timeout", "3s"],
+            &["--redact", "--kill-timeout", "1s"],
+            &["--watch", "30s", "--on-change", "restart"],
+            &["--init", "--on-change-signal", "USR1"],
+            &["--exec"],
+        ];
+        let mut taken = 0;
+        for mask in 0u32..(1 << options.len()) {
+            // Every single option, and a spread of combinations (the mask's bits).
+            if mask.count_ones() > 1 && mask % 29 != 0 {
+                continue;
+            }
+            let mut args: Vec<&str> = (0..options.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .flat_map(|i| options[i].iter().copied())
+                .collect();
+            args.extend(["--", "app", "check", "--from", "x"]);
+            let args = words(&args);
+            let whole = Cli::try_parse_from(&args);
+            match launch_only(&args) {
+                Some(fast) => {
+                    taken += 1;
+                    let whole = whole.expect("the launch's parser took it");
+                    assert_eq!(format!("{fast:?}"), format!("{whole:?}"));
+                }
+                // Only what the whole parser refuses too (`--exec` with `--redact`).
+                None => assert!(whole.is_err(), "{args:?} was not taken"),
+            }
+        }
+        assert!(taken > 100, "{taken}");
+    }
+
+    #[test]
+    fn help_errors_and_subcommands_go_to_the_whole_parser() {
+        for args in [
+            &["--help"][..],
+            &["-h"],
+            &["-V"],
+            &["--version"],
+            &["check"],
+            &["--from", "a.env", "list"],
+            &["--from", "list", "--", "app"],
+            &["help"],
+            &["app"],
+            &["--bogus", "--", "app"],
+            &["--watch", "0s", "--", "app"],
+            &["--exec", "--redact", "--", "app"],
+        ] {
+            assert!(launch_only(&words(args)).is_none(), "{args:?}");
+        }
+    }
+
     #[test]
     fn definitions_are_consistent() {
         Cli::command().debug_assert();
@@ -297,7 +429,7 @@ mod tests {
     fn command_after_double_dash() {
         let cli = Cli::try_parse_from(["secretrun", "--keep", "PORT", "--", "list", "-x"]).unwrap();
         assert!(cli.subcommand.is_none());
-        assert_eq!(cli.command, ["list", "-x"]);
+        assert_eq!(cli.launch.command, ["list", "-x"]);
         assert_eq!(cli.shared.keep, ["PORT"]);
     }
 
@@ -329,9 +461,9 @@ mod tests {
             "app",
         ])
         .unwrap();
-        assert_eq!(cli.kill_timeout, Duration::from_millis(200));
-        assert_eq!(cli.watch, Some(Duration::from_secs(120)));
-        assert_eq!(cli.on_change_signal, libc::SIGUSR1);
+        assert_eq!(cli.launch.kill_timeout, Duration::from_millis(200));
+        assert_eq!(cli.launch.watch, Some(Duration::from_secs(120)));
+        assert_eq!(cli.launch.on_change_signal, libc::SIGUSR1);
         for bad in [
             ["--watch", "0s"],
             ["--watch", "soon"],

@@ -368,7 +368,7 @@ fn action(cli: &Cli, scan_file: &ScanFile) -> Action {
             to: recipients(to),
         }),
         _ => Action::Run {
-            command: cli.command.clone(),
+            command: cli.launch.command.clone(),
             how: launching(cli),
         },
     }
@@ -386,30 +386,30 @@ fn recipients(args: &RecipientArgs) -> Recipients {
 /// when a secret is leased, unless `--exec`.
 fn launching(cli: &Cli) -> Launching {
     let pid1 = std::process::id() == 1;
-    let signal = OnChange::Signal(cli.on_change_signal);
-    let action = |default| match cli.on_change {
+    let signal = OnChange::Signal(cli.launch.on_change_signal);
+    let action = |default| match cli.launch.on_change {
         Some(ChangeAction::Restart) => OnChange::Restart,
         Some(ChangeAction::Signal) => signal,
         None => default,
     };
-    let exec_asked = if cli.exec {
+    let exec_asked = if cli.launch.exec {
         Some("--exec")
-    } else if pid1 && cli.no_init {
+    } else if pid1 && cli.launch.no_init {
         Some("--no-init")
     } else {
         None
     };
     Launching {
-        supervise: cli.redact
-            || cli.init
-            || cli.watch.is_some()
-            || (pid1 && !cli.no_init && !cli.exec),
+        supervise: cli.launch.redact
+            || cli.launch.init
+            || cli.launch.watch.is_some()
+            || (pid1 && !cli.launch.no_init && !cli.launch.exec),
         exec_asked,
         options: supervise::Options {
-            kill_timeout: cli.kill_timeout,
-            reap_all: pid1 || cli.init,
-            redact: cli.redact,
-            watch: cli.watch.map(|every| Watch {
+            kill_timeout: cli.launch.kill_timeout,
+            reap_all: pid1 || cli.launch.init,
+            redact: cli.launch.redact,
+            watch: cli.launch.watch.map(|every| Watch {
                 every,
                 on_change: action(signal),
             }),

@@ -3,12 +3,12 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::CommandFactory;
 use secretrun::cli::Cli;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    if cli.subcommand.is_none() && cli.command.is_empty() {
+    let cli = Cli::from_args();
+    if cli.subcommand.is_none() && cli.launch.command.is_empty() {
         Cli::command()
             .error(
                 clap::error::ErrorKind::MissingRequiredArgument,
