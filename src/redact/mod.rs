@@ -33,6 +33,10 @@ pub struct Redactor {
     finder: AhoCorasick,
     /// For each pattern of the finder, the index of its replacement.
     label_of: Vec<usize>,
+    /// For each pattern: no proper suffix of it starts a pattern, so no occurrence
+    /// overlaps one of it without lying inside it, and the scanner's match of it is
+    /// all there is to know (the overlapping search is skipped there).
+    alone: Vec<bool>,
     replacements: Vec<Vec<u8>>,
     /// The patterns, sorted, to tell whether a tail may be the start of one.
     sorted: Vec<Vec<u8>>,
@@ -141,32 +145,46 @@ impl Redactor {
         );
         let longest = pairs.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
         let label_of = pairs.iter().map(|(_, l)| *l).collect();
-        let sorted = pairs.into_iter().map(|(v, _)| v).collect();
-        Some(Redactor {
+        let sorted: Vec<Vec<u8>> = pairs.into_iter().map(|(v, _)| v).collect();
+        let mut redactor = Redactor {
             scanner,
             finder,
             label_of,
+            alone: Vec::new(),
             replacements,
             sorted,
             longest,
-        })
+        };
+        redactor.alone = redactor
+            .sorted
+            .iter()
+            .map(|p| !(1..p.len()).any(|i| redactor.could_start_a_value(&p[i..])))
+            .collect();
+        Some(redactor)
     }
 
-    /// Every occurrence in `buf`, overlapping ones included. A leftmost-longest scan
-    /// (fast) finds where they are: each occurrence starts inside a match it finds
-    /// (otherwise the scan would have found that occurrence, or one starting before
-    /// it), so the overlapping search runs only from each such match's start to
-    /// `longest - 1` bytes past its end.
+    /// Every occurrence in `buf` that can change what is written: overlapping ones
+    /// included, those inside another left out where that is cheaper. A
+    /// leftmost-longest scan (fast) finds where they are: each occurrence starts
+    /// inside a match it finds (otherwise the scan would have found that
+    /// occurrence, or one starting before it), so the overlapping search runs only
+    /// from each such match's start to `longest - 1` bytes past its end; and not at
+    /// all for a match of a pattern that is [`Redactor::alone`], outside the
+    /// others' windows.
     fn occurrences(&self, buf: &[u8]) -> Vec<Occurrence> {
         let mut windows: Vec<(usize, usize)> = Vec::new();
+        let mut found = Vec::new();
         for m in self.scanner.find_iter(buf) {
             let end = (m.end() + self.longest - 1).min(buf.len());
+            let pattern = m.pattern().as_usize();
             match windows.last_mut() {
                 Some(last) if m.start() <= last.1 => last.1 = last.1.max(end),
+                _ if self.alone[pattern] => {
+                    found.push((m.start(), m.end(), Some(self.label_of[pattern])));
+                }
                 _ => windows.push((m.start(), end)),
             }
         }
-        let mut found = Vec::new();
         for (from, to) in windows {
             found.extend(self.finder.find_overlapping_iter(&buf[from..to]).map(|m| {
                 let label = Some(self.label_of[m.pattern().as_usize()]);

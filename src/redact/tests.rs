@@ -17,6 +17,25 @@ fn run(r: &Redactor, chunks: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// A small deterministic generator for the randomised tests.
+fn xorshift(mut seed: u64) -> impl FnMut() -> usize {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed as usize
+    }
+}
+
+/// The values named `V0`, `V1`, …
+fn named(values: &[String]) -> Vec<(String, &str)> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (format!("V{i}"), v.as_str()))
+        .collect()
+}
+
 #[test]
 fn replaces_values_with_their_names() {
     let r = redactor(&[
@@ -96,13 +115,7 @@ fn any_chunking_gives_the_same_output() {
         ("C", "bcbcb"),
         ("D", "aaaa\nbb"),
     ]);
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed as usize
-    };
+    let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
     for _ in 0..3000 {
         let text: Vec<u8> = (0..next() % 40).map(|_| b"abc\n"[next() % 4]).collect();
         let whole = run(&r, &[&text]);
@@ -187,13 +200,7 @@ fn a_long_run_of_one_value_is_masked_with_bounded_memory() {
 /// names taken out is the input with every covered byte taken out.
 #[test]
 fn every_covered_byte_is_masked_under_any_chunking() {
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed as usize
-    };
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
     for _ in 0..2000 {
         let values: Vec<String> = (0..1 + next() % 3)
             .map(|_| {
@@ -202,12 +209,8 @@ fn every_covered_byte_is_masked_under_any_chunking() {
                     .collect()
             })
             .collect();
-        let pairs: Vec<(String, &str)> = values
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (format!("V{i}"), v.as_str()))
-            .collect();
-        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let names = named(&values);
+        let pairs: Vec<(&str, &str)> = names.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         let r = redactor(&pairs);
         let text: Vec<u8> = (0..next() % 40).map(|_| b"abc"[next() % 3]).collect();
         let mut covered = vec![false; text.len()];
@@ -246,6 +249,50 @@ fn every_covered_byte_is_masked_under_any_chunking() {
             String::from_utf8_lossy(&text)
         );
     }
+}
+
+/// Skipping the overlapping search at a match of a pattern that is `alone` changes
+/// nothing: the output, names included, is that of a search everywhere, over
+/// values that often are alone and sometimes overlap.
+#[test]
+fn matches_of_values_alone_are_named_as_by_the_whole_search() {
+    let mut next = xorshift(0x1f83_d9ab_fb41_bd6b);
+    let (mut skipped, mut searched) = (0, 0);
+    for _ in 0..1500 {
+        let values: Vec<String> = (0..1 + next() % 4)
+            .map(|_| {
+                (0..4 + next() % 4)
+                    .map(|_| b"abcd"[next() % 4] as char)
+                    .collect()
+            })
+            .collect();
+        let names = named(&values);
+        let pairs: Vec<(&str, &str)> = names.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        let fast = redactor(&pairs);
+        let mut everywhere = redactor(&pairs);
+        everywhere.alone.fill(false);
+        skipped += fast.alone.iter().filter(|a| **a).count();
+        searched += fast.alone.iter().filter(|a| !**a).count();
+        let mut text: Vec<u8> = Vec::new();
+        for _ in 0..next() % 8 {
+            match next() % 3 {
+                0 => text.extend_from_slice(values[next() % values.len()].as_bytes()),
+                1 => text.extend((0..next() % 4).map(|_| b"abcdx"[next() % 5])),
+                _ => {
+                    let v = values[next() % values.len()].as_bytes();
+                    text.extend_from_slice(&v[next() % v.len()..]);
+                }
+            }
+        }
+        let cut = next() % (text.len() + 1);
+        assert_eq!(
+            run(&fast, &[&text[..cut], &text[cut..]]),
+            run(&everywhere, &[&text]),
+            "values {values:?}, text {:?}",
+            String::from_utf8_lossy(&text)
+        );
+    }
+    assert!(skipped > 500 && searched > 500, "{skipped} {searched}");
 }
 
 #[test]
