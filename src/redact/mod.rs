@@ -146,21 +146,19 @@ impl Redactor {
         let longest = pairs.iter().map(|(v, _)| v.len()).max().unwrap_or(0);
         let label_of = pairs.iter().map(|(_, l)| *l).collect();
         let sorted: Vec<Vec<u8>> = pairs.into_iter().map(|(v, _)| v).collect();
-        let mut redactor = Redactor {
+        let alone = sorted
+            .iter()
+            .map(|p| !(1..p.len()).any(|i| starts_some(&sorted, &p[i..])))
+            .collect();
+        Some(Redactor {
             scanner,
             finder,
             label_of,
-            alone: Vec::new(),
+            alone,
             replacements,
             sorted,
             longest,
-        };
-        redactor.alone = redactor
-            .sorted
-            .iter()
-            .map(|p| !(1..p.len()).any(|i| redactor.could_start_a_value(&p[i..])))
-            .collect();
-        Some(redactor)
+        })
     }
 
     /// Every occurrence in `buf` that can change what is written: overlapping ones
@@ -196,8 +194,7 @@ impl Redactor {
 
     /// Whether some value starts with `tail`.
     fn could_start_a_value(&self, tail: &[u8]) -> bool {
-        let at = self.sorted.partition_point(|v| v.as_slice() < tail);
-        self.sorted.get(at).is_some_and(|v| v.starts_with(tail))
+        starts_some(&self.sorted, tail)
     }
 
     /// A stream state for one output stream.
@@ -290,6 +287,12 @@ impl Stream<'_> {
         self.emit(end, out);
         zero(&mut self.pending);
     }
+}
+
+/// Whether some pattern of `sorted` (sorted) starts with `tail`.
+fn starts_some(sorted: &[Vec<u8>], tail: &[u8]) -> bool {
+    let at = sorted.partition_point(|v| v.as_slice() < tail);
+    sorted.get(at).is_some_and(|v| v.starts_with(tail))
 }
 
 /// Runs of overlapping occurrences (sorted by start): (start, end, index of the
