@@ -6,6 +6,18 @@ use std::process::ExitCode;
 use clap::CommandFactory;
 use secretrun::cli::Cli;
 
+/// Runs before Rust's runtime, which ignores SIGPIPE for the whole process: what the
+/// parent had set is recorded, so that the command gets it back.
+#[cfg(target_os = "linux")]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static BEFORE_RUNTIME: extern "C" fn() = before_runtime;
+
+#[cfg(target_os = "linux")]
+extern "C" fn before_runtime() {
+    secretrun::exec::record_sigpipe();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::from_args();
     if cli.subcommand.is_none() && cli.launch.command.is_empty() {

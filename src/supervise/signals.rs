@@ -12,6 +12,8 @@
 //! something (USR1, USR2, WINCH, and `--on-change-signal`) go to the command alone:
 //! a helper without a handler (a `sleep` the app started) would die of them.
 
+use crate::exec::is_ignored;
+
 /// The signals forwarded to the command.
 pub const FORWARDED: &[libc::c_int] = &[
     libc::SIGTERM,
@@ -62,15 +64,6 @@ pub fn send(pid: libc::pid_t, sig: libc::c_int) {
         if to < 0 && sig != libc::SIGKILL {
             libc::kill(to, libc::SIGCONT);
         }
-    }
-}
-
-/// Whether `sig` is ignored in this process (inherited from the parent).
-pub fn is_ignored(sig: libc::c_int) -> bool {
-    // SAFETY: sigaction with a null new action only reads the current one.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
     }
 }
 

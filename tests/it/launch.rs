@@ -247,6 +247,34 @@ fn signal_mask_and_sigpipe_are_reset() {
 }
 
 #[test]
+fn a_sigpipe_the_parent_ignored_stays_ignored() {
+    // As `trap '' PIPE` in a shell script: Rust's runtime ignores SIGPIPE in
+    // secretrun too, so only what was recorded before it started tells the two apart.
+    for mode in [&[][..], &["--redact"], &["--init"]] {
+        let test = Test::new().file(".env", "A=1\n");
+        let mut command = test.command();
+        command.args(mode);
+        command.args(["--", "grep", "^SigIgn", "/proc/self/status"]);
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(|| {
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+                Ok(())
+            });
+        }
+        let run: crate::util::Run = command.output().unwrap().into();
+        run.success();
+        let ignored = u64::from_str_radix(run.stdout.split_whitespace().nth(1).unwrap(), 16);
+        let sigpipe_bit = 1u64 << (libc::SIGPIPE - 1);
+        assert_eq!(
+            ignored.unwrap() & sigpipe_bit,
+            sigpipe_bit,
+            "{mode:?}: the parent's ignored SIGPIPE did not reach the command"
+        );
+    }
+}
+
+#[test]
 fn no_core_dumps_while_secrets_are_held_and_the_childs_limit_restored() {
     // The dotenv source is a FIFO: secretrun blocks reading it after hardening, and
     // the secret travels through a pipe, never a file.
