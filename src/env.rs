@@ -64,7 +64,7 @@ impl<'a> ChildEnv<'a> {
     /// the platform's PORT over a development `.env`).
     pub fn build(
         secrets: &'a SecretSet,
-        parent: impl IntoIterator<Item = (OsString, OsString)>,
+        parent: &[(OsString, OsString)],
         keep: &[String],
         pure: bool,
     ) -> ChildEnv<'a> {
@@ -72,18 +72,19 @@ impl<'a> ChildEnv<'a> {
         let mut kept = Vec::new();
         for (name, value) in parent {
             // A name that is not UTF-8 cannot match any pattern we accept.
-            let Ok(name) = name.into_string() else {
+            let Some(name) = name.to_str() else {
                 continue;
             };
-            let var = |name| Var {
-                name,
-                value: VarValue::Parent(value),
+            // Only what the child gets is copied: most of the parent's is not.
+            let var = |name: &str| Var {
+                name: name.to_owned(),
+                value: VarValue::Parent(value.clone()),
                 origin: Origin::Parent,
                 dates: Dates::default(),
             };
-            if keep.iter().any(|pattern| keeps(pattern, &name)) {
+            if keep.iter().any(|pattern| keeps(pattern, name)) {
                 kept.push(var(name));
-            } else if !pure && BASELINE.iter().any(|pattern| glob_match(pattern, &name)) {
+            } else if !pure && BASELINE.iter().any(|pattern| glob_match(pattern, name)) {
                 baseline.push(var(name));
             }
         }
@@ -150,9 +151,9 @@ mod tests {
             "*TOKEN".to_owned(),
             "AWS_REGION".to_owned(),
         ];
-        let env = ChildEnv::build(&secrets, parent.clone(), &keep, false);
+        let env = ChildEnv::build(&secrets, &parent, &keep, false);
         assert_eq!(names(&env), ["AWS_REGION", "LC_ALL", "PATH", "PORT"]);
-        let env = ChildEnv::build(&secrets, parent, &[], true);
+        let env = ChildEnv::build(&secrets, &parent, &[], true);
         assert!(env.vars.is_empty());
     }
 
@@ -167,7 +168,7 @@ mod tests {
             );
         }
         let parent = parent(&[("PATH", "/bin"), ("PORT", "1")]);
-        let env = ChildEnv::build(&secrets, parent, &["PORT".into(), "API".into()], false);
+        let env = ChildEnv::build(&secrets, &parent, &["PORT".into(), "API".into()], false);
         let value = |n: &str| env.get(n).unwrap().value.as_os_str().to_owned();
         assert_eq!(value("PATH"), "secret-PATH");
         assert_eq!(value("PORT"), "1");

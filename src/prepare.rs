@@ -66,12 +66,7 @@ impl<'c> Pipeline<'c> {
 
     /// The command's environment with these secrets.
     pub fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s> {
-        ChildEnv::build(
-            secrets,
-            self.parent.iter().cloned(),
-            &self.steps.keep,
-            self.steps.pure,
-        )
+        ChildEnv::build(secrets, &self.parent, &self.steps.keep, self.steps.pure)
     }
 
     /// The parent's PATH, where the command is looked up (never the child's, which

@@ -186,7 +186,7 @@ mod tests {
 
     impl Secrets for Stub {
         fn env<'s>(&self, secrets: &'s SecretSet) -> crate::env::ChildEnv<'s> {
-            crate::env::ChildEnv::build(secrets, Vec::new(), &[], true)
+            crate::env::ChildEnv::build(secrets, &[], &[], true)
         }
         fn refetch(&self) -> Result<SecretSet> {
             unreachable!("decide is given the fetch")

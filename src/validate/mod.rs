@@ -137,7 +137,11 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
     }
 
     report_not_read(&mut report, env);
-    for var in env.vars.iter().filter(|var| !not_read(&var.name)) {
+    let read = env
+        .vars
+        .iter()
+        .filter(|var| var.dates.leased != Some(Leased::NotRead));
+    for var in read {
         let value: Cow<str> = var.value.as_os_str().to_string_lossy();
         let in_schema = names.binary_search(&var.name.as_str()).is_ok();
         if !in_schema && !value.is_empty() && is_placeholder(&value) {
