@@ -14,7 +14,14 @@ const ORDER: &str = "scripts/startup.order";
 
 fn main() {
     println!("cargo:rerun-if-changed={ORDER}");
-    for var in ["RUSTC_LINKER", "CARGO_ENCODED_RUSTFLAGS"] {
+    // Where a user chooses another linker or linker flags from the environment.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUSTFLAGS",
+        "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER",
+    ] {
         println!("cargo:rerun-if-env-changed={var}");
     }
     let dir = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
