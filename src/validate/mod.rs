@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::detectors::{Detector, Mode, Provider, detect};
-use crate::env::ChildEnv;
+use crate::env::{ChildEnv, Var};
 use crate::lease::Leased;
 use crate::placeholder::is_placeholder;
 use crate::timestamp::Seconds;
@@ -142,59 +142,65 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
         .iter()
         .filter(|var| var.dates.leased != Some(Leased::NotRead));
     for var in read {
-        let value: Cow<str> = var.value.as_os_str().to_string_lossy();
         let in_schema = names.binary_search(&var.name.as_str()).is_ok();
-        if !in_schema && !value.is_empty() && is_placeholder(&value) {
-            report.warning(
-                &var.name,
-                format!("`{}` looks like a placeholder, not a real value", var.name),
-            );
-        }
-        if value.starts_with("django-insecure-") {
-            let message = format!(
-                "`{}` is a Django `django-insecure-` development key",
-                var.name
-            );
-            if config.expect == Some(Mode::Live) {
-                report.error(&var.name, format!("{message}, but live keys are expected"));
-            } else {
-                report.warning(&var.name, message);
-            }
-        }
-        if var.origin != crate::secret::Origin::Parent && is_hijack(&var.name) {
-            report.warning(
-                &var.name,
-                format!(
-                    "`{}` comes from `{}` and changes how the command and every program it \
-                     starts is loaded or interpreted; if you mean it, set it yourself and pass \
-                     it with --keep",
-                    var.name, var.origin
-                ),
-            );
-        }
-        let Some(detector) = detect(&value) else {
-            continue;
-        };
-        report.detected.insert(var.name.clone(), detector);
-        let Some(mode) = detector.mode else { continue };
-        let what = format!(
-            "`{}` holds a {mode} {} {}",
-            var.name, detector.provider, detector.kind
-        );
-        match config.expect {
-            Some(expected) if expected != mode => {
-                report.error(
-                    &var.name,
-                    format!("{what}, but {expected} keys are expected"),
-                );
-            }
-            None if mode == Mode::Live => report.warning(&var.name, what),
-            _ => {}
-        }
+        check_value(&mut report, var, in_schema, config.expect);
     }
     check_mixed_modes(&mut report);
     check_rotation(&mut report, env, config, crate::timestamp::now());
     report
+}
+
+/// The checks of one value the command would get: a placeholder, a development key,
+/// a variable that changes how programs load, and a provider key of the wrong mode.
+fn check_value(report: &mut Report, var: &Var, in_schema: bool, expect: Option<Mode>) {
+    let value: Cow<str> = var.value.as_os_str().to_string_lossy();
+    if !in_schema && !value.is_empty() && is_placeholder(&value) {
+        report.warning(
+            &var.name,
+            format!("`{}` looks like a placeholder, not a real value", var.name),
+        );
+    }
+    if value.starts_with("django-insecure-") {
+        let message = format!(
+            "`{}` is a Django `django-insecure-` development key",
+            var.name
+        );
+        if expect == Some(Mode::Live) {
+            report.error(&var.name, format!("{message}, but live keys are expected"));
+        } else {
+            report.warning(&var.name, message);
+        }
+    }
+    if var.origin != crate::secret::Origin::Parent && is_hijack(&var.name) {
+        report.warning(
+            &var.name,
+            format!(
+                "`{}` comes from `{}` and changes how the command and every program it \
+                 starts is loaded or interpreted; if you mean it, set it yourself and pass \
+                 it with --keep",
+                var.name, var.origin
+            ),
+        );
+    }
+    let Some(detector) = detect(&value) else {
+        return;
+    };
+    report.detected.insert(var.name.clone(), detector);
+    let Some(mode) = detector.mode else { return };
+    let what = format!(
+        "`{}` holds a {mode} {} {}",
+        var.name, detector.provider, detector.kind
+    );
+    match expect {
+        Some(expected) if expected != mode => {
+            report.error(
+                &var.name,
+                format!("{what}, but {expected} keys are expected"),
+            );
+        }
+        None if mode == Mode::Live => report.warning(&var.name, what),
+        _ => {}
+    }
 }
 
 /// Values of dynamic secrets that were not read (a read creates credentials): one
