@@ -189,6 +189,14 @@ pub struct Dates {
     pub leased: Option<Leased>,
 }
 
+impl Dates {
+    /// A dynamic secret left unread (a read creates credentials): it has no value to
+    /// check.
+    pub fn not_read(&self) -> bool {
+        self.leased == Some(Leased::NotRead)
+    }
+}
+
 /// A secret with where it came from.
 #[derive(Debug)]
 pub struct Secret {

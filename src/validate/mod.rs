@@ -15,7 +15,6 @@ use std::collections::BTreeMap;
 
 use crate::detectors::{Detector, Mode, Provider, detect};
 use crate::env::{ChildEnv, Var};
-use crate::lease::Leased;
 use crate::placeholder::is_placeholder;
 use crate::timestamp::Seconds;
 use rotation::Severity;
@@ -120,10 +119,7 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
     names.extend(config.require.iter().map(String::as_str));
     names.sort();
     names.dedup();
-    let not_read = |name: &str| {
-        env.get(name)
-            .is_some_and(|var| var.dates.leased == Some(Leased::NotRead))
-    };
+    let not_read = |name: &str| env.get(name).is_some_and(|var| var.dates.not_read());
     for &name in &names {
         if not_read(name) {
             continue;
@@ -137,11 +133,7 @@ pub fn validate(env: &ChildEnv, config: &Rules) -> Report {
     }
 
     report_not_read(&mut report, env);
-    let read = env
-        .vars
-        .iter()
-        .filter(|var| var.dates.leased != Some(Leased::NotRead));
-    for var in read {
+    for var in env.vars.iter().filter(|var| !var.dates.not_read()) {
         let in_schema = names.binary_search(&var.name.as_str()).is_ok();
         check_value(&mut report, var, in_schema, config.expect);
     }
@@ -209,7 +201,7 @@ fn report_not_read(report: &mut Report, env: &ChildEnv) {
     let names: Vec<String> = env
         .vars
         .iter()
-        .filter(|var| var.dates.leased == Some(Leased::NotRead))
+        .filter(|var| var.dates.not_read())
         .map(|var| var.name.clone())
         .collect();
     if names.is_empty() {
