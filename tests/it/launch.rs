@@ -232,18 +232,26 @@ fn signal_mask_and_sigpipe_are_reset() {
     }
     let run: crate::util::Run = command.output().unwrap().into();
     run.success();
-    let field = |name: &str| {
-        let line = run.stdout.lines().find(|l| l.starts_with(name)).unwrap();
-        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
-    };
-    assert_eq!(field("SigBlk:"), 0, "the signal mask reached the child");
-    // Rust's runtime ignores SIGPIPE in secretrun; the child must not inherit that.
-    let sigpipe_bit = 1u64 << (libc::SIGPIPE - 1);
     assert_eq!(
-        field("SigIgn:") & sigpipe_bit,
+        signal_set(&run.stdout, "SigBlk:"),
+        0,
+        "the signal mask reached the child"
+    );
+    // Rust's runtime ignores SIGPIPE in secretrun; the child must not inherit that.
+    assert_eq!(
+        signal_set(&run.stdout, "SigIgn:") & SIGPIPE_BIT,
         0,
         "SIGPIPE stays ignored in the child"
     );
+}
+
+/// SIGPIPE's bit in the signal sets of /proc/PID/status.
+const SIGPIPE_BIT: u64 = 1 << (libc::SIGPIPE - 1);
+
+/// A signal set (`SigBlk:`, `SigIgn:`) of a /proc/PID/status the command printed.
+fn signal_set(status: &str, field: &str) -> u64 {
+    let line = status.lines().find(|l| l.starts_with(field)).unwrap();
+    u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
 }
 
 #[test]
@@ -264,11 +272,9 @@ fn a_sigpipe_the_parent_ignored_stays_ignored() {
         }
         let run: crate::util::Run = command.output().unwrap().into();
         run.success();
-        let ignored = u64::from_str_radix(run.stdout.split_whitespace().nth(1).unwrap(), 16);
-        let sigpipe_bit = 1u64 << (libc::SIGPIPE - 1);
         assert_eq!(
-            ignored.unwrap() & sigpipe_bit,
-            sigpipe_bit,
+            signal_set(&run.stdout, "SigIgn:") & SIGPIPE_BIT,
+            SIGPIPE_BIT,
             "{mode:?}: the parent's ignored SIGPIPE did not reach the command"
         );
     }
