@@ -36,22 +36,25 @@ for b in "$bin" "$@"; do
           -n "20 paths, +20 ms$tag" "env $proxied $b ${twenty[*]} -- /bin/true")
 done
 hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-json "$work/result.json" "${cases[@]}" >/dev/null
-# The server's own work: its CPU time (user + system, /proc/PID/stat) over 100
-# launches of each loopback case, per launch. On loopback a launch cannot end before
-# the server has done it, and the server has at most every core of the machine.
+# The server's own work: its CPU time (user + system, /proc/PID/stat) over
+# $launches launches of each loopback case, per launch. On loopback a launch cannot
+# end before the server has done it, and the server has at most every core of the
+# machine.
+launches=100
 server=$(pgrep -f -- "-dev-listen-address=127.0.0.1:$port" | head -1)
 ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
 for n in 1 20; do
   args=("${one[@]}")
   [ "$n" = 1 ] || args=("${twenty[@]}")
   before=$(ticks)
-  for _ in $(seq 100); do "$bin" "${args[@]}" -- /bin/true; done
+  for _ in $(seq $launches); do "$bin" "${args[@]}" -- /bin/true; done
   echo "$n $(( ($(ticks) - before) * 1000 / $(getconf CLK_TCK) ))" >>"$work/server_cpu"
 done
-python3 - "$work/result.json" "$work/server_cpu" "$(nproc)" <<'PY'
+python3 - "$work/result.json" "$work/server_cpu" "$(nproc)" "$launches" <<'PY'
 import json, sys
 r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
-cpu = {int(n): int(ms) / 100 for n, ms in (line.split() for line in open(sys.argv[2]))}
+launches = int(sys.argv[4])
+cpu = {int(n): int(ms) / launches for n, ms in (line.split() for line in open(sys.argv[2]))}
 cores = int(sys.argv[3])
 for name, ms in r.items():
     print(f"{name:<18} median {ms:8.2f} ms")
@@ -59,7 +62,7 @@ for tag in ["", " (other)"]:
     if f"1 path{tag}" in r:
         print(f"20 paths / 1 path{tag}:              {r['20 paths' + tag] / r['1 path' + tag]:.2f}x")
         print(f"20 paths / 1 path, with +20 ms{tag}: {r['20 paths, +20 ms' + tag] / r['1 path, +20 ms' + tag]:.2f}x")
-print(f"server CPU per launch (100 launches): 1 path {cpu[1]:.2f} ms, 20 paths {cpu[20]:.2f} ms")
+print(f"server CPU per launch ({launches} launches): 1 path {cpu[1]:.2f} ms, 20 paths {cpu[20]:.2f} ms")
 floor = r["1 path"] + (cpu[20] - cpu[1]) / cores
 print(f"20 paths can take no less than 1 path + the server's extra CPU over {cores} cores: "
       f"{floor:.2f} ms, {floor / r['1 path']:.2f}x")
