@@ -263,8 +263,10 @@ pub fn is_ignored(sig: libc::c_int) -> bool {
 /// alone prevents a dump; execve makes the new image dumpable as usual). Rust's
 /// runtime ignores SIGPIPE and supervise mode blocks signals: neither is ours to hand
 /// on, so SIGPIPE gets the disposition the parent gave secretrun. Signals the user's
-/// parent ignored stay ignored, as with any exec. Call it from a `pre_exec` closure:
-/// std's exec sets SIGPIPE to its default before those run, and after anything else.
+/// parent ignored stay ignored, as with any exec. [`exec`] calls it just before
+/// execve; a child spawned through std's `Command` must call it from a `pre_exec`
+/// closure, since std sets SIGPIPE to its default before those run, and after
+/// anything else.
 ///
 /// # Safety
 /// Only async-signal-safe calls: safe between fork and exec. It changes the calling
@@ -286,24 +288,116 @@ pub unsafe fn hand_over(core: &libc::rlimit) {
 }
 
 /// Replaces this process with the command. Returns only on failure.
+///
+/// execve is called directly, with argv and envp built in one buffer each, instead of
+/// through std's `Command`, which copies every variable into a map and then into
+/// strings of its own: a tenth of a launch's instructions (bench/launch.sh, README).
+/// What std's exec does besides is done here too: [`hand_over`] resets the signal
+/// mask and SIGPIPE, and `execvpe` runs a script without a `#!` line with `/bin/sh`,
+/// as std's `execvp` does. `program` holds a `/` ([`resolve`]), so nothing is searched.
 pub fn exec(
     program: &Path,
     args: &[OsString],
     env: &ChildEnv,
     hardening: SavedCoreLimit,
 ) -> Failure {
-    let mut command = command(program, args, env);
-    let core = hardening.core;
-    // SAFETY: hand_over makes only async-signal-safe calls, and this process is
-    // about to become the command (an exec that fails leaves it to report and exit).
-    unsafe {
-        command.pre_exec(move || {
-            hand_over(&core);
-            Ok(())
-        });
-    }
-    let err = command.exec();
+    let strings = match ExecStrings::new(program, args, env) {
+        Ok(strings) => strings,
+        Err(failure) => return failure,
+    };
+    let argv = strings.argv.pointers();
+    let envp = strings.envp.pointers();
+    // SAFETY: every pointer points into `strings`, alive until after the call; both
+    // arrays end with a null pointer. hand_over changes only this process's signal
+    // state and core limit, which the command is about to inherit.
+    let err = unsafe {
+        hand_over(&hardening.core);
+        libc::execvpe(strings.program.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        io::Error::last_os_error()
+    };
     start_failure(program, &err)
+}
+
+/// What execve takes: the program, argv, and envp (`NAME=value`).
+struct ExecStrings {
+    program: std::ffi::CString,
+    argv: CStrings,
+    envp: CStrings,
+}
+
+impl ExecStrings {
+    fn new(program: &Path, args: &[OsString], env: &ChildEnv) -> Result<ExecStrings, Failure> {
+        let nul = |what: String| Failure::new(Kind::Invalid, format!("{what} holds a NUL byte"));
+        let program = std::ffi::CString::new(program.as_os_str().as_bytes())
+            .map_err(|_| nul("the command's path".to_owned()))?;
+        let mut argv = CStrings::with_capacity(args.iter().map(|arg| arg.len() + 1).sum());
+        for (i, arg) in args.iter().enumerate() {
+            argv.push(&[arg.as_bytes()])
+                .map_err(|()| nul(format!("argument {i} of the command")))?;
+        }
+        let size = env
+            .vars
+            .iter()
+            .map(|var| var.name.len() + 2 + var.value.as_os_str().len());
+        let mut envp = CStrings::with_capacity(size.sum());
+        for var in &env.vars {
+            let parts = [var.name.as_bytes(), b"=", var.value.as_os_str().as_bytes()];
+            envp.push(&parts)
+                .map_err(|()| nul(format!("the value of `{}`", var.name)))?;
+        }
+        Ok(ExecStrings {
+            program,
+            argv,
+            envp,
+        })
+    }
+}
+
+/// NUL-terminated strings, one after another in one buffer, which is zeroed when
+/// dropped (envp holds the secrets, and an exec that fails returns).
+struct CStrings {
+    bytes: zeroize::Zeroizing<Vec<u8>>,
+    starts: Vec<usize>,
+}
+
+impl CStrings {
+    /// Room for strings of `size` bytes in all, their NULs included: the buffer is
+    /// never reallocated, so no copy of it is left behind in freed memory.
+    fn with_capacity(size: usize) -> CStrings {
+        CStrings {
+            bytes: zeroize::Zeroizing::new(Vec::with_capacity(size)),
+            starts: Vec::new(),
+        }
+    }
+
+    /// Adds the string made of `parts`; fails, adding nothing, if one holds a NUL.
+    fn push(&mut self, parts: &[&[u8]]) -> Result<(), ()> {
+        if parts.iter().any(|part| part.contains(&0)) {
+            return Err(());
+        }
+        let size = parts.iter().map(|part| part.len()).sum::<usize>() + 1;
+        assert!(
+            self.bytes.len() + size <= self.bytes.capacity(),
+            "sized beforehand"
+        );
+        self.starts.push(self.bytes.len());
+        for part in parts {
+            self.bytes.extend_from_slice(part);
+        }
+        self.bytes.push(0);
+        Ok(())
+    }
+
+    /// A pointer to each string, then a null pointer; valid while `self` is.
+    fn pointers(&self) -> Vec<*const libc::c_char> {
+        let base = self.bytes.as_ptr();
+        self.starts
+            .iter()
+            // SAFETY: every start is an offset inside the buffer.
+            .map(|&start| unsafe { base.add(start) }.cast())
+            .chain(std::iter::once(std::ptr::null()))
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -328,6 +422,61 @@ mod tests {
         assert_eq!((dumpable, core), (0, 0));
         // SAFETY: as above.
         unsafe { libc::setrlimit(libc::RLIMIT_CORE, &saved.core) };
+    }
+
+    /// argv and envp as execve gets them; the buffer holding the values is zeroed
+    /// when an exec that failed drops it.
+    #[test]
+    fn exec_strings_hold_argv_and_envp_and_leave_nothing_behind() {
+        use crate::env::{Var, VarValue};
+        use crate::freed::{MARK, count};
+        use crate::secret::{Dates, Origin, SecretValue};
+        // Borrowed, not copied: a copy of the secret freed here would be counted.
+        fn read(block: &CStrings) -> Vec<&[u8]> {
+            let pointers = block.pointers();
+            assert!(pointers.last().unwrap().is_null());
+            pointers[..pointers.len() - 1]
+                .iter()
+                // SAFETY: each pointer is to a NUL-terminated string in `block`.
+                .map(|&p| unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes())
+                .collect()
+        }
+        let found = count(|| {
+            let secret = SecretValue::new(MARK.repeat(2));
+            let var = |name: &str, value| Var {
+                name: name.to_owned(),
+                value,
+                origin: Origin::Parent,
+                dates: Dates::default(),
+            };
+            let env = ChildEnv {
+                vars: vec![
+                    var("EMPTY", VarValue::Parent(OsString::new())),
+                    var("KEY", VarValue::Secret(&secret)),
+                    var("PATH", VarValue::Parent("/bin".into())),
+                ],
+            };
+            let args = ["app".into(), "-x".into(), "".into()];
+            let strings = ExecStrings::new(Path::new("/bin/app"), &args, &env).unwrap();
+            assert_eq!(strings.program.as_bytes(), b"/bin/app");
+            assert_eq!(read(&strings.argv), [&b"app"[..], b"-x", b""]);
+            let envp = read(&strings.envp);
+            assert_eq!(envp.len(), 3);
+            assert_eq!((envp[0], envp[2]), (&b"EMPTY="[..], &b"PATH=/bin"[..]));
+            let key = envp[1].strip_prefix(b"KEY=").expect("KEY=");
+            assert!(key == secret.expose().as_bytes(), "KEY's value differs");
+        });
+        assert_eq!(found, 0, "a freed buffer still held the secret");
+
+        let args = ["app".into(), "a\0b".into()];
+        let no_env = ChildEnv { vars: Vec::new() };
+        let Err(err) = ExecStrings::new(Path::new("/bin/app"), &args, &no_env) else {
+            panic!("a NUL in an argument was taken");
+        };
+        assert_eq!(
+            err.to_string(),
+            "argument 1 of the command holds a NUL byte"
+        );
     }
 
     #[test]

@@ -201,6 +201,22 @@ fn command_not_executable_is_126() {
     run.success().stdout_is("hi\n");
 }
 
+/// A script without a `#!` line runs with /bin/sh, as from a shell (execvp's rule),
+/// with the child's environment, in exec and supervise mode alike.
+#[test]
+fn a_script_without_a_hashbang_line_runs_with_sh() {
+    let test = Test::new()
+        .file(".env", "GREETING=hi\n")
+        .file("bin/tool", "echo \"$GREETING from $0\"\n");
+    let tool = test.dir().join("bin/tool");
+    std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for mode in [&["--"][..], &["--redact", "--"]] {
+        let args: Vec<&str> = mode.iter().copied().chain(["./bin/tool"]).collect();
+        let run = test.run_with(&args);
+        run.success().stdout_is("hi from ./bin/tool\n");
+    }
+}
+
 #[test]
 fn command_is_resolved_on_the_parents_path_not_the_childs() {
     // A secret named PATH must not decide which program runs.
