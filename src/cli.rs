@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod quick;
+
 use crate::duration::parse_duration;
 use crate::mode::Mode;
 pub use crate::output::{OutputFormat, ScanFormat};
@@ -60,6 +62,12 @@ fn launch_only(args: &[OsString]) -> Option<Cli> {
     if names_a_subcommand(args) {
         return None;
     }
+    quick::parse(args, |name| std::env::var_os(name)).or_else(|| launch_by_clap(args))
+}
+
+/// `args` parsed by clap as a launch: the launch's definitions without the
+/// subcommands.
+fn launch_by_clap(args: &[OsString]) -> Option<Cli> {
     let Launch { shared, launch } = Launch::try_parse_from(args).ok()?;
     Some(Cli {
         shared,
@@ -346,18 +354,30 @@ mod tests {
     use super::*;
     use clap::CommandFactory;
 
-    fn words(args: &[&str]) -> Vec<OsString> {
+    pub(super) fn words(args: &[&str]) -> Vec<OsString> {
         std::iter::once("secretrun")
             .chain(args.iter().copied())
             .map(OsString::from)
             .collect()
     }
 
-    /// What the launch's parser accepts, the whole parser reads the same way; every
-    /// launch below is taken by the launch's parser, and everything else is left
-    /// to the whole one.
+    /// Settings clap reads from the environment would make the comparisons below
+    /// compare the environment too.
+    pub(super) fn no_settings_in_the_environment() {
+        for name in ["SECRETRUN_CONFIG", "SECRETRUN_EXPECT", "SECRETRUN_TIMEOUT"] {
+            assert!(
+                std::env::var_os(name).is_none(),
+                "unset {name} to run the tests"
+            );
+        }
+    }
+
+    /// What the launch's parsers accept, the whole parser reads the same way: the
+    /// reader without clap takes every launch below that clap takes, and clap's
+    /// launch parser too.
     #[test]
     fn a_launch_parses_alike_without_the_subcommands() {
+        no_settings_in_the_environment();
         let options: [&[&str]; 14] = [
             &["--from", "a.env"],
             &["-f", "vault://secret/app#KEY"],
@@ -387,17 +407,24 @@ mod tests {
             args.extend(["--", "app", "check", "--from", "x"]);
             let args = words(&args);
             let whole = Cli::try_parse_from(&args);
-            match launch_only(&args) {
+            let quick = quick::parse(&args, |_| None);
+            assert_eq!(quick.is_some(), whole.is_ok(), "{args:?}");
+            match launch_by_clap(&args) {
                 Some(fast) => {
                     taken += 1;
-                    let whole = whole.expect("the launch's parser took it");
-                    assert_eq!(format!("{fast:?}"), format!("{whole:?}"));
+                    let whole = format!("{:?}", whole.expect("the launch's parser took it"));
+                    assert_eq!(format!("{fast:?}"), whole);
+                    assert_eq!(format!("{:?}", quick.unwrap()), whole);
                 }
                 // Only what the whole parser refuses too (`--exec` with `--redact`).
                 None => assert!(whole.is_err(), "{args:?} was not taken"),
             }
         }
         assert!(taken > 100, "{taken}");
+        // `--` and no command: main reports it.
+        let args = words(&["--"]);
+        let quick = format!("{:?}", quick::parse(&args, |_| None).unwrap());
+        assert_eq!(quick, format!("{:?}", Cli::try_parse_from(&args).unwrap()));
     }
 
     #[test]
