@@ -43,7 +43,7 @@ use clap::CommandFactory;
 use crate::cli::{Cli, Command};
 use crate::config::{Action, Config};
 use crate::error::{Failure, Kind};
-use crate::prepare::{Pipeline, Prepared};
+use crate::prepare::Pipeline;
 
 /// Runs what the command line asks. For a launch this returns only on failure; for
 /// the subcommands it returns the exit status.
@@ -76,11 +76,9 @@ pub fn run(cli: Cli) -> Result<u8> {
             probe,
             colour,
         } => {
-            let Prepared {
-                secrets,
-                mut report,
-            } = pipeline.prepare()?;
+            let secrets = pipeline.load()?;
             let env = pipeline.env(&secrets);
+            let mut report = pipeline.validate(&env);
             let exposed = validate::exposure::exposed(&env, &report);
             report.warnings.extend(exposed);
             if *probe {
@@ -127,7 +125,9 @@ fn launch(
     core: exec::SavedCoreLimit,
 ) -> Result<u8> {
     // From here on, a way out before the command runs drops the leases: revoked.
-    let Prepared { secrets, report } = pipeline.prepare()?;
+    let secrets = pipeline.load()?;
+    let env = pipeline.env(&secrets);
+    let report = pipeline.validate(&env);
     for warning in &report.warnings {
         messages::warning(&warning.message);
     }
@@ -144,7 +144,6 @@ fn launch(
         .into());
     }
     let program = exec::resolve(&command[0], pipeline.path())?;
-    let env = pipeline.env(&secrets);
     exec::check_limits(&program, command, &env)?;
     let keep_parent = lease_keeps_parent(&secrets, how)?;
     if !how.supervise && !keep_parent {

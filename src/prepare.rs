@@ -34,12 +34,6 @@ pub struct Pipeline<'c> {
     parent: Vec<(OsString, OsString)>,
 }
 
-/// What the pipeline made: the secrets, and what validation found.
-pub struct Prepared {
-    pub secrets: SecretSet,
-    pub report: Report,
-}
-
 impl<'c> Pipeline<'c> {
     pub fn new(steps: &'c Steps, parent: Vec<(OsString, OsString)>) -> Pipeline<'c> {
         Pipeline { steps, parent }
@@ -50,11 +44,11 @@ impl<'c> Pipeline<'c> {
         &self.parent
     }
 
-    /// Loads every source and validates what the command would get.
-    pub fn prepare(&self) -> Result<Prepared> {
-        let secrets = self.load()?;
-        let report = validate::validate(&self.env(&secrets), &self.steps.rules);
-        Ok(Prepared { secrets, report })
+    /// What validation finds in the command's environment, built by [`Pipeline::env`]
+    /// from what [`Pipeline::load`] returned: the caller keeps that environment for
+    /// the command, so it is built once.
+    pub fn validate(&self, env: &ChildEnv) -> Report {
+        validate::validate(env, &self.steps.rules)
     }
 
     /// Loads every source, without validating (`list` shows, it does not judge).
@@ -90,7 +84,7 @@ impl Secrets for Pipeline<'_> {
     }
 
     fn problems(&self, secrets: &SecretSet) -> Vec<String> {
-        let report = validate::validate(&self.env(secrets), &self.steps.rules);
+        let report = self.validate(&self.env(secrets));
         report.errors.into_iter().map(|f| f.message).collect()
     }
 }
