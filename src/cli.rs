@@ -96,6 +96,10 @@ fn names_a_subcommand(args: &[OsString]) -> bool {
         .any(|a| a == "help" || <Command as clap::Subcommand>::has_subcommand(a))
 }
 
+/// `--kill-timeout` and `--on-change-signal` when not given (clap and `quick` alike).
+const KILL_TIMEOUT: &str = "10s";
+const ON_CHANGE_SIGNAL: &str = "HUP";
+
 /// The options of a launch (no subcommand), and the command.
 #[derive(Debug, Args)]
 pub struct LaunchArgs {
@@ -120,7 +124,7 @@ pub struct LaunchArgs {
 
     /// In supervise mode: after forwarding TERM or INT, how long the command has to
     /// exit before it is sent KILL.
-    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration)]
+    #[arg(long, value_name = "DURATION", default_value = KILL_TIMEOUT, value_parser = duration)]
     pub kill_timeout: Duration,
 
     /// Supervise COMMAND and fetch the sources again on this interval (`30s`, `5m`);
@@ -134,7 +138,7 @@ pub struct LaunchArgs {
     pub on_change: Option<ChangeAction>,
 
     /// The signal `--on-change signal` sends.
-    #[arg(long, value_name = "SIGNAL", default_value = "HUP", value_parser = signal)]
+    #[arg(long, value_name = "SIGNAL", default_value = ON_CHANGE_SIGNAL, value_parser = signal)]
     pub on_change_signal: libc::c_int,
 
     /// The command to run and its arguments, after `--`.

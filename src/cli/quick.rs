@@ -12,7 +12,10 @@ use std::path::PathBuf;
 
 use clap::ValueEnum;
 
-use super::{ChangeAction, Cli, LaunchArgs, SharedArgs, duration, interval, signal};
+use super::{
+    ChangeAction, Cli, KILL_TIMEOUT, LaunchArgs, ON_CHANGE_SIGNAL, SharedArgs, duration, interval,
+    signal,
+};
 use crate::mode::Mode;
 
 /// Flags: no value, at most once.
@@ -87,8 +90,8 @@ pub(super) fn parse(args: &[OsString], env: impl Fn(&str) -> Option<OsString>) -
     if launch.exec && launch.watch.is_some() {
         return None;
     }
-    launch.kill_timeout = kill_timeout.unwrap_or(duration("10s").ok()?);
-    launch.on_change_signal = on_change_signal.unwrap_or(signal("HUP").ok()?);
+    launch.kill_timeout = kill_timeout.unwrap_or(duration(KILL_TIMEOUT).ok()?);
+    launch.on_change_signal = on_change_signal.unwrap_or(signal(ON_CHANGE_SIGNAL).ok()?);
     from_env(&mut cli.shared, env)?;
     Some(cli)
 }
