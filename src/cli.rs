@@ -40,12 +40,6 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Parses the process's arguments; on an error, `--help` or `--version`, prints
-    /// what clap prints and exits.
-    pub fn from_args() -> Cli {
-        Cli::from_args_of(std::env::args_os().collect())
-    }
-
     /// Parses `args` (the program's name first). A launch, the common case, is
     /// parsed without the subcommands: building their definitions was most of the
     /// launch's parsing time (bench/launch.sh, README). Anything else, and anything

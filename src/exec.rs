@@ -6,7 +6,7 @@
 //! COMMAND resolved on the parent's PATH (not the child's, which a secret could set),
 //! and the kernel's size limits checked so an oversized value is named instead of
 //! surfacing as a bare E2BIG. Just before exec the signal mask is cleared and SIGPIPE
-//! (which Rust's runtime ignores) goes back to what secretrun's parent had left it;
+//! (which secretrun ignores, see `start`) goes back to what secretrun's parent had left it;
 //! secretrun installs no handlers and starts no threads, so nothing else is left
 //! behind. Signals the parent ignored stay ignored, as with any exec (so
 //! `nohup secretrun -- app` keeps working, and so does `trap '' PIPE`).
@@ -17,7 +17,6 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::env::ChildEnv;
 use crate::error::{Failure, Kind};
@@ -237,31 +236,13 @@ fn interpreter(program: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(OsStr::from_bytes(word)))
 }
 
-/// Whether secretrun's parent left SIGPIPE ignored; see [`record_sigpipe`].
-static SIGPIPE_IGNORED: AtomicBool = AtomicBool::new(false);
-
-/// Records whether SIGPIPE is ignored. The binary calls this before Rust's runtime
-/// starts (from `.init_array`): the runtime ignores SIGPIPE for the whole process,
-/// after which what the parent had set can no longer be read.
-pub fn record_sigpipe() {
-    SIGPIPE_IGNORED.store(is_ignored(libc::SIGPIPE), Ordering::Relaxed);
-}
-
-/// Whether `sig` is ignored in this process (inherited from the parent, except
-/// SIGPIPE once Rust's runtime has started).
-pub fn is_ignored(sig: libc::c_int) -> bool {
-    // SAFETY: sigaction with a null new action only reads the current one.
-    unsafe {
-        let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(sig, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
-    }
-}
+pub use crate::start::is_ignored;
 
 /// Puts the process state the command inherits back as the user had it, in exec
 /// mode just before execve and in supervise mode between fork and exec. The core-dump
 /// limit is the user's again (until execve the process is still not dumpable, which
-/// alone prevents a dump; execve makes the new image dumpable as usual). Rust's
-/// runtime ignores SIGPIPE and supervise mode blocks signals: neither is ours to hand
+/// alone prevents a dump; execve makes the new image dumpable as usual). secretrun
+/// ignores SIGPIPE ([`crate::start`]) and supervise mode blocks signals: neither is ours to hand
 /// on, so SIGPIPE gets the disposition the parent gave secretrun. Signals the user's
 /// parent ignored stay ignored, as with any exec. [`exec`] calls it just before
 /// execve; a child spawned through std's `Command` must call it from a `pre_exec`
@@ -272,7 +253,7 @@ pub fn is_ignored(sig: libc::c_int) -> bool {
 /// Only async-signal-safe calls: safe between fork and exec. It changes the calling
 /// process's signal state, so call it only in the process that is about to exec.
 pub unsafe fn hand_over(core: &libc::rlimit) {
-    let sigpipe = if SIGPIPE_IGNORED.load(Ordering::Relaxed) {
+    let sigpipe = if crate::start::parent_ignored_sigpipe() {
         libc::SIG_IGN
     } else {
         libc::SIG_DFL

@@ -30,6 +30,7 @@ pub mod redact;
 pub mod scan;
 pub mod secret;
 pub mod source;
+pub mod start;
 pub mod supervise;
 pub mod timestamp;
 pub mod validate;

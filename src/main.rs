@@ -1,25 +1,31 @@
 //! The binary: parse the command line, call the library, print the error chain and
 //! pick the exit status.
+//!
+//! `main` is the C entry point (`no_main`): Rust's runtime start-up does not run, and
+//! `secretrun::start` does the part of it secretrun needs (the command line, the
+//! standard streams, SIGPIPE) without the rest, which cost a launch about a tenth of a
+//! millisecond (bench/launch.sh, README).
 
-use std::process::ExitCode;
+#![no_main]
+
+use std::ffi::{OsString, c_char, c_int};
 
 use clap::CommandFactory;
 use secretrun::cli::Cli;
 
-/// Runs before Rust's runtime, which ignores SIGPIPE for the whole process: what the
-/// parent had set is recorded, so that the command gets it back.
-#[cfg(target_os = "linux")]
-#[used]
-#[unsafe(link_section = ".init_array")]
-static BEFORE_RUNTIME: extern "C" fn() = before_runtime;
-
-#[cfg(target_os = "linux")]
-extern "C" fn before_runtime() {
-    secretrun::exec::record_sigpipe();
+#[unsafe(no_mangle)]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    secretrun::start::runtime();
+    // SAFETY: argc and argv are what the C runtime received from execve.
+    let args = unsafe { secretrun::start::args(argc, argv) };
+    // A panic has printed its message; 101 is the status std's runtime gives it.
+    let code = std::panic::catch_unwind(|| run(args)).unwrap_or(101);
+    // Exits through std, which flushes standard output first.
+    std::process::exit(code.into())
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::from_args();
+fn run(args: Vec<OsString>) -> u8 {
+    let cli = Cli::from_args_of(args);
     if cli.subcommand.is_none() && cli.launch.command.is_empty() {
         Cli::command()
             .error(
@@ -29,12 +35,12 @@ fn main() -> ExitCode {
             .exit();
     }
     match secretrun::run(cli) {
-        Ok(code) => ExitCode::from(code),
+        Ok(code) => code,
         // A closed pipe (`secretrun list | head`) is the reader's choice, not an error.
-        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) if is_broken_pipe(&err) => 0,
         Err(err) => {
             secretrun::messages::error(&err);
-            ExitCode::from(secretrun::error::exit_code(&err))
+            secretrun::error::exit_code(&err)
         }
     }
 }

@@ -272,8 +272,8 @@ fn signal_set(status: &str, field: &str) -> u64 {
 
 #[test]
 fn a_sigpipe_the_parent_ignored_stays_ignored() {
-    // As `trap '' PIPE` in a shell script: Rust's runtime ignores SIGPIPE in
-    // secretrun too, so only what was recorded before it started tells the two apart.
+    // As `trap '' PIPE` in a shell script: secretrun ignores SIGPIPE for itself too
+    // (src/start.rs), so only what it recorded before that tells the two apart.
     for mode in [&[][..], &["--redact"], &["--init"]] {
         let test = Test::new().file(".env", "A=1\n");
         let mut command = test.command();
@@ -293,6 +293,51 @@ fn a_sigpipe_the_parent_ignored_stays_ignored() {
             SIGPIPE_BIT,
             "{mode:?}: the parent's ignored SIGPIPE did not reach the command"
         );
+    }
+}
+
+#[test]
+fn closed_standard_streams_are_opened_on_dev_null() {
+    // A closed 0, 1 or 2 is opened on /dev/null before anything else, so no file
+    // secretrun opens takes the number, and the command inherits /dev/null there.
+    // `$$` is the command itself (secretrun execs it), and the shell's own descriptors
+    // are read from a command substitution, which leaves them as they were inherited.
+    let cases: [(&[i32], &str, &str); 2] = [
+        (&[0, 2], "readlink /proc/$$/fd/0 /proc/$$/fd/2", "stdout"),
+        (
+            &[1],
+            "t=$(readlink /proc/$$/fd/1); echo \"$t\" >&2",
+            "stderr",
+        ),
+    ];
+    for (closed, script, shown_on) in cases {
+        let test = Test::new().file(".env", "A=1\n");
+        let mut command = test.command();
+        command.args(["--", "sh", "-c", script]);
+        let closed = closed.to_vec();
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            command.pre_exec(move || {
+                for &fd in &closed {
+                    libc::close(fd);
+                }
+                Ok(())
+            });
+        }
+        let run: crate::util::Run = command.output().unwrap().into();
+        run.success();
+        let shown = if shown_on == "stdout" {
+            &run.stdout
+        } else {
+            &run.stderr
+        };
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(
+            lines.len(),
+            script.matches("/proc").count(),
+            "{script}: {shown}"
+        );
+        assert!(lines.iter().all(|l| *l == "/dev/null"), "{script}: {shown}");
     }
 }
 

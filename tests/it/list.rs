@@ -43,3 +43,33 @@ fn list_json() {
         ]})
     );
 }
+
+#[test]
+fn list_into_a_closed_pipe_exits_0_without_a_word() {
+    // `secretrun list | head -1`: the reader has gone. secretrun ignores SIGPIPE for
+    // itself (src/start.rs), so the write fails with EPIPE, which is not an error;
+    // without that, SIGPIPE would kill it. The pipe's read end is closed before the
+    // start, so the very first write meets it.
+    let test = Test::new().file(".env", "A=1\nB=2\n");
+    let mut fds = [0; 2];
+    // SAFETY: pipe writes two descriptors into `fds`.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here, once each.
+    let (reader, writer) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    drop(reader);
+    let output = test
+        .command()
+        .args(["list", "--from", ".env"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let run: crate::util::Run = output.into();
+    run.success();
+    assert_eq!(run.stderr, "");
+}
