@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 command -v rg >/dev/null || apt-get install -y -qq ripgrep >/dev/null
 [ -x .venv/bin/detect-secrets ] || .venv/bin/pip install --quiet detect-secrets
 cargo build --release --quiet
-bin=$PWD/target/release/secretrun
+bin=$PWD/target/$(rustc -vV | sed -n 's/^host: //p')/release/secretrun
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 python3 bench/make_tree.py "$work/tree" "${MB:-1024}" > "$work/planted"
