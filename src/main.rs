@@ -6,13 +6,17 @@
 //! standard streams, SIGPIPE) without the rest, which cost a launch about a tenth of a
 //! millisecond (bench/launch.sh, README).
 
-#![no_main]
+// A test harness built from this file (`cargo test --all-targets`) brings its own
+// `main`; the binary has no tests of its own (tests/it runs it).
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use std::ffi::{OsString, c_char, c_int};
 
 use clap::CommandFactory;
 use secretrun::cli::Cli;
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     secretrun::start::runtime();
