@@ -3,8 +3,8 @@
 //!
 //! `main` is the C entry point (`no_main`): Rust's runtime start-up does not run, and
 //! `secretrun::start` does the part of it secretrun needs (the command line, the
-//! standard streams, SIGPIPE) without the rest, which cost a launch about a tenth of a
-//! millisecond (bench/launch.sh, README).
+//! standard streams, SIGPIPE) without the rest, which cost a launch 0.04–0.1 ms
+//! (bench/launch.sh, README).
 
 // A test harness built from this file (`cargo test --all-targets`) brings its own
 // `main`; the binary has no tests of its own (tests/it runs it).
