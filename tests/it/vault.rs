@@ -320,6 +320,60 @@ fn tls_needs_the_ca() {
         .stderr_has("warning: VAULT_SKIP_VERIFY is on");
 }
 
+/// Over https the server offers HTTP/2 (Go's server does), and the reads of every
+/// path share the connection the mount lookup opened: five paths on one mount make
+/// one connection, where HTTP/1.1 needs one for each read in flight (five), each
+/// with its own TLS handshake on both sides.
+#[test]
+fn paths_on_one_mount_share_one_https_connection() {
+    let server = bao::tls_server();
+    let ca = server.tls_dir.as_ref().unwrap().join("vault-ca.pem");
+    let test = Test::new();
+    for i in 0..5 {
+        let status = std::process::Command::new(crate::util::tool("bao"))
+            .args([
+                "kv",
+                "put",
+                "-mount=secret",
+                "-address",
+                &server.addr,
+                "-ca-cert",
+            ])
+            .arg(&ca)
+            .args([format!("shared/{i}"), format!("SHARED_{i}=value-{i}")])
+            .env_clear()
+            .env("HOME", test.dir())
+            .env("BAO_TOKEN", ROOT_TOKEN)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "bao kv put failed");
+    }
+    let mut args: Vec<String> = (0..5)
+        .flat_map(|i| ["--from".to_owned(), format!("vault://secret/shared/{i}")])
+        .collect();
+    args.extend(
+        [
+            "--",
+            "sh",
+            "-c",
+            "test \"$SHARED_0$SHARED_4\" = value-0value-4",
+        ]
+        .map(String::from),
+    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let env = [
+        ("VAULT_ADDR", server.addr.clone()),
+        ("VAULT_TOKEN", ROOT_TOKEN.to_owned()),
+        ("VAULT_CACERT", ca.to_string_lossy().into_owned()),
+    ];
+    let trace = crate::trace::strace(&test, "connect", &args, &env);
+    let port = server.addr.rsplit(':').next().unwrap();
+    let to_server = format!("sin_port=htons({port})");
+    let connects = trace.lines().filter(|l| l.contains(&to_server)).count();
+    assert_eq!(connects, 1, "connections to the server: {connects}");
+}
+
 #[test]
 fn a_listener_that_never_answers_times_out_by_the_deadline() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
