@@ -75,7 +75,7 @@ fn missing<'a>(name: &str, feature: &str, r: &RemoteRef) -> Result<Box<dyn Store
 #[cfg(feature = "vault")]
 mod vault {
     use super::*;
-    use crate::source::vault::{Client, Settings};
+    use crate::source::vault::{Client, Requests, Settings};
 
     pub struct Vault {
         settings: Settings,
@@ -108,7 +108,14 @@ mod vault {
             deadline: Instant,
         ) -> LocalBoxFuture<'a, Result<Answers>> {
             Box::pin(async move {
-                let client = Client::connect(self.settings, self.read_dynamic, deadline).await?;
+                // Several references are read at once; one is one request after another.
+                let requests = if refs.len() > 1 {
+                    Requests::AtOnce
+                } else {
+                    Requests::OneByOne
+                };
+                let client =
+                    Client::connect(self.settings, self.read_dynamic, requests, deadline).await?;
                 Ok(client.read_all(refs, deadline).await)
             })
         }

@@ -374,6 +374,77 @@ fn paths_on_one_mount_share_one_https_connection() {
     assert_eq!(connects, 1, "connections to the server: {connects}");
 }
 
+/// The protocols each TLS ClientHello of a launch reading these paths from the TLS
+/// server offers (ALPN, in the clear in the hello), seen with strace: `h2` and
+/// `http/1.1`, or `http/1.1` alone.
+fn alpn_offers(paths: &[&str]) -> Vec<&'static str> {
+    let server = bao::tls_server();
+    let ca = server.tls_dir.as_ref().unwrap().join("vault-ca.pem");
+    let test = Test::new();
+    let output = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-x",
+            "-s",
+            "65536",
+            "-e",
+            "trace=writev,write,sendto",
+        ])
+        .arg(crate::util::BIN)
+        .args(paths.iter().flat_map(|p| ["--from", p]))
+        .args(["--", "true"])
+        .env_clear()
+        .env("PATH", crate::util::PATH)
+        .env("HOME", test.dir())
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("VAULT_CACERT", &ca)
+        .output()
+        .unwrap();
+    // strace -x writes a binary string's every byte as \xNN.
+    let hex = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .map(|b| format!("\\x{b:02x}"))
+            .collect::<String>()
+    };
+    let (hello, h2, http1) = (
+        // A handshake record (0x16) of TLS 1.0 framing (0x0301), as rustls sends a
+        // ClientHello, at the start of a write.
+        format!("\"{}", hex(b"\x16\x03\x01")),
+        hex(b"\x02h2\x08http/1.1"),
+        hex(b"\x08http/1.1"),
+    );
+    let trace = String::from_utf8_lossy(&output.stderr);
+    let offers: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains(&hello))
+        .map(|l| {
+            if l.contains(&h2) {
+                "h2 http/1.1"
+            } else if l.contains(&http1) {
+                "http/1.1"
+            } else {
+                "neither"
+            }
+        })
+        .collect();
+    assert!(!offers.is_empty(), "no TLS ClientHello in the trace");
+    offers
+}
+
+/// A lone path is a few requests one after another, quicker over HTTP/1.1; several
+/// paths are read at once, and offer HTTP/2 so that they can share a connection.
+#[test]
+fn a_lone_path_offers_http1_and_several_offer_http2() {
+    assert_eq!(alpn_offers(&["vault://secret/none"]), ["http/1.1"]);
+    assert_eq!(
+        alpn_offers(&["vault://secret/none", "vault://secret/other"]),
+        ["h2 http/1.1"]
+    );
+}
+
 #[test]
 fn a_listener_that_never_answers_times_out_by_the_deadline() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use super::{Client, Settings};
+use super::{Client, Requests, Settings};
 use crate::error::{Failure, Kind, fail};
 use crate::lease::{Lease, LeaseStore, Leased};
 use crate::secret::Dates;
@@ -160,7 +160,8 @@ impl VaultLeases {
             .build()?;
         runtime.block_on(async {
             let deadline = Instant::now() + timeout;
-            let client = Client::connect(self.settings.clone(), false, deadline).await?;
+            let client =
+                Client::connect(self.settings.clone(), false, Requests::OneByOne, deadline).await?;
             let bytes = client
                 .request(Method::PUT, path, Some(&body), deadline)
                 .await

@@ -9,7 +9,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use super::{Client, Settings};
+use super::{Client, Requests, Settings};
 use crate::address;
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
@@ -74,7 +74,10 @@ fn config_error(what: &str, e: &dyn std::fmt::Display) -> Failure {
 /// The reqwest client with the TLS settings, and the base URL to use. With a TLS
 /// server name, the URL's host becomes that name (so it is both sent as SNI and
 /// verified) and the name is resolved to the configured host's address.
-pub(super) fn build_http(settings: &Settings) -> Result<(reqwest::Client, String)> {
+pub(super) fn build_http(
+    settings: &Settings,
+    requests: Requests,
+) -> Result<(reqwest::Client, String)> {
     let certs = custom_roots(settings)?;
     let roots = if !certs.is_empty() {
         // A custom CA replaces the system roots, as the Vault CLI does.
@@ -93,6 +96,9 @@ pub(super) fn build_http(settings: &Settings) -> Result<(reqwest::Client, String
     }
     if settings.skip_verify {
         builder = builder.danger_accept_invalid_certs(true);
+    }
+    if requests == Requests::OneByOne {
+        builder = builder.http1_only();
     }
     let mut base = settings.addr.clone();
     if let Some(name) = &settings.tls_server_name {
