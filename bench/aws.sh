@@ -19,14 +19,7 @@ tls_port=$(free_port)
 bao_port=$(free_port)
 HOME="$work" moto_server -H 127.0.0.1 -p "$moto_port" >"$work/moto.log" 2>&1 &
 moto_pid=$!
-# A throwaway CA and a certificate for 127.0.0.1, for the TLS front.
-openssl ecparam -name prime256v1 -genkey -noout -out "$work/ca.key"
-openssl req -x509 -new -key "$work/ca.key" -subj /CN=bench-ca -days 1 -out "$work/ca.pem"
-openssl ecparam -name prime256v1 -genkey -noout -out "$work/tls.key"
-openssl req -new -key "$work/tls.key" -subj /CN=127.0.0.1 |
-  openssl x509 -req -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial -days 1 \
-    -extfile <(printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n') \
-    -out "$work/tls.pem" 2>/dev/null
+bench/tls_cert.sh "$work"
 python3 bench/tls_proxy.py "$tls_port" "$moto_port" "$work/tls.pem" "$work/tls.key" &
 tls_pid=$!
 HOME="$work" bao server -dev -dev-no-store-token -dev-root-token-id=bench -dev-listen-address=127.0.0.1:$bao_port >"$work/bao.log" 2>&1 &

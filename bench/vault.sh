@@ -61,20 +61,28 @@ hyperfine -N --warmup 5 --runs "${RUNS:-50}" --export-json "$work/result.json" "
 # end before the server has done it, and the server has at most every core of the
 # machine.
 launches=100
-server=$(pgrep -f -- "-dev-listen-address=127.0.0.1:$port" | head -1)
-ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
-for n in 1 20; do
-  args=("${one[@]}")
-  [ "$n" = 1 ] || args=("${twenty[@]}")
-  before=$(ticks)
-  for _ in $(seq $launches); do "$bin" "${args[@]}" -- /bin/true; done
-  echo "$n $(( ($(ticks) - before) * 1000 / $(getconf CLK_TCK) ))" >>"$work/server_cpu"
+for kind in http https; do
+  if [ "$kind" = http ]; then
+    p=$port; over=()
+  else
+    p=$tls_port; over=("VAULT_ADDR=$tls_addr" "VAULT_CACERT=$work/tls/vault-ca.pem")
+  fi
+  server=$(pgrep -f -- "-dev-listen-address=127.0.0.1:$p" | head -1)
+  ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }
+  for n in 1 20; do
+    args=("${one[@]}")
+    [ "$n" = 1 ] || args=("${twenty[@]}")
+    before=$(ticks)
+    for _ in $(seq $launches); do env "${over[@]}" "$bin" "${args[@]}" -- /bin/true; done
+    echo "$kind $n $(( ($(ticks) - before) * 1000 / $(getconf CLK_TCK) ))" >>"$work/server_cpu"
+  done
 done
 python3 - "$work/result.json" "$work/server_cpu" "$(nproc)" "$launches" <<'PY'
 import json, sys
 r = {x["command"]: x["median"] * 1000 for x in json.load(open(sys.argv[1]))["results"]}
 launches = int(sys.argv[4])
-cpu = {int(n): int(ms) / launches for n, ms in (line.split() for line in open(sys.argv[2]))}
+cpu = {(kind, int(n)): int(ms) / launches
+       for kind, n, ms in (line.split() for line in open(sys.argv[2]))}
 cores = int(sys.argv[3])
 for name, ms in r.items():
     print(f"{name:<18} median {ms:8.2f} ms")
@@ -83,8 +91,10 @@ for tag in [""] + [f" (other {i})" for i in range(1, 10)]:
         print(f"20 paths / 1 path{tag}:              {r['20 paths' + tag] / r['1 path' + tag]:.2f}x")
         print(f"20 paths / 1 path, with +20 ms{tag}: {r['20 paths, +20 ms' + tag] / r['1 path, +20 ms' + tag]:.2f}x")
         print(f"20 paths / 1 path, https{tag}:       {r['20 paths, https' + tag] / r['1 path, https' + tag]:.2f}x")
-print(f"server CPU per launch ({launches} launches): 1 path {cpu[1]:.2f} ms, 20 paths {cpu[20]:.2f} ms")
-floor = r["1 path"] + (cpu[20] - cpu[1]) / cores
-print(f"20 paths can take no less than 1 path + the server's extra CPU over {cores} cores: "
-      f"{floor:.2f} ms, {floor / r['1 path']:.2f}x")
+for kind, one in [("http", "1 path"), ("https", "1 path, https")]:
+    print(f"{kind}: server CPU per launch ({launches} launches): "
+          f"1 path {cpu[kind, 1]:.2f} ms, 20 paths {cpu[kind, 20]:.2f} ms")
+    floor = r[one] + (cpu[kind, 20] - cpu[kind, 1]) / cores
+    print(f"{kind}: 20 paths can take no less than 1 path + the server's extra CPU over "
+          f"{cores} cores: {floor:.2f} ms, {floor / r[one]:.2f}x")
 PY
