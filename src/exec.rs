@@ -236,8 +236,6 @@ fn interpreter(program: &Path) -> Option<PathBuf> {
     Some(PathBuf::from(OsStr::from_bytes(word)))
 }
 
-pub use crate::start::is_ignored;
-
 /// Puts the process state the command inherits back as the user had it, in exec
 /// mode just before execve and in supervise mode between fork and exec. The core-dump
 /// limit is the user's again (until execve the process is still not dumpable, which

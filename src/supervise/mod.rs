@@ -158,7 +158,7 @@ pub fn run(
     }
     // With SIGCHLD ignored the kernel reaps the command itself and waitpid could
     // never report its status: the supervisor needs the default.
-    let chld_ignored = exec::is_ignored(libc::SIGCHLD);
+    let chld_ignored = crate::start::is_ignored(libc::SIGCHLD);
     if chld_ignored {
         // SAFETY: setting a disposition to its default; no handler is installed.
         unsafe { libc::signal(libc::SIGCHLD, libc::SIG_DFL) };

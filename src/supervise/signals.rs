@@ -12,7 +12,7 @@
 //! something (USR1, USR2, WINCH, and `--on-change-signal`) go to the command alone:
 //! a helper without a handler (a `sleep` the app started) would die of them.
 
-use crate::exec::is_ignored;
+use crate::start::is_ignored;
 
 /// The signals forwarded to the command.
 pub const FORWARDED: &[libc::c_int] = &[
