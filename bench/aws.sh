@@ -39,9 +39,10 @@ for i in $(seq 0 44); do
 done
 curl -sf -H "X-Vault-Token: bench" -d '{"data":{"FROM_VAULT":"v"}}' "http://127.0.0.1:$bao_port/v1/secret/data/bench" >/dev/null
 echo "FROM_DOTENV=d" >"$work/bench.env"
-creds="AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench"
+keys="AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench"
+creds="AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port $keys"
 vault="VAULT_ADDR=http://127.0.0.1:$bao_port VAULT_TOKEN=bench"
-https="AWS_ENDPOINT_URL=https://127.0.0.1:$tls_port SSL_CERT_FILE=$work/ca.pem AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench"
+https="AWS_ENDPOINT_URL=https://127.0.0.1:$tls_port SSL_CERT_FILE=$work/ca.pem $keys"
 run() { echo "env -i PATH=/usr/bin:/bin HOME=$work $*"; }
 others=()
 n=0

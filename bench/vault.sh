@@ -14,9 +14,10 @@ bins=("$work/secretrun")
 cp "$(scripts/build-static)" "${bins[0]}"
 for b in "$@"; do bins+=("$work/other-${#bins[@]}"); cp "$b" "${bins[-1]}"; done
 bin=${bins[0]}
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-proxy_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-tls_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+proxy_port=$(free_port)
+tls_port=$(free_port)
 token=bench-root-token
 HOME="$work" bao server -dev -dev-no-store-token -dev-root-token-id=$token -dev-listen-address=127.0.0.1:$port >"$work/bao.log" 2>&1 &
 bao_pid=$!
@@ -65,7 +66,7 @@ for kind in http https; do
   if [ "$kind" = http ]; then
     p=$port; over=()
   else
-    p=$tls_port; over=("VAULT_ADDR=$tls_addr" "VAULT_CACERT=$work/tls/vault-ca.pem")
+    p=$tls_port; read -ra over <<<"$tls"
   fi
   server=$(pgrep -f -- "-dev-listen-address=127.0.0.1:$p" | head -1)
   ticks() { awk '{print $14 + $15}' "/proc/$server/stat"; }

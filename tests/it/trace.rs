@@ -6,21 +6,21 @@ use crate::launch::which;
 use crate::moto::{ACCESS_KEY, SECRET_KEY};
 use crate::util::{CANARY, PATH, Test};
 
-/// Runs secretrun under `strace -f` with these syscalls traced; the trace.
-pub fn strace(test: &Test, trace: &str, args: &[&str], env: &[(&str, String)]) -> String {
+/// Runs secretrun under `strace -f -qq` with these further options (what to trace,
+/// how to print it); its output, the trace on stderr. Nothing is asserted of it.
+pub fn run_traced(
+    test: &Test,
+    options: &[&str],
+    args: &[&str],
+    env: &[(&str, String)],
+) -> std::process::Output {
     assert!(
         which("strace").is_some(),
         "strace is needed for this test; the README's test command installs it"
     );
-    let output = std::process::Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            &format!("trace={trace}"),
-            "-e",
-            "signal=none",
-        ])
+    std::process::Command::new("strace")
+        .args(["-f", "-qq"])
+        .args(options)
         .arg(crate::util::BIN)
         .args(args)
         .env_clear()
@@ -30,7 +30,14 @@ pub fn strace(test: &Test, trace: &str, args: &[&str], env: &[(&str, String)]) -
         .current_dir(test.dir())
         .stdin(std::process::Stdio::null())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs secretrun under `strace -f` with these syscalls traced; the trace. The run
+/// must succeed and print no canary.
+pub fn strace(test: &Test, trace: &str, args: &[&str], env: &[(&str, String)]) -> String {
+    let trace_option = format!("trace={trace}");
+    let output = run_traced(test, &["-e", &trace_option, "-e", "signal=none"], args, env);
     let trace = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(
         output.status.success(),

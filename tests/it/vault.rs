@@ -320,6 +320,17 @@ fn tls_needs_the_ca() {
         .stderr_has("warning: VAULT_SKIP_VERIFY is on");
 }
 
+/// The environment of a launch that reads from the TLS server, trusting its CA.
+fn tls_env() -> [(&'static str, String); 3] {
+    let server = bao::tls_server();
+    let ca = server.tls_dir.as_ref().unwrap().join("vault-ca.pem");
+    [
+        ("VAULT_ADDR", server.addr.clone()),
+        ("VAULT_TOKEN", ROOT_TOKEN.to_owned()),
+        ("VAULT_CACERT", ca.to_string_lossy().into_owned()),
+    ]
+}
+
 /// Over https the server offers HTTP/2 (Go's server does), and the reads of every
 /// path share the connection the mount lookup opened: five paths on one mount make
 /// one connection, where HTTP/1.1 needs one for each read in flight (five), each
@@ -362,11 +373,7 @@ fn paths_on_one_mount_share_one_https_connection() {
         .map(String::from),
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let env = [
-        ("VAULT_ADDR", server.addr.clone()),
-        ("VAULT_TOKEN", ROOT_TOKEN.to_owned()),
-        ("VAULT_CACERT", ca.to_string_lossy().into_owned()),
-    ];
+    let env = tls_env();
     let trace = crate::trace::strace(&test, "connect", &args, &env);
     let port = server.addr.rsplit(':').next().unwrap();
     let to_server = format!("sin_port=htons({port})");
@@ -378,30 +385,15 @@ fn paths_on_one_mount_share_one_https_connection() {
 /// server offers (ALPN, in the clear in the hello), seen with strace: `h2` and
 /// `http/1.1`, or `http/1.1` alone.
 fn alpn_offers(paths: &[&str]) -> Vec<&'static str> {
-    let server = bao::tls_server();
-    let ca = server.tls_dir.as_ref().unwrap().join("vault-ca.pem");
     let test = Test::new();
-    let output = std::process::Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-x",
-            "-s",
-            "65536",
-            "-e",
-            "trace=writev,write,sendto",
-        ])
-        .arg(crate::util::BIN)
-        .args(paths.iter().flat_map(|p| ["--from", p]))
-        .args(["--", "true"])
-        .env_clear()
-        .env("PATH", crate::util::PATH)
-        .env("HOME", test.dir())
-        .env("VAULT_ADDR", &server.addr)
-        .env("VAULT_TOKEN", ROOT_TOKEN)
-        .env("VAULT_CACERT", &ca)
-        .output()
-        .unwrap();
+    let args: Vec<&str> = paths
+        .iter()
+        .flat_map(|p| ["--from", p])
+        .chain(["--", "true"])
+        .collect();
+    let env = tls_env();
+    let options = ["-x", "-s", "65536", "-e", "trace=writev,write,sendto"];
+    let output = crate::trace::run_traced(&test, &options, &args, &env);
     // strace -x writes a binary string's every byte as \xNN.
     let hex = |bytes: &[u8]| {
         bytes
