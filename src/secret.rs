@@ -110,6 +110,31 @@ pub fn push_zeroizing(buf: &mut String, s: &str) {
     buf.push_str(s);
 }
 
+/// Reads `reader` to its end into `out` without leaving copies behind: where the
+/// buffer must grow, the old block is zeroed (`Zeroizing<Vec>` zeroes only the block
+/// it holds at the end). Size `out` to the expected length to read without growing.
+pub fn read_to_end_zeroizing(
+    reader: &mut impl std::io::Read,
+    out: &mut zeroize::Zeroizing<Vec<u8>>,
+) -> std::io::Result<()> {
+    let mut chunk = zeroize::Zeroizing::new([0u8; 16 * 1024]);
+    loop {
+        let n = match reader.read(&mut chunk[..]) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if out.capacity() - out.len() < n {
+            let wanted = (out.len() + n).max(out.capacity() * 2);
+            let mut grown = zeroize::Zeroizing::new(Vec::with_capacity(wanted));
+            grown.extend_from_slice(out);
+            std::mem::swap(out, &mut grown);
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
 /// Where a variable came from, for `list`, `check` and messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {

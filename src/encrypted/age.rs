@@ -1,7 +1,6 @@
 //! age files: recognised by their header whatever their name, opened in memory with
 //! the identities found in the documented order, and written for `encrypt`/`edit`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -310,8 +309,40 @@ impl Passphrases {
     }
 }
 
-type Armored<'b> = ArmoredReader<std::io::BufReader<&'b [u8]>>;
-type Plain<'b> = age::stream::StreamReader<Armored<'b>>;
+type Plain<'b> = age::stream::StreamReader<&'b [u8]>;
+
+/// The most lines an age header may have: far more than a file to a hundred
+/// recipients (two lines each for X25519 and Ed25519 keys, seven for RSA), and what
+/// keeps its parse cheap. The age crate parses a header again from its start for
+/// each line it reads, so a header's cost is the square of its length: a 1.3 MB
+/// stanza took 25 s to refuse. Counted here first, in one pass.
+const MAX_HEADER_LINES: usize = 1024;
+
+/// The binary form of an age file: itself, or its ASCII armor decoded in one pass
+/// (cipher text: nothing in it needs zeroing).
+fn binary(bytes: &[u8]) -> std::io::Result<std::borrow::Cow<'_, [u8]>> {
+    if !is_armored(bytes) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    std::io::Read::read_to_end(&mut ArmoredReader::new(bytes), &mut out)?;
+    Ok(std::borrow::Cow::Owned(out))
+}
+
+/// Whether the header (the lines up to the one that starts with `---`) has at most
+/// [`MAX_HEADER_LINES`] lines. A file with no such line is left for the parser to
+/// call damaged.
+fn header_is_short(binary: &[u8]) -> bool {
+    for (i, line) in binary.split(|&b| b == b'\n').enumerate() {
+        if i >= MAX_HEADER_LINES {
+            return false;
+        }
+        if line.starts_with(b"---") {
+            return true;
+        }
+    }
+    true
+}
 
 fn damaged(shown: &str) -> Failure {
     Failure::new(
@@ -329,7 +360,18 @@ pub fn decrypt(
     identities: &mut dyn FnMut() -> Result<std::rc::Rc<Identities>>,
     passphrases: &Passphrases,
 ) -> Result<Zeroizing<Vec<u8>>> {
-    let decryptor = Decryptor::new_buffered(ArmoredReader::new(bytes)).map_err(|e| match e {
+    let binary = binary(bytes).map_err(|_| damaged(shown))?;
+    if !header_is_short(&binary) {
+        return Err(Failure::new(
+            Kind::Invalid,
+            format!(
+                "`{shown}` is not an age file secretrun opens: its header has more than \
+                 {MAX_HEADER_LINES} lines"
+            ),
+        )
+        .into());
+    }
+    let decryptor = Decryptor::new_buffered(&binary[..]).map_err(|e| match e {
         DecryptError::UnknownFormat => Failure::new(
             Kind::Invalid,
             format!("`{shown}` is an age file of a version secretrun does not know"),
@@ -355,14 +397,14 @@ pub fn decrypt(
             })?
     };
     let mut plain = Zeroizing::new(Vec::with_capacity(bytes.len()));
-    read_all(&mut reader, &mut plain).map_err(|_| damaged(shown))?;
+    crate::secret::read_to_end_zeroizing(&mut reader, &mut plain).map_err(|_| damaged(shown))?;
     Ok(plain)
 }
 
 /// A passphrase file: the passphrase given before in this process, else asked for on
 /// the terminal; refused without one.
 fn open_with_passphrase<'b>(
-    decryptor: Decryptor<Armored<'b>>,
+    decryptor: Decryptor<&'b [u8]>,
     shown: &str,
     passphrases: &Passphrases,
 ) -> Result<Plain<'b>> {
@@ -402,24 +444,6 @@ fn open_with_passphrase<'b>(
         })?;
     passphrases.set(shown, Some(&passphrase));
     Ok(reader)
-}
-
-/// Reads to the end into a buffer that never reallocates (it is sized to the cipher
-/// text, which is longer than the plain text), so no copy is left behind.
-fn read_all(reader: &mut impl Read, out: &mut Zeroizing<Vec<u8>>) -> std::io::Result<()> {
-    let mut chunk = Zeroizing::new([0u8; 4096]);
-    loop {
-        let n = reader.read(&mut chunk[..])?;
-        if n == 0 {
-            return Ok(());
-        }
-        if out.capacity() - out.len() < n {
-            let mut grown = Zeroizing::new(Vec::with_capacity((out.len() + n) * 2));
-            grown.extend_from_slice(out);
-            std::mem::swap(out, &mut grown);
-        }
-        out.extend_from_slice(&chunk[..n]);
-    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 //! separated). A file that declares its `DOTENV_PUBLIC_KEY*` is opened with the key
 //! whose public key that is; a file that declares none, with whichever key opens it.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::Path;
 
@@ -48,15 +50,46 @@ pub enum Failure {
     Malformed,
     /// No key authenticates it: the wrong key, or the value was altered.
     WrongKeyOrTampered,
+    /// The launch's key trials ran out before a key opened it.
+    TooManyTrials,
     /// It opened, but is not UTF-8 text or holds a NUL byte.
     NotText,
+}
+
+/// What dotenvx's keys may cost one launch in elliptic-curve multiplications (each
+/// about 50 µs): deriving a private key's public key, and trying a key on a value it
+/// does not open. A repository's `.env` and `.env.keys` hold as many values and keys
+/// as they like; without this bound every key was tried on every value (keys ×
+/// values). A value that opens costs one more, so the whole launch costs at most
+/// this plus one per value.
+const MAX_TRIALS: usize = 4096;
+
+/// The launch's budget of [`MAX_TRIALS`], shared by every file it reads.
+pub struct Trials(Cell<usize>);
+
+impl Default for Trials {
+    fn default() -> Self {
+        Trials(Cell::new(MAX_TRIALS))
+    }
+}
+
+impl Trials {
+    /// Spends one trial; `false` when none is left.
+    fn spend(&self) -> bool {
+        let left = self.0.get();
+        self.0.set(left.saturating_sub(1));
+        left > 0
+    }
 }
 
 /// The private keys that may open a dotenv file's values.
 pub struct Keyring {
     /// The keys to try: those of the declared public keys, or every key when the file
-    /// declares none.
-    keys: Vec<SecretKey>,
+    /// declares none. The key that opened the last value is tried first: a file's
+    /// values are all sealed to one key.
+    keys: RefCell<Vec<SecretKey>>,
+    /// Whether keys were left out because the launch's trials ran out.
+    over_budget: bool,
     /// Where keys were looked for, for a message: names and paths, never values.
     pub looked: Vec<String>,
     /// The public keys the file declares, lower-case hex.
@@ -72,6 +105,7 @@ impl Keyring {
         keys_path: &Path,
         keys_text: Option<&str>,
         declared: Vec<String>,
+        trials: &Trials,
     ) -> Keyring {
         let mut texts: Vec<Zeroizing<String>> = Vec::new();
         let mut looked = Vec::new();
@@ -92,32 +126,43 @@ impl Keyring {
             .into_iter()
             .map(|p| p.to_ascii_lowercase())
             .collect();
-        let mut publics: Vec<String> = Vec::new();
+        let wanted: HashSet<&str> = declared.iter().map(String::as_str).collect();
+        // Public keys: a key listed twice is tried once.
+        let mut publics: HashSet<String> = HashSet::new();
         let mut keys = Vec::new();
-        for text in &texts {
-            for hex_text in text.split(',') {
-                let Some(key) = parse_private_key(hex_text.trim()) else {
-                    continue;
-                };
-                let public = hex(&compressed(&key.public_key()));
-                let wanted = declared.is_empty() || declared.contains(&public);
-                if wanted && !publics.contains(&public) {
-                    publics.push(public);
-                    keys.push(key);
-                }
+        let mut over_budget = false;
+        for hex_text in texts.iter().flat_map(|text| text.split(',')) {
+            let Some(key) = parse_private_key(hex_text.trim()) else {
+                continue;
+            };
+            if !trials.spend() {
+                over_budget = true;
+                break;
+            }
+            let public = hex(&compressed(&key.public_key()));
+            let is_wanted = wanted.is_empty() || wanted.contains(public.as_str());
+            if is_wanted && publics.insert(public) {
+                keys.push(key);
             }
         }
         Keyring {
-            keys,
+            keys: RefCell::new(keys),
+            over_budget,
             looked,
             declared,
         }
     }
 
-    /// Opens one `encrypted:` value.
-    pub fn open(&self, value: &str) -> Result<SecretValue, Failure> {
-        if self.keys.is_empty() {
-            return Err(Failure::NoKey);
+    /// Opens one `encrypted:` value, each key that does not open it spending one of
+    /// the launch's `trials`.
+    pub fn open(&self, value: &str, trials: &Trials) -> Result<SecretValue, Failure> {
+        let mut keys = self.keys.borrow_mut();
+        if keys.is_empty() {
+            return Err(if self.over_budget {
+                Failure::TooManyTrials
+            } else {
+                Failure::NoKey
+            });
         }
         let payload = value.strip_prefix(PREFIX).unwrap_or(value);
         let payload = Zeroizing::new(
@@ -130,16 +175,24 @@ impl Keyring {
         }
         let ephemeral = PublicKey::from_sec1_bytes(&payload[..EPHEMERAL_LEN])
             .map_err(|_| Failure::Malformed)?;
-        for key in &self.keys {
-            if let Some(plain) = open_with(key, &ephemeral, &payload) {
+        for at in 0..keys.len() {
+            if let Some(plain) = open_with(&keys[at], &ephemeral, &payload) {
+                keys[..=at].rotate_right(1);
                 let text = std::str::from_utf8(&plain).map_err(|_| Failure::NotText)?;
                 if text.contains('\0') {
                     return Err(Failure::NotText);
                 }
                 return Ok(SecretValue::new(text.to_owned()));
             }
+            if !trials.spend() {
+                return Err(Failure::TooManyTrials);
+            }
         }
-        Err(Failure::WrongKeyOrTampered)
+        Err(if self.over_budget {
+            Failure::TooManyTrials
+        } else {
+            Failure::WrongKeyOrTampered
+        })
     }
 
     /// The file's declared public keys, shortened for a message (public, not secret).
@@ -238,7 +291,13 @@ mod tests {
         let parent: Vec<(OsString, OsString)> =
             keys.iter().map(|(n, v)| (n.into(), v.into())).collect();
         let declared = declared.iter().map(|d| d.to_string()).collect();
-        Keyring::new(&parent, Path::new("/app/.env.keys"), keys_file, declared)
+        Keyring::new(
+            &parent,
+            Path::new("/app/.env.keys"),
+            keys_file,
+            declared,
+            &Trials::default(),
+        )
     }
 
     #[test]
@@ -257,20 +316,29 @@ mod tests {
                 None,
             ),
         ] {
-            assert_eq!(keyring.open(HELLO).unwrap().expose(), "world canary-dx-1");
+            assert_eq!(
+                keyring.open(HELLO, &Trials::default()).unwrap().expose(),
+                "world canary-dx-1"
+            );
         }
     }
 
     #[test]
     fn wrong_missing_and_altered_fail_closed() {
         let none = ring(&[], &[PUBLIC], None);
-        assert_eq!(none.open(HELLO).unwrap_err(), Failure::NoKey);
+        assert_eq!(
+            none.open(HELLO, &Trials::default()).unwrap_err(),
+            Failure::NoKey
+        );
         // A key that is not the declared one is not even tried.
         let other = ring(&[("DOTENV_PRIVATE_KEY", OTHER)], &[PUBLIC], None);
-        assert_eq!(other.open(HELLO).unwrap_err(), Failure::NoKey);
+        assert_eq!(
+            other.open(HELLO, &Trials::default()).unwrap_err(),
+            Failure::NoKey
+        );
         let undeclared = ring(&[("DOTENV_PRIVATE_KEY", OTHER)], &[], None);
         assert_eq!(
-            undeclared.open(HELLO).unwrap_err(),
+            undeclared.open(HELLO, &Trials::default()).unwrap_err(),
             Failure::WrongKeyOrTampered
         );
         let right = ring(&[("DOTENV_PRIVATE_KEY", PRIVATE)], &[PUBLIC], None);
@@ -280,15 +348,19 @@ mod tests {
         let flipped = if &altered[at..=at] == "A" { "B" } else { "A" };
         altered.replace_range(at..=at, flipped);
         assert_eq!(
-            right.open(&altered).unwrap_err(),
+            right.open(&altered, &Trials::default()).unwrap_err(),
             Failure::WrongKeyOrTampered
         );
         assert_eq!(
-            right.open("encrypted:not base64!").unwrap_err(),
+            right
+                .open("encrypted:not base64!", &Trials::default())
+                .unwrap_err(),
             Failure::Malformed
         );
         assert_eq!(
-            right.open("encrypted:AAAA").unwrap_err(),
+            right
+                .open("encrypted:AAAA", &Trials::default())
+                .unwrap_err(),
             Failure::Malformed
         );
     }

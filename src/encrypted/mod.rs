@@ -21,7 +21,12 @@ pub const MAX_FILE: u64 = 16 << 20;
 /// dropped. A pipe (`--identity <(pass show key)`) works; anything longer fails with
 /// `InvalidData`.
 pub fn read_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    read_bounded(std::fs::File::open(path)?)
+    read_file_at_most(path, MAX_FILE)
+}
+
+/// [`read_file`] with a bound of its own, below [`MAX_FILE`].
+pub fn read_file_at_most(path: &Path, limit: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    read_bounded(std::fs::File::open(path)?, limit.min(MAX_FILE))
 }
 
 /// [`read_file`] for a file found rather than named by the user (`.env.keys`, a
@@ -39,7 +44,7 @@ pub fn read_regular_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
             "not a regular file",
         ));
     }
-    read_bounded(file)
+    read_bounded(file, MAX_FILE)
 }
 
 /// What went wrong reading a file, for a message: `not found`, or the system's words.
@@ -50,15 +55,25 @@ pub fn read_failure(e: &std::io::Error) -> String {
     }
 }
 
-fn read_bounded(file: std::fs::File) -> std::io::Result<Zeroizing<Vec<u8>>> {
+fn read_bounded(file: std::fs::File, limit: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(size.min(MAX_FILE) as usize + 1));
-    file.take(MAX_FILE + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_FILE {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(size.min(limit) as usize + 1));
+    // A pipe's size is 0: its bytes arrive into a buffer that grows, zeroed as it does.
+    crate::secret::read_to_end_zeroizing(&mut file.take(limit + 1), &mut bytes)?;
+    if bytes.len() as u64 > limit {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            "larger than 16 MiB",
+            format!("larger than {}", show_size(limit)),
         ));
     }
     Ok(bytes)
+}
+
+/// `16 MiB`, `64 KiB`: a bound as a message gives it.
+fn show_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
+    }
 }

@@ -1,7 +1,7 @@
 //! Reading a dotenv source: a plain file, an age-encrypted one (opened in memory),
 //! and dotenvx's `encrypted:` values in either.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::path::Path;
@@ -25,7 +25,18 @@ pub struct Reader<'a> {
     passphrases: &'a Passphrases,
     parent: &'a [(OsString, OsString)],
     identities: OnceCell<Rc<Identities>>,
+    /// Bytes of dotenv text the launch may still parse, against [`MAX_TEXT_TOTAL`].
+    text_left: Cell<usize>,
+    /// Bytes expansion has produced in the launch so far.
+    expanded: Cell<usize>,
+    /// Key trials dotenvx values may still cost the launch.
+    trials: dotenvx::Trials,
 }
+
+/// The most dotenv text one launch parses, all its files together (each file is also
+/// at most [`crate::encrypted::MAX_FILE`]): a project's config that lists hundreds
+/// of files is bounded as one large file is.
+pub const MAX_TEXT_TOTAL: usize = 16 << 20;
 
 /// A dotenv file's lines, and how the file was kept on disk.
 pub struct Read {
@@ -46,6 +57,9 @@ impl<'a> Reader<'a> {
             passphrases,
             parent,
             identities: OnceCell::new(),
+            text_left: Cell::new(MAX_TEXT_TOTAL),
+            expanded: Cell::new(0),
+            trials: dotenvx::Trials::default(),
         }
     }
 
@@ -89,19 +103,33 @@ impl<'a> Reader<'a> {
                 format!("malformed dotenv file `{shown}`: line {line} is not UTF-8"),
             )
         })?;
+        let Some(left) = self.text_left.get().checked_sub(text.len()) else {
+            return Err(Failure::new(
+                Kind::Invalid,
+                format!(
+                    "reading dotenv file `{shown}`: the launch's dotenv files hold more than \
+                     {} MiB in all; secretrun stops there",
+                    MAX_TEXT_TOTAL >> 20
+                ),
+            )
+            .into());
+        };
+        self.text_left.set(left);
         let mut unopened = false;
+        let mut expanded = self.expanded.get();
         let entries = if text.contains(dotenvx::PREFIX) {
             let keyring = self.keyring(path, text);
             let mut open = |value: &str| {
-                keyring.open(value).map_err(|failure| {
+                keyring.open(value, &self.trials).map_err(|failure| {
                     unopened = true;
                     describe(failure, &keyring)
                 })
             };
-            dotenv::parse_with(text, earlier, Some(&mut open))
+            dotenv::parse_with(text, earlier, Some(&mut open), &mut expanded)
         } else {
-            dotenv::parse(text, earlier)
+            dotenv::parse_with(text, earlier, None, &mut expanded)
         };
+        self.expanded.set(expanded);
         let entries = entries
             .map_err(|e| Failure::new(e.kind, e.to_string()))
             .with_context(|| match (file, unopened) {
@@ -133,6 +161,7 @@ impl<'a> Reader<'a> {
             &keys_path,
             keys_text.as_deref().map(String::as_str),
             declared,
+            &self.trials,
         )
     }
 }
@@ -160,6 +189,14 @@ fn describe(failure: dotenvx::Failure, keyring: &Keyring) -> (Kind, String) {
         dotenvx::Failure::WrongKeyOrTampered => (
             Kind::Invalid,
             "does not decrypt: the private key is not this file's, or the value was altered"
+                .to_owned(),
+        ),
+        dotenvx::Failure::TooManyTrials => (
+            Kind::Invalid,
+            "is dotenvx-encrypted, and finding its key would take more key trials than \
+             secretrun allows a launch (the files hold too many keys or values sealed to \
+             different keys): declare the file's DOTENV_PUBLIC_KEY so that only its key is \
+             tried"
                 .to_owned(),
         ),
         dotenvx::Failure::NotText => (

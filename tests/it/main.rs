@@ -6,6 +6,7 @@ mod aws;
 mod aws_settings;
 mod azure;
 mod bao;
+mod bounds;
 mod build;
 mod cloud;
 mod config;

@@ -74,6 +74,82 @@ impl Test {
     pub fn run(&self) -> Run {
         Run::from(self.command().output().expect("running secretrun"))
     }
+
+    /// Runs secretrun to its end within `limit`, and what it used.
+    pub fn run_measured(&self, limit: std::time::Duration) -> (Run, Usage) {
+        measured(self.command(), limit)
+    }
+}
+
+/// What one process used, as the kernel counted it for that process alone (`wait4`).
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    /// Peak resident memory, in KiB.
+    pub max_rss_kib: u64,
+    /// CPU time, user and system.
+    pub cpu: std::time::Duration,
+}
+
+/// Runs `command` to its end within `limit` (killed, and the test failed, after it)
+/// and returns its output and what it used.
+// The child is reaped by wait4 (for its rusage), which std's Child cannot see.
+#[allow(clippy::zombie_processes)]
+pub fn measured(mut command: Command, limit: std::time::Duration) -> (Run, Usage) {
+    use std::io::Read;
+    let mut child = command.spawn().expect("starting the command");
+    let drain = |stream: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut stream) = stream {
+                let _ = stream.read_to_end(&mut text);
+            }
+            text
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+    );
+    let pid = child.id() as i32;
+    let deadline = std::time::Instant::now() + limit;
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: rusage is plain data; wait4 fills it in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: our own child's pid and two valid out-pointers.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            break (status, usage);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the command did not end within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let run = Run {
+        status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+    };
+    let time = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec as u64)
+            + std::time::Duration::from_micros(t.tv_usec as u64)
+    };
+    let usage = Usage {
+        max_rss_kib: usage.ru_maxrss as u64,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+    };
+    (run, usage)
 }
 
 pub struct Run {
@@ -298,6 +374,15 @@ pub fn open_pty(size: (u16, u16)) -> (std::fs::File, std::os::fd::OwnedFd) {
         )
     };
     assert_eq!(opened, 0, "openpty");
+    // Close-on-exec, as every descriptor the tests open: a server spawned meanwhile
+    // (OpenBao, PostgreSQL) must not inherit the pty and hold it open, or a reader
+    // waiting for its end would wait for ever. The slave reaches the program it is
+    // meant for as its stdin/stdout/stderr, which dup2 makes inheritable.
+    for fd in [master, slave] {
+        // SAFETY: a descriptor openpty just gave us.
+        let set = unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+        assert_eq!(set, 0, "FD_CLOEXEC on the pty");
+    }
     // SAFETY: fresh descriptors we own.
     unsafe {
         (

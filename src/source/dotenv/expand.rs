@@ -9,8 +9,9 @@ use crate::secret::push_zeroizing;
 /// An expansion may not make one value larger than the kernel takes for one
 /// variable (128 KiB, MAX_ARG_STRLEN)…
 pub const MAX_EXPANDED_VALUE: usize = 128 * 1024;
-/// …nor make a file's values larger than this in all: a few kilobytes of `${A}${A}…`
-/// lines must fail at once, not allocate gigabytes.
+/// …nor make the values of all of a launch's dotenv files larger than this in all: a
+/// few kilobytes of `${A}${A}…` lines, or a config listing hundreds of such files,
+/// must fail at once, not allocate gigabytes.
 pub const MAX_EXPANDED_TOTAL: usize = 4 * 1024 * 1024;
 /// `${A:-${B:-${C}}}` nests at most this deep.
 const MAX_NESTING: usize = 16;
@@ -193,7 +194,8 @@ pub fn expand(
     }
     if *x.spent > MAX_EXPANDED_TOTAL {
         return Err(error(
-            "grows past 4 MiB for the whole file by expansion; secretrun stops there".into(),
+            "grows the launch's values past 4 MiB in all by expansion; secretrun stops there"
+                .into(),
         ));
     }
     Ok(used)

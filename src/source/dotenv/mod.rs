@@ -5,6 +5,7 @@
 //! credentials), reads `pa$$word` as `pa`, and prints the offending line in its
 //! errors. The rules, and where they differ from python-dotenv, are in the README.
 
+use std::collections::HashMap;
 use std::fmt;
 
 mod expand;
@@ -68,32 +69,36 @@ pub type Opener<'o> = dyn FnMut(&str) -> Result<SecretValue, (Kind, String)> + '
 /// Parses a dotenv text. `$NAME` and `${NAME}` expand from the lines before, then
 /// from `earlier` (the sources loaded before this one), never from the environment.
 pub fn parse<'e>(text: &str, earlier: &'e Lookup<'e>) -> Result<Vec<Entry>, ParseError> {
-    parse_with(text, earlier, None)
+    parse_with(text, earlier, None, &mut 0)
 }
 
 /// [`parse`], opening dotenvx's `encrypted:` values with `open` as they are read, so
 /// that a later line's `${NAME}` sees the plain text and the plain text expands, as
-/// `dotenvx run` does. Without an opener they stay as written.
+/// `dotenvx run` does. Without an opener they stay as written. `expanded` is what
+/// expansion has produced so far in the whole launch, every file before this one
+/// included, against [`MAX_EXPANDED_TOTAL`].
 pub fn parse_with<'e>(
     text: &str,
     earlier: &'e Lookup<'e>,
     mut open: Option<&mut Opener>,
+    expanded: &mut usize,
 ) -> Result<Vec<Entry>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         text,
         pos: 0,
         line: 1,
-        expanded: 0,
+        expanded: *expanded,
     };
     let mut entries: Vec<Entry> = Vec::new();
+    // The last entry of each name, so that a lookup costs the same however many
+    // lines came before (a search back through them made a file of `X=$B` lines
+    // cost the square of its length).
+    let mut last: HashMap<String, usize> = HashMap::new();
     while let Some((name, line)) = parser.next_assignment()? {
         let lookup = |wanted: &str| -> Option<(&str, bool)> {
-            entries
-                .iter()
-                .rev()
-                .find(|entry| entry.name == wanted)
-                .map(|entry| (entry.value.expose(), entry.is_fetched()))
+            last.get(wanted)
+                .map(|&at| (entries[at].value.expose(), entries[at].is_fetched()))
                 .or_else(|| earlier(wanted))
         };
         let literal = parser.starts_single_quoted();
@@ -122,6 +127,7 @@ pub fn parse_with<'e>(
                 kind: Kind::Invalid,
             });
         }
+        last.insert(name.to_owned(), entries.len());
         entries.push(Entry {
             name: name.to_owned(),
             value,
@@ -130,6 +136,7 @@ pub fn parse_with<'e>(
             sealed,
         });
     }
+    *expanded = parser.expanded;
     Ok(entries)
 }
 
@@ -137,7 +144,8 @@ struct Parser<'a> {
     text: &'a str,
     pos: usize,
     line: usize,
-    /// Bytes that expansion has produced so far, against [`MAX_EXPANDED_TOTAL`].
+    /// Bytes that expansion has produced so far in the launch, against
+    /// [`MAX_EXPANDED_TOTAL`].
     expanded: usize,
 }
 
