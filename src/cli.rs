@@ -331,7 +331,8 @@ pub enum ChangeAction {
 
 /// A duration such as `10s`, `500ms` or `2m`.
 fn duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| "not a duration such as `10s`".to_owned())
+    parse_duration(text)
+        .ok_or_else(|| "not a duration such as `10s` (at most 100 years)".to_owned())
 }
 
 /// A duration above zero.

@@ -282,7 +282,10 @@ fn duration(text: &str, examples: &str) -> Result<Duration> {
     parse_duration(text).ok_or_else(|| {
         Failure::new(
             Kind::Config,
-            format!("`{}` is not a duration such as {examples}", Escaped(text)),
+            format!(
+                "`{}` is not a duration such as {examples} (at most 100 years)",
+                Escaped(text)
+            ),
         )
         .into()
     })
@@ -471,11 +474,26 @@ fn require_list(file: &FileConfig, from_flags: &[String]) -> Result<Vec<String>>
     Ok(require)
 }
 
+/// The most of a config file secretrun reads: far more than any config holds, and a
+/// bound on what a project's file can make `list` or `check` parse.
+const MAX_CONFIG: u64 = 1 << 20;
+
 fn read_file(path: &Path) -> Result<FileConfig> {
     let shown = os(path.as_os_str());
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::new(Kind::Config, format!("reading config file `{shown}`: {e}")))?;
-    toml::from_str(&text).map_err(|e| {
+    let bytes = crate::encrypted::read_file_at_most(path, MAX_CONFIG).map_err(|e| {
+        let what = crate::encrypted::read_failure(&e);
+        Failure::new(
+            Kind::Config,
+            format!("reading config file `{shown}`: {what}"),
+        )
+    })?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        Failure::new(
+            Kind::Config,
+            format!("config file `{shown}` is not UTF-8 text"),
+        )
+    })?;
+    toml::from_str(text).map_err(|e| {
         let line = e
             .span()
             .map(|span| text[..span.start].matches('\n').count() + 1);

@@ -3,7 +3,12 @@
 
 use std::time::Duration;
 
-/// A duration as people write it: `10s`, `1.5s`, `250ms`.
+/// The longest duration secretrun takes: 100 years. Anything longer is refused where
+/// it is read, so that no deadline, timer or age computed from a duration can
+/// overflow (`Instant + Duration` panics on overflow).
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// A duration as secretrun shows it: `10s`, `1.5s`, `250ms`.
 pub fn show_duration(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
@@ -15,7 +20,12 @@ pub fn show_duration(d: Duration) -> String {
 }
 
 /// `10s`, `500ms`, `2m`, `1h`, `90d`, `2w`, `1m30s`; a bare number is seconds.
+/// `None` for anything else, and for a duration over [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Option<Duration> {
+    parse_any(text).filter(|d| *d <= MAX_DURATION)
+}
+
+fn parse_any(text: &str) -> Option<Duration> {
     let text = text.trim();
     if let Ok(secs) = text.parse::<u64>() {
         return Some(Duration::from_secs(secs));
@@ -75,9 +85,18 @@ mod tests {
             parse_duration("2w1d"),
             Some(Duration::from_secs(15 * 86_400))
         );
-        for bad in ["", "s", "10x", "-1s", "1.5s"] {
+        for bad in [
+            "",
+            "s",
+            "10x",
+            "-1s",
+            "1.5s",
+            "36501d",
+            "18446744073709551615",
+        ] {
             assert_eq!(parse_duration(bad), None, "{bad}");
         }
+        assert_eq!(parse_duration("36500d"), Some(MAX_DURATION));
     }
 
     #[test]

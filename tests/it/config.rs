@@ -193,3 +193,82 @@ fn a_dotenv_value_has_no_age_to_judge() {
         run.stdout
     );
 }
+
+/// No duration, however absurd, panics: from a flag, the environment or a project's
+/// config, for a launch, `list` and `check`. Each is refused as the error it is.
+#[test]
+fn absurd_durations_are_errors_not_panics() {
+    let huge = [
+        "18446744073709551615",
+        "99999999999999d",
+        "999999999999w",
+        "36501d",
+    ];
+    for text in huge {
+        for command in [&["--", "true"][..], &["list"], &["check"]] {
+            let flag = Test::new()
+                .file(".env", "A=1\n")
+                .args(["--timeout", text])
+                .args(command)
+                .run();
+            assert!(
+                matches!(flag.status, Some(2 | 78)),
+                "--timeout {text}: {:?}",
+                flag.status
+            );
+            assert!(!flag.stderr.contains("panicked"), "{}", flag.stderr);
+            Test::new()
+                .file(".env", "A=1\n")
+                .env("SECRETRUN_TIMEOUT", text)
+                .args(command)
+                .run()
+                .status(78)
+                .stderr_has("at most 100 years");
+            Test::new()
+                .file(".env", "A=1\n")
+                .file("secretrun.toml", format!("timeout = \"{text}\"\n"))
+                .args(command)
+                .run()
+                .status(78)
+                .stderr_has("at most 100 years");
+            for key in ["max_age", "warn_before_expiry"] {
+                Test::new()
+                    .file(".env", "A=1\n")
+                    .file(
+                        "secretrun.toml",
+                        format!("[rotation]\n{key} = \"{text}\"\n"),
+                    )
+                    .args(command)
+                    .run()
+                    .status(78);
+            }
+            Test::new()
+                .file(".env", "A=1\n")
+                .file(
+                    "secretrun.toml",
+                    format!("[vars.A]\nmax_age = \"{text}\"\n"),
+                )
+                .args(command)
+                .run()
+                .status(78);
+        }
+        for flag in ["--watch", "--kill-timeout"] {
+            let run = Test::new()
+                .file(".env", "A=1\n")
+                .args([flag, text, "--", "true"])
+                .run();
+            assert!(
+                matches!(run.status, Some(2 | 78)),
+                "{flag} {text}: {:?}",
+                run.status
+            );
+            assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        }
+    }
+    // The longest duration taken is a working one.
+    Test::new()
+        .file(".env", "A=1\n")
+        .args(["--timeout", "36500d", "--", "true"])
+        .run()
+        .success();
+}
