@@ -6,24 +6,39 @@
 use crate::escape::Escaped;
 
 /// `scheme://host[:port]/path` of `addr`, without userinfo, query and fragment,
-/// control characters escaped. Text that is not a URL is cut at the first `@`, `?`
-/// or `#` the same way.
+/// control characters escaped. Everything up to the last `@` is taken for userinfo,
+/// wherever it stands (a password may hold `/`, `?` or `#`). Text that is not
+/// `scheme://…` does not parse as an address, so where its parts are cannot be known,
+/// and it is never shown whole: what follows its last `@`, else what stands before
+/// its first `:`, `/`, `?`, `#`, `\\` or space, with `…` for the rest
+/// (`http:/user:PASS@host` shows as `…host`, `http:/host` as `http…`).
 pub fn shown(addr: &str) -> String {
-    let (scheme, rest) = match addr.split_once("://") {
-        Some((scheme, rest)) => (Some(scheme), rest),
-        None => (None, addr),
-    };
-    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
-    let authority_end = rest.find(AUTHORITY_END).unwrap_or(rest.len());
-    let (authority, path) = rest.split_at(authority_end);
-    let host = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let text = match scheme {
-        Some(scheme) => format!("{scheme}://{host}{path}"),
-        None => format!("{host}{path}"),
+    let before_query = |s: &str| s[..s.find(['?', '#']).unwrap_or(s.len())].to_owned();
+    let text = match addr.split_once("://").filter(|(s, _)| is_scheme(s)) {
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            format!("{scheme}://{}", before_query(host))
+        }
+        None => match addr.rsplit_once('@') {
+            Some((_, host)) => format!("…{}", before_query(host)),
+            None => {
+                let end = addr
+                    .find(|c: char| matches!(c, ':' | '/' | '?' | '#' | '\\') || c.is_whitespace())
+                    .unwrap_or(addr.len());
+                let more = if end < addr.len() { "…" } else { "" };
+                format!("{}{more}", &addr[..end])
+            }
+        },
     };
     Escaped(&text).to_string()
+}
+
+/// Whether `text` can be a URL's scheme: a letter, then letters, digits, `+`, `-`, `.`.
+fn is_scheme(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
 /// Where an address's authority (user, host, port) ends. URL parsers of the web's
@@ -96,7 +111,20 @@ mod tests {
         );
         assert_eq!(shown("https://h:1?token=T"), "https://h:1");
         assert_eq!(shown("https://u@h"), "https://h");
-        assert_eq!(shown("h@x\n"), "x\\n");
+        assert_eq!(shown("https://h\n"), "https://h\\n");
+        // A password holding `/`, `?` or `#` is cut with the rest of the userinfo.
+        assert_eq!(shown("http://u:p/w?x#y@h:1/z"), "http://h:1/z");
+        // Text that is not `scheme://…` is never shown whole.
+        for (text, seen) in [
+            ("http:/user:CANARY@host", "…host"),
+            ("http//user:CANARY@host/p?q", "…host/p"),
+            ("CANARY@host", "…host"),
+            ("://user:CANARY@host", "…host"),
+            ("http:/host:8200", "http…"),
+            ("vault.example", "vault.example"),
+        ] {
+            assert_eq!(shown(text), seen, "{text}");
+        }
         assert_eq!(shown("https://[::1]:8200"), "https://[::1]:8200");
     }
 
