@@ -123,7 +123,7 @@ fn approle_ids_from_files_and_the_env_forms_of_the_auth_settings() {
             .env("VAULT_SECRET_ID_FILE", dir.join("secret-id")),
     )
     .success();
-    // From files named in the config.
+    // From files named in the config, for a Vault the user trusts.
     read(
         Test::new()
             .file("r", "role-2\n")
@@ -132,7 +132,8 @@ fn approle_ids_from_files_and_the_env_forms_of_the_auth_settings() {
                 "secretrun.toml",
                 "[vault]\nauth = \"approle\"\nrole_id_file = \"r\"\nsecret_id_file = \"s\"\n",
             )
-            .env("VAULT_ADDR", server.url()),
+            .env("VAULT_ADDR", server.url())
+            .env("SECRETRUN_TRUSTED_ORIGINS", server.url()),
     )
     .success();
     let logins = logins.lock().unwrap();
@@ -146,6 +147,66 @@ fn approle_ids_from_files_and_the_env_forms_of_the_auth_settings() {
         (&body["role_id"], &body["secret_id"]),
         (&"role-2".into(), &"secret-2".into())
     );
+}
+
+/// A project's config may not choose how the user logs in, nor which local file is
+/// sent as a credential, for a Vault the user does not trust: the login never
+/// happens, and nothing is sent.
+#[test]
+fn a_project_config_cannot_choose_the_login_or_its_credential_files() {
+    let (server, logins) = vault_with_logins();
+    let configs = [
+        "auth = \"approle\"\nrole_id = \"r\"\nsecret_id_file = \"loot\"\n",
+        "auth = \"jwt\"\nrole = \"r\"\njwt_file = \"loot\"\n",
+        "auth = \"kubernetes\"\nrole = \"r\"\n",
+        "auth_mount = \"x\"\n",
+        "client_cert = \"loot\"\nclient_key = \"loot\"\n",
+    ];
+    for config in configs {
+        read(
+            Test::new()
+                .file("loot", format!("{CANARY}\n"))
+                .file("secretrun.toml", format!("[vault]\n{config}"))
+                .env("VAULT_ADDR", server.url())
+                .env("VAULT_TOKEN", "user-token"),
+        )
+        .status(78)
+        .stderr_has("SECRETRUN_TRUSTED_ORIGINS=")
+        .no_canary();
+    }
+    assert!(logins.lock().unwrap().is_empty(), "a login was sent");
+    assert!(
+        server.requests.lock().unwrap().is_empty(),
+        "a request was sent"
+    );
+}
+
+/// An auth mount is a plain path wherever it comes from: `..` and its encodings
+/// cannot move the login to another endpoint.
+#[test]
+fn an_auth_mount_is_a_plain_path() {
+    let (server, logins) = vault_with_logins();
+    for mount in [
+        "../token",
+        "approle/../../sys",
+        "a//b",
+        "%2e%2e",
+        "a\\b",
+        "a?x",
+        ".",
+    ] {
+        read(
+            Test::new()
+                .env("VAULT_ADDR", server.url())
+                .env("SECRETRUN_VAULT_AUTH", "approle")
+                .env("SECRETRUN_VAULT_AUTH_MOUNT", mount)
+                .env("VAULT_ROLE_ID", "r")
+                .env("VAULT_SECRET_ID", "s"),
+        )
+        .status(78)
+        .stderr_has("is not a plain path");
+    }
+    assert!(logins.lock().unwrap().is_empty(), "a login was sent");
 }
 
 #[test]

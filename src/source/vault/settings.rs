@@ -131,12 +131,19 @@ impl Settings {
                 .map_err(|_| Failure::new(Kind::Config, "VAULT_MAX_RETRIES is not a number"))?,
             None => file.max_retries.unwrap_or(2),
         };
-        let client_timeout = match env
-            .var(&["VAULT_CLIENT_TIMEOUT"])
-            .or_else(|| file.client_timeout.clone())
-        {
+        let (client_timeout, key) = match env.var(&["VAULT_CLIENT_TIMEOUT"]) {
+            Some(v) => (Some(v), "VAULT_CLIENT_TIMEOUT"),
+            None => (file.client_timeout.clone(), "`[vault] client_timeout`"),
+        };
+        let client_timeout = match client_timeout {
             Some(v) => parse_duration(&v).ok_or_else(|| {
-                Failure::new(Kind::Config, format!("`{}` is not a duration", Escaped(&v)))
+                Failure::new(
+                    Kind::Config,
+                    format!(
+                        "{key} `{}` is not a duration such as `30s` (at most 100 years)",
+                        Escaped(&v)
+                    ),
+                )
             })?,
             None => Duration::from_secs(60),
         };
@@ -190,37 +197,66 @@ fn resolve_address(file: &FileSettings, env: &Env) -> Result<String> {
     Ok(addr)
 }
 
-/// Refuses the config's say over where and how safely the credentials travel (the
-/// settings it sets that the environment does not) unless the user trusts `addr`.
+/// The `[vault]` settings that decide where, how safely and as whom the user's
+/// credentials travel, each with the variables that beat it. How the user logs in,
+/// and with which of their credentials, is the user's: a project's file naming a
+/// local file as the secret id or JWT would send that file to the server in place
+/// of the user's token.
+const GUARDED: [(&str, &[&str]); 14] = [
+    ("address", &["VAULT_ADDR", "BAO_ADDR"]),
+    ("skip_verify", &["VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY"]),
+    ("cacert", &["VAULT_CACERT", "BAO_CACERT"]),
+    ("capath", &["VAULT_CAPATH", "BAO_CAPATH"]),
+    (
+        "tls_server_name",
+        &["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"],
+    ),
+    ("client_cert", &["VAULT_CLIENT_CERT", "BAO_CLIENT_CERT"]),
+    ("client_key", &["VAULT_CLIENT_KEY", "BAO_CLIENT_KEY"]),
+    ("auth", &["SECRETRUN_VAULT_AUTH"]),
+    ("auth_mount", &["SECRETRUN_VAULT_AUTH_MOUNT"]),
+    ("role", &["SECRETRUN_VAULT_ROLE"]),
+    ("role_id", &["VAULT_ROLE_ID"]),
+    ("role_id_file", &["VAULT_ROLE_ID", "VAULT_ROLE_ID_FILE"]),
+    (
+        "secret_id_file",
+        &["VAULT_SECRET_ID", "VAULT_SECRET_ID_FILE"],
+    ),
+    ("jwt_file", &["SECRETRUN_VAULT_JWT_FILE"]),
+];
+
+impl FileSettings {
+    /// Whether the file sets the [`GUARDED`] setting `name` (`skip_verify` counts
+    /// only when it turns verification off).
+    fn sets(&self, name: &str) -> bool {
+        match name {
+            "address" => self.address.is_some(),
+            "skip_verify" => self.skip_verify == Some(true),
+            "cacert" => self.cacert.is_some(),
+            "capath" => self.capath.is_some(),
+            "tls_server_name" => self.tls_server_name.is_some(),
+            "client_cert" => self.client_cert.is_some(),
+            "client_key" => self.client_key.is_some(),
+            "auth" => self.auth.is_some(),
+            "auth_mount" => self.auth_mount.is_some(),
+            "role" => self.role.is_some(),
+            "role_id" => self.role_id.is_some(),
+            "role_id_file" => self.role_id_file.is_some(),
+            "secret_id_file" => self.secret_id_file.is_some(),
+            "jwt_file" => self.jwt_file.is_some(),
+            _ => false,
+        }
+    }
+}
+
+/// Refuses the config's say over the [`GUARDED`] settings (those it sets that the
+/// environment does not) unless the user trusts `addr`.
 fn check_trust(file: &FileSettings, env: &Env, addr: &str) -> Result<()> {
-    let env_sets = |names: &[&str]| env.var(names).is_some();
-    let from_file: Vec<String> = [
-        (
-            "address",
-            file.address.is_some() && !env_sets(&["VAULT_ADDR", "BAO_ADDR"]),
-        ),
-        (
-            "skip_verify",
-            file.skip_verify == Some(true) && !env_sets(&["VAULT_SKIP_VERIFY", "BAO_SKIP_VERIFY"]),
-        ),
-        (
-            "cacert",
-            file.cacert.is_some() && !env_sets(&["VAULT_CACERT", "BAO_CACERT"]),
-        ),
-        (
-            "capath",
-            file.capath.is_some() && !env_sets(&["VAULT_CAPATH", "BAO_CAPATH"]),
-        ),
-        (
-            "tls_server_name",
-            file.tls_server_name.is_some()
-                && !env_sets(&["VAULT_TLS_SERVER_NAME", "BAO_TLS_SERVER_NAME"]),
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, set)| *set)
-    .map(|(name, _)| format!("`{name}`"))
-    .collect();
+    let from_file: Vec<String> = GUARDED
+        .into_iter()
+        .filter(|(name, names)| file.sets(name) && env.var(names).is_none())
+        .map(|(name, _)| format!("`{name}`"))
+        .collect();
     if from_file.is_empty()
         || address::is_trusted(addr, env.var(&["SECRETRUN_TRUSTED_ORIGINS"]).as_deref())
     {
@@ -230,9 +266,10 @@ fn check_trust(file: &FileSettings, env: &Env, addr: &str) -> Result<()> {
         Kind::Config,
         format!(
             "the config file sets the Vault {} for `{}`; a project's file may not decide \
-             where or how safely your Vault credentials travel. If this is your Vault, \
-             trust it in your environment: {} (or set VAULT_ADDR and the VAULT_* TLS \
-             variables yourself)",
+             where, how safely or as whom your Vault credentials travel. If this is \
+             your Vault, trust it in your environment: {} (or set \
+             VAULT_ADDR, the VAULT_* TLS variables and the SECRETRUN_VAULT_AUTH* \
+             settings yourself)",
             from_file.join(", "),
             address::shown(addr),
             address::trust_hint(addr)
@@ -250,6 +287,9 @@ fn resolve_auth(file: &FileSettings, env: &Env) -> Result<Auth> {
     let mount = env
         .var(&["SECRETRUN_VAULT_AUTH_MOUNT"])
         .or_else(|| file.auth_mount.clone());
+    if let Some(mount) = &mount {
+        check_auth_mount(mount)?;
+    }
     match method.as_str() {
         "token" => token(env),
         "approle" => Ok(Auth::AppRole {
@@ -291,6 +331,26 @@ fn resolve_auth(file: &FileSettings, env: &Env) -> Result<Auth> {
             ),
         ),
     }
+}
+
+/// An auth mount becomes part of the login's URL (`auth/MOUNT/login`): checked as a
+/// reference's path is, so that `..`, `%2e` or `\\` cannot move the login elsewhere.
+fn check_auth_mount(mount: &str) -> Result<()> {
+    let plain = mount.trim_matches('/');
+    let bad_segment = plain
+        .split('/')
+        .any(|s| s.is_empty() || s == "." || s == "..");
+    if bad_segment || plain.contains(['%', '\\', '?', '#']) || plain.chars().any(char::is_control) {
+        return fail(
+            Kind::Config,
+            format!(
+                "the Vault auth mount `{}` is not a plain path: it may not hold an empty, \
+                 `.` or `..` segment, `%`, `\\`, `?`, `#` or a control character",
+                Escaped(mount)
+            ),
+        );
+    }
+    Ok(())
 }
 
 /// VAULT_TOKEN (or BAO_TOKEN), else the token `vault login` wrote to ~/.vault-token.
