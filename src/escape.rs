@@ -27,6 +27,25 @@ pub fn os(s: &std::ffi::OsStr) -> String {
     Escaped(&s.to_string_lossy()).to_string()
 }
 
+/// Escapes a path's bytes for a terminal so that no two paths show alike: control
+/// characters as [`Escaped`] does, `\\` as `\\\\`, and each byte that is not UTF-8 as
+/// `\\xNN`.
+pub fn path_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for piece in chunk.valid().split_inclusive('\\') {
+            match piece.strip_suffix('\\') {
+                Some(before) => out.push_str(&format!("{}\\\\", Escaped(before))),
+                None => out.push_str(&Escaped(piece).to_string()),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,5 +56,12 @@ mod tests {
             Escaped("a\nb\t\x1b[31m\u{85}é").to_string(),
             "a\\nb\\t\\x1b[31m\\u{85}é"
         );
+    }
+
+    #[test]
+    fn paths_that_differ_show_differently() {
+        assert_eq!(path_bytes(b"a\nb"), "a\\nb");
+        assert_eq!(path_bytes(b"a\\nb"), "a\\\\nb");
+        assert_eq!(path_bytes(b"caf\xc3\xa9 \xff.env"), "café \\xff.env");
     }
 }

@@ -50,8 +50,9 @@ pub struct Options {
 /// One place where a secret was found.
 #[derive(Debug)]
 pub struct Finding {
-    /// The path as walked or as git names it, escaped for a terminal.
-    pub path: String,
+    /// The path's bytes, as walked or as git names it (unquoted): each report shows
+    /// it in its own way ([`Finding::shown_path`], JSON's string, SARIF's URI).
+    pub path: Vec<u8>,
     pub line: usize,
     /// 1-based, in bytes.
     pub column: usize,
@@ -96,10 +97,17 @@ impl Finding {
         }
     }
 
+    /// The path for a person's terminal: control characters, `\\` and bytes that are
+    /// not UTF-8 escaped (`\\n`, `\\\\`, `\\xff`), so that two files never show alike.
+    pub fn shown_path(&self) -> String {
+        crate::escape::path_bytes(&self.path)
+    }
+
     /// Names the finding without revealing the value, as gitleaks does:
-    /// `[COMMIT:]PATH:LINE:RULE`. `[scan] allow` takes it.
+    /// `[COMMIT:]PATH:LINE:RULE`, the path as [`Finding::shown_path`] shows it.
+    /// `[scan] allow` takes it.
     pub fn fingerprint(&self) -> String {
-        let at = format!("{}:{}:{}", self.path, self.line, self.rule_id());
+        let at = format!("{}:{}:{}", self.shown_path(), self.line, self.rule_id());
         match &self.commit {
             Some(commit) => format!("{commit}:{at}"),
             None => at,
@@ -145,7 +153,7 @@ fn exclusions(globs: &[String]) -> Result<globset::GlobSet> {
 
 /// The findings in one text: each hit with its line and column.
 fn findings_in(
-    path: &str,
+    path: &[u8],
     text: &[u8],
     matchers: &Matchers,
     commit: Option<&str>,
@@ -163,7 +171,7 @@ fn findings_in(
             }
             scanned = hit.offset;
             Finding {
-                path: Escaped(path).to_string(),
+                path: path.to_vec(),
                 line,
                 column: hit.offset - line_start + 1,
                 masked: hit.matched.masked(),
@@ -175,9 +183,12 @@ fn findings_in(
         .collect()
 }
 
+/// How much of a file decides whether it is binary.
+const BINARY_PROBE: usize = 8192;
+
 /// Whether bytes look binary: a NUL in the first 8 KiB, as git and ripgrep decide.
 fn is_binary(bytes: &[u8]) -> bool {
-    bytes[..bytes.len().min(8192)].contains(&0)
+    bytes[..bytes.len().min(BINARY_PROBE)].contains(&0)
 }
 
 #[cfg(test)]
@@ -189,7 +200,7 @@ mod tests {
         let secrets = SecretSet::of(&[("API_TOKEN", "tok-0123456789abcdef")]);
         let m = Matchers::new(&secrets);
         let text = b"a\nbb tok-0123456789abcdef\n\nx=tok-0123456789abcdef";
-        let found = findings_in("src/a.py", text, &m, None, 1);
+        let found = findings_in(b"src/a.py", text, &m, None, 1);
         let at: Vec<(usize, usize)> = found.iter().map(|f| (f.line, f.column)).collect();
         assert_eq!(at, [(2, 4), (4, 3)]);
         assert_eq!(found[0].fingerprint(), "src/a.py:2:value:API_TOKEN");

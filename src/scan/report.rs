@@ -26,7 +26,7 @@ pub fn write(findings: &[Finding], options: &Options, out: &mut impl Write) -> i
 fn text(findings: &[Finding], options: &Options, out: &mut impl Write) -> io::Result<()> {
     let places: Vec<String> = findings
         .iter()
-        .map(|f| format!("{}:{}:{}", f.path, f.line, f.column))
+        .map(|f| format!("{}:{}:{}", f.shown_path(), f.line, f.column))
         .collect();
     let labels: Vec<String> = findings.iter().map(Finding::label).collect();
     let place_width = places.iter().map(|p| p.chars().count()).max().unwrap_or(0);
@@ -59,9 +59,13 @@ fn text(findings: &[Finding], options: &Options, out: &mut impl Write) -> io::Re
     Ok(())
 }
 
+/// A finding for machines. `path` is the file's name as JSON text (exact, control
+/// characters escaped the JSON way); a name that is not UTF-8 cannot be JSON text, so
+/// `uri`, its bytes percent-encoded, names every file exactly.
 fn finding_json(f: &Finding) -> Value {
     json!({
-        "path": f.path,
+        "path": String::from_utf8_lossy(&f.path),
+        "uri": uri(&f.path),
         "line": f.line,
         "column": f.column,
         "rule": f.rule_id(),
@@ -70,6 +74,21 @@ fn finding_json(f: &Finding) -> Value {
         "commit": f.commit,
         "fingerprint": f.fingerprint(),
     })
+}
+
+/// A relative URI reference for a path (RFC 3986): every byte but the unreserved
+/// ones and `/` percent-encoded, so a space, `%`, `#`, `?`, a newline or a byte that
+/// is not UTF-8 all survive the trip to the file.
+fn uri(path: &[u8]) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// SARIF 2.1.0, one run, one rule per rule id.
@@ -93,7 +112,7 @@ fn sarif(findings: &[Finding]) -> Value {
                 "message": { "text": message },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": f.path },
+                        "artifactLocation": { "uri": uri(&f.path) },
                         "region": { "startLine": f.line, "startColumn": f.column },
                     }
                 }],
@@ -116,4 +135,15 @@ fn sarif(findings: &[Finding]) -> Value {
             "results": results,
         }]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn uris_percent_encode_every_byte_but_the_unreserved() {
+        assert_eq!(
+            super::uri(b"src/a b%#?\n\xff.env"),
+            "src/a%20b%25%23%3F%0A%FF.env"
+        );
+    }
 }

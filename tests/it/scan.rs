@@ -391,3 +391,142 @@ fn the_git_hook_refuses_a_commit_with_a_key() {
         String::from_utf8_lossy(&clean.stderr)
     );
 }
+
+/// A path that does not exist, or a file that cannot be read, is an error in every
+/// format: a typo in a CI job must not pass as clean.
+#[test]
+fn what_scan_could_not_look_at_is_an_error() {
+    let test = repo();
+    write(&test, "a.txt", "nothing\n");
+    for format in ["text", "json", "sarif"] {
+        secretrun(&test, &["scan", "--format", format, "no-such-dir"])
+            .status(78)
+            .stdout_is("")
+            .stderr_has("scanning `no-such-dir`: not found");
+        secretrun(&test, &["scan", "--format", format, "a.txt", "typo.txt"]).status(78);
+    }
+    secretrun(&test, &["scan", "a.txt"]).status(0);
+    // An unreadable directory (as a user other than root would meet it: root reads
+    // anything, so the test removes the search permission from a FIFO-free dir and
+    // checks only where the kernel enforces it).
+    let locked = test.dir().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::write(locked.join("k.txt"), format!("{CANARY}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let enforced = std::fs::read_dir(&locked).is_err();
+    let run = secretrun(&test, &["scan"]);
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    if enforced {
+        run.status(78)
+            .stderr_has("could not be read, so the scan is incomplete");
+    } else {
+        run.status(1).no_canary();
+    }
+}
+
+/// Files whose names git quotes (a `"`, `\`, a tab, a newline, a control character, a
+/// byte that is not UTF-8) and names with a space are found in the history as in the
+/// tree, and every report names the real file: JSON's `path` is the name itself,
+/// `uri` and SARIF's URI its bytes percent-encoded, text escapes it unambiguously.
+#[test]
+fn history_finds_what_the_tree_finds_under_any_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let names: [&[u8]; 8] = [
+        b"quote\"d.txt",
+        b"back\\slash.txt",
+        b"tab\there.txt",
+        b"new\nline.txt",
+        b"bell\x07.txt",
+        b"with space.txt",
+        b"caf\xc3\xa9.txt",
+        b"latin\xff.txt",
+    ];
+    let test = repo();
+    for name in names {
+        let path = test.dir().join(std::ffi::OsStr::from_bytes(name));
+        std::fs::write(path, format!("x\npw = {DB_PASSWORD}\n")).unwrap();
+    }
+    // A file really named with a backslash and `n` must not report like `new\nline`.
+    write(&test, "new\\nline.txt", &format!("{DB_PASSWORD}\n"));
+    commit(&test, "add");
+    let uris = |doc: &Value| -> Vec<String> {
+        let mut all: Vec<String> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["uri"].as_str().unwrap().to_owned())
+            .collect();
+        all.sort();
+        all
+    };
+    let (code, tree) = scan(&test, &[]);
+    assert_eq!(code, 1);
+    let (code, history) = scan(&test, &["--history"]);
+    assert_eq!(code, 1);
+    assert_eq!(uris(&history), uris(&tree));
+    let mut expected = vec![
+        "back%5Cslash.txt",
+        "bell%07.txt",
+        "caf%C3%A9.txt",
+        "latin%FF.txt",
+        "new%0Aline.txt",
+        "new%5Cnline.txt",
+        "quote%22d.txt",
+        "tab%09here.txt",
+        "with%20space.txt",
+    ];
+    expected.sort();
+    assert_eq!(uris(&tree), expected);
+    // JSON's path is the name itself, a newline a newline.
+    let paths: Vec<&str> = history["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"new\nline.txt"), "{paths:?}");
+    assert!(paths.contains(&"with space.txt"), "{paths:?}");
+    assert!(paths.contains(&"new\\nline.txt"), "{paths:?}");
+    // SARIF's URIs, in the history as in the tree.
+    let (_, sarif) = scan(&test, &["--history", "--format", "sarif"]);
+    let mut sarif_uris: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    sarif_uris.sort();
+    assert_eq!(sarif_uris, expected);
+    // Text for a terminal: no two files alike, no control character printed.
+    let text = secretrun(&test, &["scan"]);
+    text.status(1).no_canary();
+    for shown in ["new\\nline.txt:2", "new\\\\nline.txt:1", "latin\\xff.txt:2"] {
+        text.stdout_has(shown);
+    }
+    assert!(!text.stdout.contains('\x07'));
+}
+
+/// A binary file is judged by its first 8 KiB, before the rest is read: scanning a
+/// large binary file costs about what scanning a small one does.
+#[test]
+fn a_binary_file_is_skipped_before_it_is_read() {
+    let test = repo();
+    let mut big = vec![0u8; 64 << 20];
+    big[100] = b'a';
+    std::fs::write(test.dir().join("big.bin"), &big).unwrap();
+    drop(big);
+    let mut command = test.command();
+    command.arg("scan");
+    let (run, usage) = crate::util::measured(command, std::time::Duration::from_secs(60));
+    run.status(0);
+    let kib = usage.max_rss_kib;
+    assert!(
+        kib < 32 * 1024,
+        "peak RSS {kib} KiB for a 64 MiB binary file"
+    );
+}
