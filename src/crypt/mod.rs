@@ -7,6 +7,7 @@ mod write;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -231,14 +232,29 @@ fn encrypt(
         name.push(".age");
         PathBuf::from(name)
     });
-    write::replace(&out, &sealed, None)?;
-    eprintln!(
-        "secretrun: encrypted `{shown}` to {} in `{}`; the plain file is still there: \
-         delete it once `secretrun list --from {}` shows what you expect",
-        recipients.said,
-        os(out.as_os_str()),
-        os(out.as_os_str()),
-    );
+    // The file `out` names itself (not a link's target), when there is one: its mode
+    // is kept, and when it is the file just read, the plain text is replaced.
+    let existing = std::fs::symlink_metadata(&out)
+        .ok()
+        .filter(|m| m.file_type().is_file());
+    let in_place = existing.as_ref().is_some_and(|o| {
+        std::fs::metadata(file).is_ok_and(|i| (i.dev(), i.ino()) == (o.dev(), o.ino()))
+    });
+    write::replace(&out, &sealed, existing.map(|m| m.mode()))?;
+    let shown_out = os(out.as_os_str());
+    if in_place {
+        eprintln!(
+            "secretrun: encrypted `{shown}` in place to {}, its mode kept; the plain text \
+             may still be in backups or git's history",
+            recipients.said,
+        );
+    } else {
+        eprintln!(
+            "secretrun: encrypted `{shown}` to {} in `{shown_out}`; the plain file is still \
+             there: delete it once `secretrun list --from {shown_out}` shows what you expect",
+            recipients.said,
+        );
+    }
     Ok(0)
 }
 

@@ -336,6 +336,61 @@ fn what_secretrun_encrypts_age_decrypts() {
     }
 }
 
+/// `encrypt F -o F` replaces the plain file and says so; an existing output keeps
+/// its mode (a read-only file stays read-only); another output leaves the plain file
+/// and says that.
+#[test]
+fn encrypt_in_place_tells_the_truth_and_keeps_the_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let test = Test::new().file("app.env", PLAIN).file("other.age", "old");
+    let (identity, recipient) = age_keygen(test.dir(), "id.txt");
+    let mode = |name: &str| {
+        std::fs::metadata(test.dir().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777
+    };
+    let set_mode = |name: &str, mode: u32| {
+        std::fs::set_permissions(test.dir().join(name), std::fs::Permissions::from_mode(mode))
+            .unwrap()
+    };
+    set_mode("app.env", 0o400);
+    set_mode("other.age", 0o600);
+    let run = |args: &[&str]| {
+        let mut command = test.command();
+        command.args(["encrypt", "-r", &recipient]).args(args);
+        crate::util::Run::from(command.output().unwrap())
+    };
+    run(&["app.env", "-o", "other.age"])
+        .success()
+        .stderr_has("the plain file is still there");
+    assert_eq!(mode("other.age"), 0o600);
+    assert_eq!(
+        std::fs::read(test.dir().join("app.env")).unwrap(),
+        PLAIN.as_bytes()
+    );
+    let said = run(&["app.env", "-o", "app.env"]);
+    said.success().stderr_has("encrypted `app.env` in place");
+    assert!(!said.stderr.contains("still there"), "{}", said.stderr);
+    assert_eq!(mode("app.env"), 0o400);
+    let sealed = std::fs::read(test.dir().join("app.env")).unwrap();
+    let plain = age(&["-d", "-i", identity.to_str().unwrap()], &sealed);
+    assert!(plain == PLAIN.as_bytes(), "age -d gave other bytes");
+    // Through a link, the link is replaced and the plain file it named is not.
+    let test = Test::new().file("plain.env", PLAIN);
+    std::os::unix::fs::symlink("plain.env", test.dir().join("link.env")).unwrap();
+    let mut command = test.command();
+    command.args(["encrypt", "-r", &recipient, "link.env", "-o", "link.env"]);
+    crate::util::Run::from(command.output().unwrap())
+        .success()
+        .stderr_has("the plain file is still there");
+    assert_eq!(
+        std::fs::read(test.dir().join("plain.env")).unwrap(),
+        PLAIN.as_bytes()
+    );
+}
+
 #[test]
 fn keygen_writes_a_private_identity_once_and_age_uses_it() {
     let test = Test::new().args(["keygen"]);

@@ -239,6 +239,8 @@ fn jwt_login_with_a_key_pair_made_here() {
     let run = Test::new()
         .file("secretrun.toml", format!("[vault]\nauth = \"jwt\"\nauth_mount = \"jwt-test\"\nrole = \"app\"\njwt_file = \"{}\"\n", jwt_path.display()))
         .env("VAULT_ADDR", &server.addr)
+        // A project's config chooses the login only for a Vault the user trusts.
+        .env("SECRETRUN_TRUSTED_ORIGINS", &server.addr)
         .args(["--pure", "--from", "vault://secret/jwt", "--", "env", "-0"])
         .run();
     run.success();

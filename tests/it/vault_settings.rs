@@ -625,3 +625,21 @@ fn the_client_certificate_is_presented() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// An address that does not parse is refused without being shown whole: a password
+/// in it, wherever the typo put it, never reaches the message.
+#[test]
+fn a_mistyped_address_never_echoes_its_password() {
+    for addr in [
+        "http:/user:CANARYpw@vault.example:8200",
+        "http//user:CANARYpw@vault.example",
+        "user:CANARYpw@vault.example:8200",
+        "http://user:CANARY/pw@vault.example",
+        "https://vault.example:8200/?token=CANARY",
+        "ftp://user:CANARYpw@vault.example",
+    ] {
+        read(Test::new().env("VAULT_ADDR", addr).env("VAULT_TOKEN", "t"))
+            .status(78)
+            .no_canary();
+    }
+}

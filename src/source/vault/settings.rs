@@ -175,11 +175,11 @@ fn resolve_address(file: &FileSettings, env: &Env) -> Result<String> {
         .or_else(|| file.address.clone())
         .unwrap_or_else(|| "https://127.0.0.1:8200".to_owned());
     let addr = addr.trim_end_matches('/').to_owned();
-    if !(addr.starts_with("http://") || addr.starts_with("https://")) {
+    if address::origin(&addr).is_none() && !address::has_extras(&addr) {
         return fail(
             Kind::Config,
             format!(
-                "the Vault address `{}` is not an http(s) URL",
+                "the Vault address `{}` is not an http(s) URL such as `https://vault.example:8200`",
                 address::shown(&addr)
             ),
         );
