@@ -12,6 +12,8 @@
 //! overlaps) and passes everything else on at once, so a line appears as soon as the
 //! child writes it.
 
+mod tty;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use crate::secret::SecretSet;
@@ -44,16 +46,44 @@ pub struct Redactor {
 }
 
 /// A value in the forms it may be written in: as it is; for a multi-line value with
-/// `\n` and with `\r\n` line ends; and each of those escaped as in a JSON string,
-/// the way a structured logger writes it (`-----BEGIN…\\nMII…`).
+/// `\n` and with `\r\n` line ends; each of those escaped as in a JSON string, the
+/// way a structured logger writes it (`-----BEGIN…\\nMII…`); and each of those as a
+/// terminal's output processing may rewrite it ([`tty::forms`]).
 fn forms(value: &[u8]) -> Vec<Vec<u8>> {
-    let mut forms = line_end_forms(value);
-    let escaped: Vec<Vec<u8>> = forms.iter().map(|f| json_escaped(f)).collect();
-    forms.extend(escaped);
+    let mut written = line_end_forms(value);
+    let escaped: Vec<Vec<u8>> = written.iter().map(|f| json_escaped(f)).collect();
+    written.extend(escaped);
+    let mut forms: Vec<Vec<u8>> = written.iter().flat_map(|f| tty::forms(f)).collect();
+    for form in &mut written {
+        zeroize::Zeroize::zeroize(form);
+    }
     forms.sort();
     forms.dedup_by(zero_duplicate);
     forms
 }
+
+/// The most bytes the forms of all values may take: far more than any launch's
+/// values need (a 4 KiB PEM with `\r\n` line ends has about 20 forms), and a bound
+/// on what a file of values can make the filter hold.
+const MAX_FORM_BYTES: usize = 64 << 20;
+
+/// The forms of the values take more than [`MAX_FORM_BYTES`]: masking them under
+/// every terminal mode is refused rather than done in part.
+#[derive(Debug)]
+pub struct TooLarge;
+
+impl std::fmt::Display for TooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the values to redact are too large to mask in every form a terminal may \
+             write them ({} MiB of forms at most)",
+            MAX_FORM_BYTES >> 20
+        )
+    }
+}
+
+impl std::error::Error for TooLarge {}
 
 /// For `dedup_by`: whether `dropped` repeats `kept`, zeroing it first if so.
 fn zero_duplicate(dropped: &mut Vec<u8>, kept: &mut Vec<u8>) -> bool {
@@ -111,10 +141,11 @@ fn line_end_forms(value: &[u8]) -> Vec<Vec<u8>> {
 impl Redactor {
     /// A redactor for every secret of at least [`MIN_LEN`] bytes; `None` when there
     /// is none.
-    pub fn new(secrets: &SecretSet) -> Option<Redactor> {
+    pub fn new(secrets: &SecretSet) -> Result<Option<Redactor>, TooLarge> {
         let mut replacements = Vec::new();
         // (pattern, replacement index)
         let mut pairs: Vec<(Vec<u8>, usize)> = Vec::new();
+        let mut held = 0;
         for (name, s) in secrets.iter() {
             if s.value.len() < MIN_LEN {
                 continue;
@@ -122,13 +153,20 @@ impl Redactor {
             let label = replacements.len();
             replacements.push(format!("[{name}]").into_bytes());
             for form in forms(s.value.expose().as_bytes()) {
+                held += form.len();
                 if form.len() >= MIN_LEN {
                     pairs.push((form, label));
                 }
             }
+            if held > MAX_FORM_BYTES {
+                for (pattern, _) in &mut pairs {
+                    zeroize::Zeroize::zeroize(pattern);
+                }
+                return Err(TooLarge);
+            }
         }
         if pairs.is_empty() {
-            return None;
+            return Ok(None);
         }
         // The same value under two names is found once.
         pairs.sort();
@@ -150,7 +188,7 @@ impl Redactor {
             .iter()
             .map(|p| !(1..p.len()).any(|i| starts_some(&sorted, &p[i..])))
             .collect();
-        Some(Redactor {
+        Ok(Some(Redactor {
             scanner,
             finder,
             label_of,
@@ -158,7 +196,7 @@ impl Redactor {
             replacements,
             sorted,
             longest,
-        })
+        }))
     }
 
     /// Every occurrence in `buf` that can change what is written: overlapping ones

@@ -236,7 +236,7 @@ impl Supervisor<'_> {
         let launch = &self.launch;
         let env = launch.secrets.env(secrets);
         let redactor = if self.options.redact {
-            Redactor::new(secrets)
+            Redactor::new(secrets).map_err(|e| Failure::new(Kind::Invalid, e.to_string()))?
         } else {
             None
         };

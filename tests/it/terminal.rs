@@ -141,6 +141,45 @@ fn redact_on_a_terminal_masks_multi_line_values() {
     assert!(out.contains("[PEM]"), "{:?}", crate::util::redact(&out));
 }
 
+/// The command owns its terminal and may turn output processing back on (`stty
+/// sane` does, on the pty secretrun gave it): line ends, tabs and letters are then
+/// rewritten before secretrun reads them, and every form is still masked.
+#[test]
+fn redact_holds_whatever_output_modes_the_command_sets() {
+    let test = Test::new().file(
+        ".env",
+        format!(
+            "PEM=\"{}\"\nCRLF=\"{}\"\nTABBED=\"key\tCANARY-tabbed\"\nLOWER=lower-canary-CANARY\n",
+            PEM,
+            PEM.replace('\n', "\r\n").replace("PRIVATE", "OTHER")
+        ),
+    );
+    let mut term = shell(&test);
+    let modes = [
+        "sane",
+        "sane tab3",
+        "sane olcuc",
+        "sane ocrnl",
+        "sane ocrnl onlret tab3",
+        "sane -onlcr onocr",
+        "sane onlret",
+    ];
+    for (i, modes) in modes.iter().enumerate() {
+        term.send(&format!(
+            "{BIN} --redact -- sh -c 'stty {modes} <&1; for v in \"$PEM\" \"$CRLF\" \"$TABBED\" \"$LOWER\"; do printf \"%s\\n\" \"$v\"; printf \"  %s|\\n\" \"$v\"; done; stty sane <&1'; echo \"status-$((100 + {i}))\"\n"
+        ));
+        let out = term.expect(&format!("status-{}", 100 + i), LIMIT);
+        assert!(
+            !out.to_ascii_uppercase().contains("CANARY"),
+            "a value leaked after `stty {modes}`: {:?}",
+            crate::util::redact(&out)
+        );
+        for name in ["[PEM]", "[CRLF]", "[TABBED]", "[LOWER]"] {
+            assert!(out.contains(name), "{name} after `stty {modes}`: {out:?}");
+        }
+    }
+}
+
 #[test]
 fn merged_streams_keep_their_order_on_a_terminal() {
     let test = project();
