@@ -107,7 +107,7 @@ pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
         nl,
         cr,
         cr,
-        (nl || cr) && (tab || cr),
+        cr || nl && tab,
         tab,
         lower,
         tab && wide,
