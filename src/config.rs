@@ -43,7 +43,8 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Config {
     pub action: Action,
     /// What the pipeline does before the action.
-    pub steps: Steps,
+    /// Shared with the supervisor's fetches, which run on threads of their own.
+    pub steps: std::sync::Arc<Steps>,
     /// The config's recipients, for `encrypt` and `edit`.
     pub recipients: Recipients,
 }
@@ -205,7 +206,7 @@ impl Config {
 
         Ok(Config {
             action,
-            steps: Steps {
+            steps: std::sync::Arc::new(Steps {
                 fetch: Plan {
                     sources,
                     timeout,
@@ -225,7 +226,7 @@ impl Config {
                 },
                 keep,
                 pure: args.pure || file.pure || environment,
-            },
+            }),
             recipients,
         })
     }

@@ -37,8 +37,11 @@ pub struct Lease {
     held: bool,
 }
 
-/// How long a revocation may take when secretrun is on its way out.
-const REVOKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a revocation may take when secretrun is on its way out: a store that
+/// stopped answering must not keep a stopping container waiting (`docker stop`
+/// gives 10 s in all, most of them the command's own). The lease then ends on its
+/// own at its expiry.
+pub const REVOKE_TIMEOUT: Duration = Duration::from_secs(3);
 
 impl Lease {
     pub fn new(

@@ -55,7 +55,7 @@ pub fn run(cli: Cli) -> Result<u8> {
     let core = exec::harden().context("disabling core dumps")?;
     let started = Instant::now();
     let config = Config::from_cli(&cli)?;
-    let pipeline = Pipeline::new(&config.steps, std::env::vars_os().collect());
+    let pipeline = Pipeline::new(config.steps.clone(), std::env::vars_os().collect());
     match &config.action {
         Action::Crypt(task) => crypt::run(
             task,
@@ -156,7 +156,7 @@ fn launch(
     let launch = supervise::Launch {
         program: &program,
         args: command,
-        secrets: pipeline,
+        secrets: std::sync::Arc::new(pipeline.clone()),
     };
     supervise::run(launch, secrets, core, &how.options)
 }

@@ -4,6 +4,8 @@
 //! through it, so they cannot disagree on what the command would get.
 
 use std::ffi::{OsStr, OsString};
+use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::Result;
 
@@ -27,16 +29,21 @@ pub struct Steps {
     pub pure: bool,
 }
 
-/// The steps and the environment secretrun was started with.
-pub struct Pipeline<'c> {
-    steps: &'c Steps,
+/// The steps and the environment secretrun was started with. Cheap to clone, and
+/// owned, so that the supervisor's fetches can run on threads of their own.
+#[derive(Clone)]
+pub struct Pipeline {
+    steps: Arc<Steps>,
     /// Taken once at start: every step sees the same parent.
-    parent: Vec<(OsString, OsString)>,
+    parent: Arc<[(OsString, OsString)]>,
 }
 
-impl<'c> Pipeline<'c> {
-    pub fn new(steps: &'c Steps, parent: Vec<(OsString, OsString)>) -> Pipeline<'c> {
-        Pipeline { steps, parent }
+impl Pipeline {
+    pub fn new(steps: Arc<Steps>, parent: Vec<(OsString, OsString)>) -> Pipeline {
+        Pipeline {
+            steps,
+            parent: parent.into(),
+        }
     }
 
     /// The parent's environment, as read at start.
@@ -55,7 +62,7 @@ impl<'c> Pipeline<'c> {
     /// What loading warns of is shown as it comes.
     pub fn load(&self) -> Result<SecretSet> {
         let warn = &mut |text: String| messages::warning(&text);
-        source::load(&self.steps.fetch, &self.parent, warn)
+        source::load(&self.steps.fetch, &self.parent, warn, None)
     }
 
     /// The command's environment with these secrets.
@@ -73,14 +80,14 @@ impl<'c> Pipeline<'c> {
     }
 }
 
-impl Secrets for Pipeline<'_> {
+impl Secrets for Pipeline {
     fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s> {
         Pipeline::env(self, secrets)
     }
 
     /// Fetches again; what loading warns of was shown at the start.
-    fn refetch(&self) -> Result<SecretSet> {
-        source::load(&self.steps.fetch, &self.parent, &mut |_| {})
+    fn refetch(&self, until: Option<Instant>) -> Result<SecretSet> {
+        source::load(&self.steps.fetch, &self.parent, &mut |_| {}, until)
     }
 
     fn problems(&self, secrets: &SecretSet) -> Vec<String> {

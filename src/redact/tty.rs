@@ -103,15 +103,7 @@ pub fn forms(value: &[u8]) -> Vec<Vec<u8>> {
     let lower = value.iter().any(|&c| !is_cntrl(c) && to_upper(c) != c);
     let wide = !value.is_ascii();
     // Each mode that matters: it takes both values; one that does not stays off.
-    let flags = [
-        nl,
-        cr,
-        cr,
-        cr || nl && tab,
-        tab,
-        lower,
-        tab && wide,
-    ];
+    let flags = [nl, cr, cr, cr || nl && tab, tab, lower, tab && wide];
     let starts: &[usize] = if tab || cr {
         &[0, 1, 2, 3, 4, 5, 6, 7, 8]
     } else {

@@ -110,13 +110,18 @@ struct ParsedFile {
 
 /// Loads every source of the plan into one set. `notice` is told, as soon as it is
 /// known, what the user should be warned of (a setting that weakens security), even
-/// when loading then fails.
+/// when loading then fails. Fetching ends at the plan's timeout, or at `until` when
+/// that comes sooner (a lease's fresh read, which is of no use past its expiry).
 pub fn load(
     plan: &Plan,
     parent: &[(OsString, OsString)],
     notice: &mut dyn FnMut(String),
+    until: Option<std::time::Instant>,
 ) -> Result<SecretSet> {
-    let deadline = Instant::now() + plan.timeout;
+    let mut deadline = Instant::now() + plan.timeout;
+    if let Some(until) = until {
+        deadline = deadline.min(Instant::from_std(until));
+    }
     let files = parse_files(plan, parent)?;
     // Every reference, from `--from` and from dotenv values.
     let from_flags = plan.sources.iter().filter_map(|spec| match spec {

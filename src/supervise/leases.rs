@@ -8,7 +8,7 @@
 //! The command never runs on past a lease known to be over. [`Keeper::revoke_all`]
 //! revokes what is held when the command is done.
 
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -19,6 +19,7 @@ use crate::lease::{self, Lease};
 use crate::messages;
 use crate::secret::SecretSet;
 
+use super::refetch::Refetch;
 use super::{OnChange, Secrets};
 
 /// The longest wait before a failed renewal is tried again.
@@ -61,6 +62,9 @@ pub struct Keeper {
     end: OnChange,
     /// A restart's fetch that failed, logged once.
     refetch_failed: bool,
+    /// The fresh read for a restart, under way, and why it was started.
+    refetch: Refetch,
+    reason: Option<String>,
 }
 
 impl Keeper {
@@ -69,6 +73,8 @@ impl Keeper {
             held: Vec::new(),
             end,
             refetch_failed: false,
+            refetch: Refetch::default(),
+            reason: None,
         };
         keeper.hold(leases);
         keeper
@@ -97,19 +103,46 @@ impl Keeper {
         self.hold(leases);
     }
 
-    /// Revokes every lease held, saying which could not be.
+    /// Revokes every lease held, all at once, saying which could not be. It takes
+    /// [`lease::REVOKE_TIMEOUT`] at the most, however many leases and however slow
+    /// the stores: one that has not answered by then is left to expire.
     pub fn revoke_all(&mut self) {
+        let deadline = Instant::now() + lease::REVOKE_TIMEOUT + Duration::from_millis(200);
+        let (tx, rx) = mpsc::channel();
+        let mut pending = Vec::new();
         for held in self.held.drain(..) {
             let source = held.lease.source.clone();
-            if let Err(err) = held.lease.revoke() {
+            let tx = tx.clone();
+            let answer = source.clone();
+            let spawned = std::thread::Builder::new()
+                .name("lease-revoke".into())
+                .spawn(move || {
+                    let _ = tx.send((answer, held.lease.revoke()));
+                });
+            if spawned.is_ok() {
+                pending.push(source);
+            }
+        }
+        drop(tx);
+        while !pending.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let Ok((source, answer)) = rx.recv_timeout(left) else {
+                break;
+            };
+            pending.retain(|p| *p != source);
+            if let Err(err) = answer {
                 messages::lease(&lease::not_revoked(&source, &err));
             }
+        }
+        for source in pending {
+            let err = anyhow::anyhow!("no answer within {}", show_duration(lease::REVOKE_TIMEOUT));
+            messages::lease(&lease::not_revoked(&source, &err));
         }
     }
 
     /// Checks on renewals under way, starts those that are due, and says what the
-    /// end of a lease asks of the supervisor.
-    pub fn poll(&mut self, secrets: &dyn Secrets) -> Option<Event> {
+    /// end of a lease asks of the supervisor. Nothing here waits on a store.
+    pub fn poll(&mut self, secrets: &Arc<dyn Secrets>) -> Option<Event> {
         let now = Instant::now();
         let mut ending: Option<String> = None;
         for held in &mut self.held {
@@ -122,54 +155,93 @@ impl Keeper {
     }
 
     /// A lease is over or about to be: what `--on-change` makes of it.
-    fn end_with(&mut self, secrets: &dyn Secrets, why: String, now: Instant) -> Option<Event> {
+    fn end_with(&mut self, secrets: &Arc<dyn Secrets>, why: String, now: Instant) -> Option<Event> {
         let expired = self.held.iter().any(|h| now >= h.lease.expires());
         match self.end {
-            OnChange::Restart => match fresh(secrets) {
-                Ok(new) => {
+            OnChange::Restart => self.restart(secrets, why, now, expired),
+            OnChange::Signal(sig) => self.signal(sig, why, now, expired),
+        }
+    }
+
+    /// `--on-change restart`: fresh credentials, read beside the supervisor and of no
+    /// use past the first expiry (the read ends there); the command is stopped at the
+    /// expiry when none have come.
+    fn restart(
+        &mut self,
+        secrets: &Arc<dyn Secrets>,
+        why: String,
+        now: Instant,
+        expired: bool,
+    ) -> Option<Event> {
+        let Some(answer) = self.refetch.poll() else {
+            if expired {
+                return Some(Event::Stop(format!(
+                    "{why}; fresh credentials did not come before it: the command was stopped"
+                )));
+            }
+            if !self.refetch.busy() {
+                let until = self.held.iter().map(|h| h.lease.expires()).min();
+                self.refetch.start(secrets, until);
+                self.reason = Some(why);
+            }
+            return None;
+        };
+        // What started the read says why, unless the lease has expired since.
+        let why = match self.reason.take() {
+            Some(reason) if !expired => reason,
+            _ => why,
+        };
+        match fresh(answer, secrets.as_ref()) {
+            Ok(new) => {
+                messages::lease(&format!(
+                    "{why}: restarting the command with fresh credentials"
+                ));
+                Some(Event::Restart(new))
+            }
+            Err(failure) if expired => Some(Event::Stop(format!(
+                "{why}; fresh credentials could not be read ({failure}): the command was stopped"
+            ))),
+            Err(failure) => {
+                if !self.refetch_failed {
                     messages::lease(&format!(
-                        "{why}: restarting the command with fresh credentials"
+                        "{why}; fresh credentials could not be read, trying again: {failure}"
                     ));
-                    Some(Event::Restart(new))
+                    self.refetch_failed = true;
                 }
-                Err(failure) if expired => Some(Event::Stop(format!(
-                    "{why}; fresh credentials could not be read ({failure}): the command was stopped"
-                ))),
-                Err(failure) => {
-                    if !self.refetch_failed {
-                        messages::lease(&format!(
-                            "{why}; fresh credentials could not be read, trying again: {failure}"
-                        ));
-                        self.refetch_failed = true;
+                for held in &mut self.held {
+                    if held.last && held.next <= now {
+                        let left = held.lease.expires().saturating_duration_since(now);
+                        held.next = now + (left / 4).clamp(Duration::from_millis(200), RETRY_CAP);
                     }
-                    for held in &mut self.held {
-                        if held.last && held.next <= now {
-                            let left = held.lease.expires().saturating_duration_since(now);
-                            held.next =
-                                now + (left / 4).clamp(Duration::from_millis(200), RETRY_CAP);
-                        }
-                    }
-                    None
                 }
-            },
-            OnChange::Signal(sig) => {
-                if expired {
-                    return Some(Event::Stop(format!("{why}: the command was stopped")));
-                }
-                let mut first = false;
-                for held in self.held.iter_mut().filter(|h| h.last && h.next <= now) {
-                    first |= !held.signalled;
-                    held.signalled = true;
-                    held.next = held.lease.expires();
-                }
-                first.then(|| {
-                    messages::lease(&format!(
-                        "{why}: the command was signalled; it is stopped when the lease expires"
-                    ));
-                    Event::Signal(sig)
-                })
+                None
             }
         }
+    }
+
+    /// `--on-change SIGNAL`: the signal once, and a stop at the expiry.
+    fn signal(
+        &mut self,
+        sig: libc::c_int,
+        why: String,
+        now: Instant,
+        expired: bool,
+    ) -> Option<Event> {
+        if expired {
+            return Some(Event::Stop(format!("{why}: the command was stopped")));
+        }
+        let mut first = false;
+        for held in self.held.iter_mut().filter(|h| h.last && h.next <= now) {
+            first |= !held.signalled;
+            held.signalled = true;
+            held.next = held.lease.expires();
+        }
+        first.then(|| {
+            messages::lease(&format!(
+                "{why}: the command was signalled; it is stopped when the lease expires"
+            ));
+            Event::Signal(sig)
+        })
     }
 }
 
@@ -294,9 +366,9 @@ fn renew_time(since: Instant, duration: Duration) -> Instant {
     since + duration * share as u32 / 1000
 }
 
-/// Fresh values for a restart, if they pass validation; else why not.
-fn fresh(secrets: &dyn Secrets) -> Result<SecretSet, String> {
-    let new = secrets.refetch().map_err(|e| messages::one_line(&e))?;
+/// Fresh values for a restart, if they were read and pass validation; else why not.
+fn fresh(answer: Result<SecretSet>, secrets: &dyn Secrets) -> Result<SecretSet, String> {
+    let new = answer.map_err(|e| messages::one_line(&e))?;
     let problems = secrets.problems(&new);
     if problems.is_empty() {
         Ok(new)

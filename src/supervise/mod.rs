@@ -23,6 +23,7 @@
 mod leases;
 mod pump;
 mod reap;
+mod refetch;
 mod signals;
 mod terminal;
 mod watch;
@@ -74,11 +75,12 @@ pub struct Options {
 /// What supervision needs of the pipeline that made the secrets: the command's
 /// environment for a set of them, and, for `--watch`, a fresh set and what is wrong
 /// with it. (The pipeline is above this module; this is how it is reached.)
-pub trait Secrets {
+pub trait Secrets: Send + Sync {
     /// The command's environment with these secrets.
     fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s>;
-    /// The sources fetched again.
-    fn refetch(&self) -> Result<SecretSet>;
+    /// The sources fetched again (on a thread of its own), ending at `until` if that
+    /// comes before the configured timeout.
+    fn refetch(&self, until: Option<Instant>) -> Result<SecretSet>;
     /// What validation finds wrong with these secrets, one message each.
     fn problems(&self, secrets: &SecretSet) -> Vec<String>;
 }
@@ -87,7 +89,7 @@ pub trait Secrets {
 pub struct Launch<'a> {
     pub program: &'a Path,
     pub args: &'a [OsString],
-    pub secrets: &'a dyn Secrets,
+    pub secrets: Arc<dyn Secrets>,
 }
 
 /// Process-wide facts of this supervision, fixed at its start.
@@ -357,7 +359,7 @@ impl Supervisor<'_> {
         current: &mut SecretSet,
         waiting: &mut Waiting,
     ) -> Option<Ending> {
-        match waiting.keeper.poll(self.launch.secrets) {
+        match waiting.keeper.poll(&self.launch.secrets) {
             Some(Event::Restart(new)) => return Some(Ending::Restart(new)),
             Some(Event::Stop(why)) => return Some(Ending::Stop(why)),
             // SAFETY: a plain syscall to the command.
@@ -367,7 +369,7 @@ impl Supervisor<'_> {
             None => {}
         }
         let w = waiting.watcher.as_deref_mut()?;
-        let new = w.poll(self.launch.secrets, current)?;
+        let new = w.poll(&self.launch.secrets, current)?;
         match w.on_change() {
             OnChange::Restart => Some(Ending::Restart(new)),
             OnChange::Signal(sig) => {

@@ -4,6 +4,7 @@
 //! its clearing is logged too: a store that is down for an hour is one line, not
 //! one per interval.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -12,6 +13,7 @@ use crate::messages;
 use crate::secret::SecretSet;
 
 use super::Secrets;
+use super::refetch::Refetch;
 
 /// What a changed value does to the running command.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +37,8 @@ pub struct Watch {
 pub struct Watcher<'w> {
     watch: &'w Watch,
     next: Option<Instant>,
+    /// The fetch under way.
+    refetch: Refetch,
     /// The failure logged last, while it lasts.
     problem: Option<String>,
 }
@@ -44,6 +48,7 @@ impl<'w> Watcher<'w> {
         Watcher {
             watch,
             next: Some(Instant::now() + watch.every),
+            refetch: Refetch::default(),
             problem: None,
         }
     }
@@ -52,13 +57,18 @@ impl<'w> Watcher<'w> {
         self.watch.on_change
     }
 
-    /// When due, fetches again; the new set when values changed and pass validation.
-    pub fn poll(&mut self, secrets: &dyn Secrets, current: &SecretSet) -> Option<SecretSet> {
-        if self.next.is_none_or(|at| Instant::now() < at) {
+    /// Starts a fetch when one is due, beside the supervisor (it never waits for a
+    /// store); once its answer has come, the new set when values changed and pass
+    /// validation.
+    pub fn poll(&mut self, secrets: &Arc<dyn Secrets>, current: &SecretSet) -> Option<SecretSet> {
+        let Some(fetched) = self.refetch.poll() else {
+            if !self.refetch.busy() && self.next.is_some_and(|at| Instant::now() >= at) {
+                self.next = Some(Instant::now() + self.watch.every);
+                self.refetch.start(secrets, None);
+            }
             return None;
-        }
-        self.next = Some(Instant::now() + self.watch.every);
-        let (new, problem) = match decide(secrets.refetch(), current, secrets) {
+        };
+        let (new, problem) = match decide(fetched, current, secrets.as_ref()) {
             Round::Same => (None, None),
             Round::Changed(new, line) => {
                 messages::watch(&line);
@@ -188,7 +198,7 @@ mod tests {
         fn env<'s>(&self, secrets: &'s SecretSet) -> crate::env::ChildEnv<'s> {
             crate::env::ChildEnv::build(secrets, &[], &[], true)
         }
-        fn refetch(&self) -> Result<SecretSet> {
+        fn refetch(&self, _: Option<Instant>) -> Result<SecretSet> {
             unreachable!("decide is given the fetch")
         }
         fn problems(&self, secrets: &SecretSet) -> Vec<String> {

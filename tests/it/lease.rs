@@ -637,3 +637,79 @@ fn as_pid_1_a_lease_keeps_init_and_only_exec_gives_it_up() {
     assert_eq!(db.users().len(), 1, "--exec leaves the lease to expire");
     db.revoke_all();
 }
+
+/// A Vault stub with a database engine: the first read of `database/creds/app` gives
+/// credentials under a lease of `seconds` that is not renewable; every later read,
+/// and every revocation, hangs (a store that stopped answering). `hung` hears of
+/// each hanging request (its path) as it starts.
+fn stopped_store(seconds: u64) -> (crate::stub::Stub, std::sync::mpsc::Receiver<String>) {
+    let (tx, hung) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    let vault = crate::stub::serve(move |request| {
+        if request.header("x-vault-token") != Some("t") {
+            return (403, r#"{"errors":["permission denied"]}"#.into());
+        }
+        if request.path == "/v1/sys/internal/ui/mounts/database/creds/app" {
+            return (
+                200,
+                r#"{"data":{"path":"database/","type":"database"}}"#.into(),
+            );
+        }
+        let first_read = request.method == "GET"
+            && request.path == "/v1/database/creds/app"
+            && reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
+        if first_read {
+            return (
+                200,
+                format!(
+                    r#"{{"lease_id":"database/creds/app/1","lease_duration":{seconds},"renewable":false,"data":{{"username":"u","password":"pw-CANARY"}}}}"#
+                ),
+            );
+        }
+        let known = request.path == "/v1/database/creds/app"
+            || (request.method == "PUT" && request.path == "/v1/sys/leases/revoke");
+        if !known {
+            return (404, r#"{"errors":[]}"#.into());
+        }
+        let _ = tx.lock().unwrap().send(request.path.clone());
+        std::thread::sleep(Duration::from_secs(600));
+        (500, "{}".into())
+    });
+    (vault, hung)
+}
+
+/// With a store that stops answering, the command does not run past its lease's
+/// expiry waiting for fresh credentials (the read ends at the expiry, and the
+/// command is stopped there, 69), and the revocation at the way out is bounded: the
+/// whole takes the lease's 2 s and the revocation's bound, not the 60 s of the
+/// fetch's timeout. A TERM meanwhile still reaches the command at once.
+#[test]
+fn a_stalled_fresh_read_stops_the_command_at_the_expiry_and_the_revoke_is_bounded() {
+    let (vault, hung) = stopped_store(2);
+    let test = Test::new()
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args(["--timeout", "60s", "--from", "vault://database/creds/app"]);
+    let mut started = spawn(&test, &["--", "sh", "-c", "echo started; exec sleep 60"]);
+    let limit = Duration::from_secs(30);
+    assert_eq!(started.line(limit), "started");
+    assert_eq!(
+        hung.recv_timeout(limit).as_deref(),
+        Ok("/v1/database/creds/app"),
+        "no fresh read was asked for"
+    );
+    // 2 s of lease and 3 s of revocation at the most: 9 s leaves room for a busy
+    // machine, and not for a 10 s revocation.
+    let status = crate::util::wait_within(&mut started.child, Duration::from_secs(9));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut started.stderr, &mut stderr).unwrap();
+    assert_eq!(status, Some(69), "{stderr}");
+    // The fresh read ends at the expiry, and the command with it.
+    assert!(
+        stderr.contains("expired; fresh credentials") && stderr.contains("the command was stopped"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("was not revoked"), "{stderr}");
+    assert!(!stderr.contains("CANARY"), "a value was logged");
+}

@@ -81,6 +81,24 @@ impl Test {
     }
 }
 
+/// Waits for `child` to end, at most `limit` (then kills it and fails the test);
+/// its exit code, `None` for a death by signal.
+#[track_caller]
+pub fn wait_within(child: &mut std::process::Child, limit: std::time::Duration) -> Option<i32> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            return status.code();
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the process did not end within {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// What one process used, as the kernel counted it for that process alone (`wait4`).
 #[derive(Debug, Clone, Copy)]
 pub struct Usage {

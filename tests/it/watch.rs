@@ -175,3 +175,65 @@ fn on_change_signal_reaches_the_command_not_its_helpers() {
     lines.wait_for("USR1 helper-alive", LIMIT);
     terminate(child);
 }
+
+/// A Vault stub whose first read of `secret/w` answers and whose later reads hang
+/// (a store that accepts the connection and never answers); `stalled` hears of each
+/// hanging read as it starts.
+fn stalling_vault() -> (crate::stub::Stub, std::sync::mpsc::Receiver<()>) {
+    let (tx, stalled) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    let vault = crate::stub::serve(move |request| {
+        if let Some(answer) = crate::stub::vault_checks(request, 1) {
+            return answer;
+        }
+        if reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return (200, r#"{"data":{"W":"one-CANARY"}}"#.into());
+        }
+        let _ = tx.lock().unwrap().send(());
+        // Never answered within the test.
+        std::thread::sleep(Duration::from_secs(600));
+        (500, "{}".into())
+    });
+    (vault, stalled)
+}
+
+/// A TERM to secretrun reaches the command at once while a `--watch` refetch waits
+/// on a store that does not answer: the fetch runs beside the supervisor, never in
+/// its way. The fetch's own deadline (60 s) is far past the test's limit.
+#[test]
+fn a_signal_reaches_the_command_while_a_refetch_waits_on_a_store() {
+    let (vault, stalled) = stalling_vault();
+    let test = Test::new()
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args([
+            "--watch",
+            "100ms",
+            "--timeout",
+            "60s",
+            "--from",
+            "vault://secret/w",
+        ])
+        .args([
+            "--",
+            "bash",
+            "-c",
+            "trap 'echo got-TERM; exit 7' TERM; echo \"W=$W\"; while :; do sleep 0.05; done",
+        ]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stdout.take().unwrap());
+    lines.wait_for("W=one-CANARY", LIMIT);
+    stalled
+        .recv_timeout(LIMIT)
+        .expect("no refetch reached the store");
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    lines.wait_for("got-TERM", Duration::from_secs(5));
+    let status = crate::util::wait_within(&mut child, Duration::from_secs(10));
+    assert_eq!(
+        status,
+        Some(7),
+        "secretrun leaves with the command's status"
+    );
+}
