@@ -16,6 +16,8 @@ pub mod escape;
 pub mod exec;
 #[cfg(test)]
 mod freed;
+#[cfg(test)]
+mod fuzz;
 pub mod http;
 pub mod jwt;
 pub mod lease;
@@ -26,6 +28,8 @@ pub mod names;
 pub mod output;
 pub mod placeholder;
 pub mod prepare;
+#[cfg(test)]
+mod props;
 pub mod redact;
 pub mod scan;
 pub mod secret;

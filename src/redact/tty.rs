@@ -174,4 +174,13 @@ mod tests {
         assert_eq!(to_upper(0xdf), 0xbf);
         assert_eq!(to_upper(b'_'), b'_');
     }
+
+    #[test]
+    fn any_value_has_its_forms_without_a_panic() {
+        let alphabet = ["\r", "\n", "\t", "a", "é", "\u{8}", "\u{85}", "ÿ", "x"];
+        crate::props::run("tty forms", &alphabet, &["a\r\nb\tc", "sk_live_x"], |v| {
+            let all = forms(v);
+            assert!(all.iter().any(|f| f == v), "the value itself is a form");
+        });
+    }
 }

@@ -301,4 +301,40 @@ mod tests {
         assert_eq!(diff_path(b"\"b/cut"), None);
         assert_eq!(diff_path(b"\"b/bad\\9\""), Some(b"b/bad9".to_vec()));
     }
+
+    #[test]
+    fn any_log_line_and_name_is_read_without_a_panic() {
+        let alphabet = [
+            "\"",
+            "\\",
+            "b/",
+            "0",
+            "7",
+            "3",
+            "n",
+            "t",
+            "\t",
+            " ",
+            "+++ ",
+            "@@ ",
+            "+",
+            "-",
+            "diff --git ",
+            "commit ",
+            ",",
+        ];
+        let samples = [
+            "+++ \"b/a\\tb\\303\\251\"",
+            "+++ b/x y\t",
+            "@@ -3,0 +4,2 @@",
+            "diff --git a/x b/x",
+        ];
+        crate::props::run("git log", &alphabet, &samples, |line| {
+            let _ = diff_path(line);
+            let mut state = Diff::default();
+            for piece in line.split(|&b| b == b'\n').chain([&b"+x"[..]]) {
+                state.read(piece, |_, _, _, _| {});
+            }
+        });
+    }
 }
