@@ -501,4 +501,47 @@ mod tests {
             assert_eq!(err.exit_code(), 2, "{bad:?}");
         }
     }
+
+    /// The launch's readers (without clap, then clap's launch definitions) never
+    /// panic, whatever the command line.
+    #[test]
+    fn any_launch_line_is_read_without_a_panic() {
+        let alphabet = [
+            "--timeout",
+            "--watch",
+            "--kill-timeout",
+            "--from",
+            "--keep",
+            "--",
+            "-f",
+            "-c",
+            "10s",
+            "99999999999d",
+            "18446744073709551615",
+            "x",
+            "=",
+            "--on-change",
+            "--on-change-signal",
+            "HUP",
+            "--redact",
+            "--init",
+            "--exec",
+            "--pure",
+            "-",
+        ];
+        let samples = [
+            "--timeout 10s -- true",
+            "--watch=1m -f .env -- a b",
+            "--kill-timeout 2s -- x",
+        ];
+        crate::props::run("launch line", &alphabet, &samples, |b| {
+            let line = String::from_utf8_lossy(b);
+            let args: Vec<OsString> = std::iter::once("secretrun")
+                .chain(line.split(' '))
+                .map(OsString::from)
+                .collect();
+            let _ = quick::parse(&args, |_| None);
+            let _ = launch_only(&args);
+        });
+    }
 }
