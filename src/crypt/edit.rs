@@ -129,7 +129,9 @@ fn run_editor(copy: &Path, signals: &Blocked) -> Result<Ended> {
         .unwrap_or_else(|| "vi".into());
     let mut child = Command::new("/bin/sh")
         .arg("-c")
-        .arg("$SECRETRUN_EDITOR \"$@\"")
+        // `exec`: the editor itself, not a shell around it, gets the signals passed
+        // on, so it does not edit on, orphaned, after the copy is gone.
+        .arg("exec $SECRETRUN_EDITOR \"$@\"")
         .arg("secretrun-editor")
         .arg(copy)
         .env("SECRETRUN_EDITOR", &editor)

@@ -49,6 +49,56 @@ fn a_reference_cannot_read_the_launchers_own_token() {
     }
 }
 
+/// An old Vault without the mount lookup (404): a path under `auth/`, `sys/`,
+/// `identity/` or `cubbyhole/` is still refused before anything is read there.
+/// Mutation: `NOT_SECRETS` emptied (vault/mod.rs).
+#[test]
+fn without_the_mount_lookup_no_system_path_is_read() {
+    let old = stub::serve(|request| {
+        if request.path.starts_with("/v1/sys/internal/ui/mounts/") {
+            return (404, r#"{"errors":[]}"#.into());
+        }
+        (
+            200,
+            r#"{"data":{"id":"CANARY-token-accessor","K":"v"}}"#.into(),
+        )
+    });
+    for reference in [
+        "vault://auth/token/lookup-self#id",
+        "vault://sys/mounts#K",
+        "vault://identity/entity/id#K",
+        "vault://cubbyhole/x#K",
+    ] {
+        let run = Test::new()
+            .env("VAULT_ADDR", old.url())
+            .env("VAULT_TOKEN", "t")
+            .args(["--from", reference, "--", "env"])
+            .run();
+        run.status(78)
+            .no_canary()
+            .stderr_has("is not a secret: references never read");
+    }
+    let read: Vec<String> = old
+        .requests
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert!(
+        read.iter()
+            .all(|p| p.starts_with("/v1/sys/internal/ui/mounts/")),
+        "a system path was read: {read:?}"
+    );
+    // A KV v1 path on the same server is read.
+    Test::new()
+        .env("VAULT_ADDR", old.url())
+        .env("VAULT_TOKEN", "t")
+        .args(["--from", "vault://kv/app#K", "--", "true"])
+        .run()
+        .success();
+}
+
 #[test]
 fn a_missing_mount_says_so() {
     let server = bao::server();

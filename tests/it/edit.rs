@@ -142,3 +142,71 @@ fn a_new_file_is_created_and_a_plain_file_is_refused() {
     test2.run().status(78).stderr_has("not an age file");
     assert_empty(shm.path());
 }
+
+/// The plain copy goes to a memory file system only: an `$XDG_RUNTIME_DIR` on disk
+/// is passed over for /dev/shm, and the editor's file is on tmpfs, in a directory
+/// of mode 0700. Mutation: `in_memory` answering true for any directory.
+#[test]
+fn the_plain_copy_is_never_on_disk() {
+    let (test, _, _) = project(
+        "stat -f -c %T \"$1\" >&2; stat -c %a \"$(dirname \"$1\")\" >&2; echo \"at $1\" >&2",
+    );
+    let on_disk = test.dir().join("runtime");
+    std::fs::create_dir(&on_disk).unwrap();
+    let test = test
+        .env("XDG_RUNTIME_DIR", &on_disk)
+        .args(["edit", ".env.age"]);
+    let run = test.run();
+    run.success();
+    assert!(
+        run.stderr.starts_with("tmpfs\n700\nat /dev/shm/"),
+        "{}",
+        run.stderr
+    );
+    assert_empty(&on_disk);
+}
+
+/// An edit that changes nothing leaves the file as it was, byte for byte (not
+/// encrypted again), and says so. Mutation: the no-change check removed.
+#[test]
+fn an_edit_that_changes_nothing_leaves_the_file_alone() {
+    let shm = runtime_dir();
+    let (test, _, sealed) = project("true");
+    let test = test
+        .env("XDG_RUNTIME_DIR", shm.path())
+        .args(["edit", ".env.age"]);
+    test.run()
+        .success()
+        .stderr_has("no change: `.env.age` left as it was");
+    assert!(
+        std::fs::read(test.dir().join(".env.age")).unwrap() == sealed,
+        "the file was written again"
+    );
+    assert_empty(shm.path());
+}
+
+/// SIGHUP (the terminal closed) removes the copy as SIGTERM does, after passing the
+/// signal to the editor. Mutation: the copy's removal on a signal's way out.
+#[test]
+fn sighup_stops_the_editor_and_removes_the_copy() {
+    let shm = runtime_dir();
+    let (test, _, sealed) = project(
+        "trap 'echo editor-got-HUP >&2; exit 1' HUP\necho editing >&2\nwhile :; do sleep 0.05; done",
+    );
+    let test = test
+        .env("XDG_RUNTIME_DIR", shm.path())
+        .args(["edit", ".env.age"]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stderr.take().unwrap());
+    lines.wait_for("editing", Duration::from_secs(10));
+    // SAFETY: a signal to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+    lines.wait_for("editor-got-HUP", Duration::from_secs(10));
+    let status = crate::util::wait_within(&mut child, Duration::from_secs(10));
+    assert_eq!(status, Some(128 + libc::SIGHUP));
+    assert!(
+        std::fs::read(test.dir().join(".env.age")).unwrap() == sealed,
+        "the file changed"
+    );
+    assert_empty(shm.path());
+}

@@ -24,6 +24,7 @@ mod lease;
 mod list;
 mod messages;
 mod moto;
+mod pinned;
 mod postgres;
 mod promises;
 mod scan;
