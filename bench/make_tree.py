@@ -1,5 +1,8 @@
 """Writes a tree of source-like text files for bench/scan.sh, with a few secrets
 planted. Usage: make_tree.py DIR MEGABYTES. Prints the planted places, one a line.
+STYLE=words (the default) writes lines of common words; STYLE=ident writes text
+dense in runs of base64's alphabet, as minified code and lock files are: identifiers
+of mixed case and digits, 3 to 40 characters, between punctuation.
 
 The planted values are made up (none is a real key); the configured ones are also
 written to DIR/../bench-scan.env, outside the tree, for secretrun's config."""
@@ -27,7 +30,12 @@ plants = {
 }
 files = max(1, megabytes * 1024 // 50)  # about 50 KiB each
 chosen = dict(zip(plants, random.sample(range(files), len(plants))))
-line = lambda: " ".join(random.choice(words) for _ in range(random.randint(4, 14)))
+alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+ident = lambda: "".join(random.choice(alnum) for _ in range(random.randint(3, 40)))
+if os.environ.get("STYLE", "words") == "ident":
+    line = lambda: "".join(ident() + random.choice(".(),=:;/ _-") for _ in range(random.randint(4, 14)))
+else:
+    line = lambda: " ".join(random.choice(words) for _ in range(random.randint(4, 14)))
 block = "\n".join(line() for _ in range(2000)) + "\n"
 for i in range(files):
     d = os.path.join(root, f"pkg{i // 500:03d}")

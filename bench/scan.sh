@@ -4,7 +4,9 @@
 # on a generated tree (MB megabytes, default 1024, in files of about 50 KiB) with four
 # planted secrets: a configured value as it is, base64-encoded and URL-encoded, and a
 # live Stripe key that no configuration names.
-#   bench/scan.sh            MB=N sets the size; RUNS=N hyperfine's runs (default 5)
+#   bench/scan.sh            MB=N sets the size; RUNS=N hyperfine's runs (default 5);
+#                            STYLE=ident for text dense in identifier-like runs
+#                            (bench/make_tree.py); DETECT=0 skips detect-secrets
 # Needs: hyperfine and ripgrep (Debian), detect-secrets (installed into ./.venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +31,7 @@ for x in r:
     print(f"{x['command'][:60]:<60} median {x['median']:.3f} s")
 print(f"secretrun / ripgrep (medians): {r[0]['median'] / r[1]['median']:.2f}")
 PY
+[ "${DETECT:-1}" = 0 ] && exit 0
 # detect-secrets reads about 7-10 MB a minute here: the whole tree would take hours.
 # It is timed on one package of the tree (500 files, about 25 MB), and shown the four
 # planted files for what it finds.
