@@ -73,6 +73,9 @@ struct Version {
 struct Manager {
     secrets: Mutex<HashMap<String, Vec<Version>>>,
     in_flight: InFlight,
+    /// Secrets whose next read is answered 429 RESOURCE_EXHAUSTED (with
+    /// `Retry-After`), as Secret Manager throttles: once each.
+    throttle_once: Mutex<Vec<String>>,
 }
 
 struct Servers {
@@ -236,6 +239,13 @@ impl Manager {
         let Some((secret, version)) = rest.split_once("/versions/") else {
             return google_error(404, "NOT_FOUND", "stub: no such method");
         };
+        {
+            let mut throttled = self.throttle_once.lock().unwrap();
+            if let Some(at) = throttled.iter().position(|t| t == secret) {
+                throttled.remove(at);
+                return google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded.");
+            }
+        }
         let secrets = self.secrets.lock().unwrap();
         let versions = secrets.get(secret);
         let (n, v) = match (versions, version) {
@@ -668,6 +678,65 @@ fn reads_run_at_once_with_a_bound() {
     let most = s.state.in_flight.max();
     assert!((2..=32).contains(&most), "{most} reads in flight at once");
     assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+/// A throttled read (429 RESOURCE_EXHAUSTED, with Retry-After) is waited out and
+/// read again within the deadline.
+#[test]
+fn throttling_is_waited_out() {
+    let s = servers();
+    s.state
+        .put("throttled", b"value-throttled-CANARY", true, false);
+    s.state
+        .throttle_once
+        .lock()
+        .unwrap()
+        .push("throttled".into());
+    let run = s
+        .allowed(Test::new())
+        .args([
+            "--pure",
+            "--from",
+            &format!("{}?as=V", s.source("throttled")),
+        ])
+        .args(["--", "env", "-0"])
+        .run();
+    run.success();
+    assert_eq!(run.env0()["V"], "value-throttled-CANARY");
+    assert!(
+        s.state.throttle_once.lock().unwrap().is_empty(),
+        "the stub never throttled"
+    );
+}
+
+/// An endpoint that accepts and never answers is cut off at the deadline (69),
+/// saying so.
+#[test]
+fn a_stalled_endpoint_is_cut_off_at_the_deadline() {
+    let s = servers();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let _held: Vec<_> = listener.incoming().collect();
+    });
+    let started = Instant::now();
+    let run = s
+        .allowed(Test::new())
+        .env("SECRETRUN_GCP_ENDPOINT", format!("http://{addr}"))
+        .args([
+            "--timeout",
+            "2s",
+            "--from",
+            &format!("{}?as=X", s.source("x")),
+        ])
+        .args(["--", "true"])
+        .run();
+    run.status(69).no_canary().stderr_has("deadline");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

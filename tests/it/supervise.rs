@@ -345,7 +345,11 @@ fn through_shell(test: &Test, prelude: &str, args: &str) -> std::process::Child 
 fn a_signal_the_parent_ignored_stays_ignored_in_supervise_mode() {
     // As `cmd &` in a script, or `trap '' TERM`: the disposition is SIG_IGN when
     // secretrun starts. Exec mode keeps it; so must supervise mode.
-    for (sig, name) in [(libc::SIGINT, "INT"), (libc::SIGTERM, "TERM")] {
+    for (sig, name) in [
+        (libc::SIGINT, "INT"),
+        (libc::SIGTERM, "TERM"),
+        (libc::SIGHUP, "HUP"),
+    ] {
         for mode in ["--init", "--redact"] {
             let test = Test::new().file(".env", "A=1\n");
             let mut child = through_shell(
