@@ -19,7 +19,7 @@ pub struct Bao {
 }
 
 fn start(tls: bool) -> Bao {
-    let port = crate::stub::closed_port();
+    let port = crate::stub::server_port();
     let (mut command, home) = crate::util::server_command("bao");
     command
         .args(["server", "-dev", "-dev-no-store-token"])

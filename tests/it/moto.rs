@@ -17,7 +17,7 @@ pub struct Moto {
 }
 
 fn start(enforce_auth: bool) -> Moto {
-    let port = crate::stub::closed_port();
+    let port = crate::stub::server_port();
     let (mut command, _home) = crate::util::server_command("moto_server");
     command.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
     if enforce_auth {
@@ -28,8 +28,16 @@ fn start(enforce_auth: bool) -> Moto {
     let moto = Moto {
         url: format!("http://127.0.0.1:{port}"),
     };
+    // Up when moto's own API answers on the port: any other listener there would not.
     let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    loop {
+        let listening = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+        if listening
+            && crate::stub::http("GET", &format!("{}/moto-api/data.json", moto.url), &[], "").0
+                == 200
+        {
+            break;
+        }
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "moto_server did not start within 30 s"

@@ -94,7 +94,7 @@ fn start() -> Postgres {
          host all all 127.0.0.1/32 scram-sha-256\n",
     )
     .unwrap();
-    let port = crate::stub::closed_port();
+    let port = crate::stub::server_port();
     let mut server = as_server_user(&bin.join("postgres"));
     server
         .arg("-D")

@@ -118,10 +118,49 @@ fn answer(
     }
 }
 
-/// A loopback port with nothing listening on it.
+/// A loopback port that provably has nothing listening on it, for as long as the
+/// tests run: a socket of ours is bound to it and never listens, so a connection is
+/// refused and no server (of these tests or another program) can take the port.
 pub fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
+    use std::os::fd::{FromRawFd, OwnedFd};
+    static HELD: Mutex<Vec<OwnedFd>> = Mutex::new(Vec::new());
+    // SAFETY: plain socket calls on a descriptor we own; the address is a valid
+    // sockaddr_in of the size given.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let fd = OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        let bound = libc::bind(raw, (&raw const addr).cast(), len);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let mut len = len;
+        let named = libc::getsockname(raw, (&raw mut addr).cast(), &mut len);
+        assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+        HELD.lock().unwrap().push(fd);
+        u16::from_be(addr.sin_port)
+    }
+}
+
+/// A loopback port for a test server to listen on: free when chosen, and never
+/// handed out twice in this test process, so the servers of tests that run at once
+/// cannot pick the same one. (A server still checks, once up, that what answers on
+/// its port is itself.)
+pub fn server_port() -> u16 {
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let mut given = GIVEN.lock().unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A minimal blocking HTTP/1.1 client for test servers on loopback: returns the
