@@ -9,7 +9,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::Result;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
+
+use crate::secret::Wiped;
 
 use super::{Finding, Options, findings_in, is_binary};
 use crate::error::{Failure, Kind};
@@ -74,11 +76,11 @@ fn git_lines(dir: &Path, args: &[&OsStr], mut line: impl FnMut(&[u8])) -> Result
         said
     });
     let mut out = std::io::BufReader::new(child.stdout.take().expect("piped"));
-    let mut buf = Zeroizing::new(Vec::new());
+    let mut buf = Wiped::default();
     loop {
-        buf.zeroize();
-        buf.clear();
-        match out.read_until(b'\n', &mut buf) {
+        crate::secret::wipe(&mut buf.0);
+        buf.0.clear();
+        match out.read_until(b'\n', &mut buf.0) {
             Ok(0) => break,
             Ok(_) => line(buf.strip_suffix(b"\n").unwrap_or(&buf)),
             Err(e) => {

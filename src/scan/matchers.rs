@@ -58,10 +58,20 @@ pub struct Hit {
     pub matched: SecretValue,
 }
 
+/// Detector prefixes shorter than this (Twilio's `AC` and `SK`) stay out of the
+/// automaton: its SIMD prefilter fingerprints every pattern by its first bytes, and a
+/// two-letter one matches everywhere in text dense in identifiers (minified code,
+/// lock files), which made such text cost several times what ripgrep pays. They are
+/// found by a search of their own, which such text does not slow.
+const MIN_AUTOMATON_PREFIX: usize = 3;
+
 /// The needles of a scan, built once: one automaton holds the value needles, then
-/// the detectors' prefixes, so a text is read in one pass.
+/// the detectors' prefixes of three bytes or more, so a text is read in one pass;
+/// the shorter prefixes have a finder each.
 pub struct Matchers {
     automaton: AhoCorasick,
+    /// The detectors' prefixes too short for the automaton.
+    short: Vec<memchr::memmem::Finder<'static>>,
     /// For each value needle: the variable and the encoding.
     rules: Vec<(String, Encoding)>,
     /// The secret text of each needle, zeroed when the scan ends.
@@ -96,16 +106,25 @@ impl Matchers {
         // A prefix only says where a key may start: the detector table then tries
         // every detector on the token there, so the leftmost match a place is
         // enough, and lets the automaton skip ahead with its SIMD prefilter.
+        let (long, short): (Vec<&Detector>, Vec<&Detector>) = DETECTORS
+            .iter()
+            .partition(|d| d.prefix.len() >= MIN_AUTOMATON_PREFIX);
         let patterns = needles
             .iter()
             .map(|n| n.as_bytes())
-            .chain(DETECTORS.iter().map(|d| d.prefix.as_bytes()));
+            .chain(long.iter().map(|d| d.prefix.as_bytes()));
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
             .build(patterns)
             .expect("literal needles build");
+        let mut short: Vec<&str> = short.iter().map(|d| d.prefix).collect();
+        short.dedup();
         Matchers {
             automaton,
+            short: short
+                .into_iter()
+                .map(|p| memchr::memmem::Finder::new(p.as_bytes()))
+                .collect(),
             rules,
             needles,
         }
@@ -131,13 +150,40 @@ impl Matchers {
                     },
                     matched: SecretValue::new(self.needles[pattern].to_string()),
                 });
-            } else if (start == 0 || !is_token_byte(text[start - 1]))
+            } else if starts_token(text, start)
                 && let Some(hit) = key_at(text, start)
             {
                 hits.push(hit);
             }
         }
+        self.short_keys(text, &mut hits);
         hits
+    }
+
+    /// The keys whose prefixes are too short for the automaton, added to `hits` in
+    /// order of offset. One that starts inside a hit already found is not another
+    /// (the automaton, leftmost-first, would not have reported it either).
+    fn short_keys(&self, text: &[u8], hits: &mut Vec<Hit>) {
+        let found = hits.len();
+        for finder in &self.short {
+            // The automaton's hits are in order and apart: one cursor walks them.
+            let mut at = 0;
+            for start in finder.find_iter(text) {
+                while at < found && hits[at].offset + hits[at].matched.len() <= start {
+                    at += 1;
+                }
+                let inside = at < found && hits[at].offset <= start;
+                if !inside
+                    && starts_token(text, start)
+                    && let Some(hit) = key_at(text, start)
+                {
+                    hits.push(hit);
+                }
+            }
+        }
+        if hits.len() > found {
+            hits.sort_by_key(|h| h.offset);
+        }
     }
 }
 
@@ -251,6 +297,11 @@ fn base64_inner(value: &[u8], offset: usize) -> Zeroizing<String> {
     let start = (offset * 8).div_ceil(6);
     let end = bytes.len() * 8 / 6;
     Zeroizing::new(encoded.get(start..end).unwrap_or("").to_owned())
+}
+
+/// Whether a key may start at `start`: not in the middle of a word.
+fn starts_token(text: &[u8], start: usize) -> bool {
+    start == 0 || !is_token_byte(text[start - 1])
 }
 
 /// Bytes that continue a key in text.
@@ -431,6 +482,37 @@ mod tests {
         );
         let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----\n";
         assert_eq!(keys(pem), [(0, pem.trim_end().to_owned())]);
+    }
+
+    /// Twilio's two-letter prefixes are found beside the automaton, in order with its
+    /// hits, at a word's start only, and not inside a hit already found.
+    #[test]
+    fn keys_with_two_letter_prefixes() {
+        let sid = format!("AC{}", "0123456789abcdef".repeat(2));
+        let key = format!("SK{}", "fedcba9876543210".repeat(2));
+        let m = Matchers::new(&set(&[("DB_PASSWORD", "pw-Zq81kPw-x")]));
+        let found = |text: &str| {
+            m.find(text.as_bytes())
+                .into_iter()
+                .map(|h| (h.offset, h.matched.expose().to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let text = format!("{key} pw-Zq81kPw-x {LIVE} {sid}.");
+        assert_eq!(
+            found(&text),
+            [
+                (0, key.clone()),
+                (35, "pw-Zq81kPw-x".to_owned()),
+                (48, LIVE.to_owned()),
+                (48 + LIVE.len() + 1, sid.clone())
+            ]
+        );
+        assert_eq!(found(&format!("x{sid}")), [], "inside a longer word");
+        // A configured value that holds the SID at a word's start: the value only.
+        let m = Matchers::new(&set(&[("TWILIO_AUTH", &format!("tok/{sid}"))]));
+        let hits = m.find(format!("= tok/{sid}").as_bytes());
+        assert_eq!(hits.len(), 1);
+        assert!(matches!(&hits[0].rule, Rule::Value { .. }));
     }
 
     #[test]

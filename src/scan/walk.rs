@@ -9,14 +9,13 @@ use std::sync::Mutex;
 
 use anyhow::Result;
 use ignore::{WalkBuilder, WalkState};
-use zeroize::Zeroizing;
 
 use super::{BINARY_PROBE, Finding, Options, findings_in, is_binary};
 use crate::encrypted::read_failure;
 use crate::error::{Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::scan::matchers::Matchers;
-use crate::secret::read_to_end_zeroizing;
+use crate::secret::{Wiped, read_to_end_zeroizing};
 
 /// Scans the working tree. A path that does not exist, and a file or directory that
 /// could not be read, are errors: a scan that did not look must not pass.
@@ -101,23 +100,31 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().expect("no panic holds the lock")
 }
 
-/// A file's bytes, in memory that is zeroed when dropped; `None` for a binary file
+/// A file's bytes, in memory that is wiped when dropped; `None` for a binary file
 /// when binary files are skipped, decided from its first 8 KiB before the rest is read.
-fn read_text(path: &Path, binary: bool) -> std::io::Result<Option<Zeroizing<Vec<u8>>>> {
+fn read_text(path: &Path, binary: bool) -> std::io::Result<Option<Wiped>> {
     let mut file = std::fs::File::open(path)?;
-    let mut bytes = Zeroizing::new(Vec::with_capacity(BINARY_PROBE));
+    let mut probe = Wiped(Vec::with_capacity(BINARY_PROBE));
     (&mut file)
         .take(BINARY_PROBE as u64)
-        .read_to_end(&mut bytes)?;
-    if !binary && is_binary(&bytes) {
+        .read_to_end(&mut probe.0)?;
+    if !binary && is_binary(&probe) {
         return Ok(None);
     }
-    if bytes.len() == BINARY_PROBE {
-        let size = file.metadata().map_or(0, |m| m.len() as usize);
-        let mut all = Zeroizing::new(Vec::with_capacity(size.max(BINARY_PROBE) + 1));
-        all.extend_from_slice(&bytes);
-        read_to_end_zeroizing(&mut file, &mut all)?;
-        return Ok(Some(all));
+    if probe.len() < BINARY_PROBE {
+        return Ok(Some(probe));
+    }
+    // A text file: the room for all of it, the probe copied in (and wiped as it is
+    // dropped), the rest read straight into it; on past it (the file grew since)
+    // through reads that wipe what they outgrow.
+    let size = file.metadata().map_or(0, |m| m.len() as usize);
+    let mut bytes = Wiped(Vec::with_capacity(size.max(BINARY_PROBE) + 1));
+    bytes.0.extend_from_slice(&probe);
+    drop(probe);
+    let room = bytes.0.capacity() - bytes.0.len();
+    (&mut file).take(room as u64).read_to_end(&mut bytes.0)?;
+    if bytes.0.len() == bytes.0.capacity() {
+        read_to_end_zeroizing(&mut file, &mut bytes.0)?;
     }
     Ok(Some(bytes))
 }
