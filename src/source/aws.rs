@@ -94,6 +94,8 @@ fn check_credentials(env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
 /// A Secrets Manager client, configured.
 pub struct Client {
     sm: aws_sdk_secretsmanager::Client,
+    /// Where it sends its calls, for messages.
+    shown: String,
 }
 
 impl Client {
@@ -160,8 +162,18 @@ impl Client {
                 "no AWS region: set AWS_REGION, a profile's region, or `[aws] region`",
             );
         }
+        // Where the calls go: the service's own endpoint variable, the general one
+        // (or the config's, for a trusted origin), else the region's.
+        let shown = env("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+            .filter(|v| !v.is_empty())
+            .or_else(|| config.endpoint_url().map(str::to_owned))
+            .unwrap_or_else(|| {
+                let region = config.region().map_or("", |r| r.as_ref());
+                format!("https://secretsmanager.{region}.amazonaws.com")
+            });
         Ok(Client {
             sm: aws_sdk_secretsmanager::Client::new(&config),
+            shown: crate::address::shown(&shown),
         })
     }
 
@@ -208,7 +220,7 @@ impl Client {
         let output = match tokio::time::timeout_at(deadline, call).await {
             Ok(Ok(output)) => output,
             Ok(Err(e)) => {
-                let (kind, why) = classify(&e);
+                let (kind, why) = classify(&e, &self.shown);
                 return chunk
                     .iter()
                     .map(|&i| fail(kind, format!("fetching `{}`: {why}", refs[i])))
@@ -288,7 +300,7 @@ impl Client {
                 output.created_date,
             ),
             Ok(Err(e)) => {
-                let (kind, why) = classify(&e);
+                let (kind, why) = classify(&e, &self.shown);
                 fail(kind, format!("fetching `{r}`: {why}"))
             }
             Err(_) => fail(
@@ -429,10 +441,10 @@ fn is_denied(code: &str) -> bool {
 }
 
 /// The kind and the words for a failed call (after "fetching `REF`: "): denied,
-/// unreachable or a configuration problem. An error code of the service is worded
+/// unreachable (naming `shown`, where the calls go) or a configuration problem. An error code of the service is worded
 /// as in a batch answer; the rest say what befell the call to the service. Messages
 /// carry error codes and causes, never values.
-fn classify<E>(e: &SdkError<E, HttpResponse>) -> (Kind, String)
+fn classify<E>(e: &SdkError<E, HttpResponse>, shown: &str) -> (Kind, String)
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -441,8 +453,14 @@ where
     {
         return code_words(code);
     }
-    let (kind, what) = call_words(e);
-    (kind, format!("AWS Secrets Manager {what}"))
+    match call_words(e) {
+        // Where it could not be reached is what the user checks first.
+        (Kind::Unreachable, what) => (
+            Kind::Unreachable,
+            format!("AWS Secrets Manager at `{shown}` {what}"),
+        ),
+        (kind, what) => (kind, format!("AWS Secrets Manager {what}")),
+    }
 }
 
 /// What befell a call that did not bring back an error code.
@@ -534,7 +552,7 @@ mod tests {
             "DecryptionFailure",
             "AccessDenied",
         ] {
-            let (kind, why) = classify(&service(400, Some(code)));
+            let (kind, why) = classify(&service(400, Some(code)), "h");
             let batch = code_failure(&r, code);
             assert_eq!(kind, batch.kind, "{code}");
             assert_eq!(
@@ -547,7 +565,7 @@ mod tests {
 
     #[test]
     fn answers_without_a_code_go_by_status() {
-        let (kind, why) = classify(&service(403, None));
+        let (kind, why) = classify(&service(403, None), "h");
         assert_eq!(
             (kind, why.as_str()),
             (
@@ -555,15 +573,15 @@ mod tests {
                 "AWS Secrets Manager refused access (HTTP 403)"
             )
         );
-        assert_eq!(classify(&service(503, None)).0, Kind::Unreachable);
-        assert_eq!(classify(&service(404, None)).0, Kind::Config);
+        assert_eq!(classify(&service(503, None), "h").0, Kind::Unreachable);
+        assert_eq!(classify(&service(404, None), "h").0, Kind::Config);
     }
 
     #[test]
     fn a_timeout_is_late() {
         let e: SdkError<GetSecretValueError, HttpResponse> =
             SdkError::timeout_error(std::io::Error::other("slow"));
-        let (kind, why) = classify(&e);
+        let (kind, why) = classify(&e, "h");
         assert_eq!(kind, Kind::Unreachable);
         assert!(why.ends_with(LATE), "{why}");
     }

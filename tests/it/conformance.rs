@@ -318,6 +318,9 @@ fn unreachable(b: &dyn Backend, tag: &str) {
         .args(["--timeout", "3s", "--from", &source, "--", "echo", "RAN"])
         .run();
     run.status(69).no_canary().stdout_is("");
+    // The message names what was read and where: the reference and the address
+    // (every unreachable endpoint here is a closed loopback port).
+    run.stderr_has(&source).stderr_has("127.0.0.1:");
     // Well under what a client without the deadline would wait, loose enough for
     // a loaded machine.
     assert!(

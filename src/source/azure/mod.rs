@@ -10,7 +10,7 @@ mod credential;
 
 use std::collections::HashMap;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
 use reqwest::header::HeaderValue;
@@ -103,7 +103,15 @@ pub async fn fetch(
     refs: &[&RemoteRef],
     deadline: Instant,
 ) -> Result<Vec<Result<Answer>>> {
-    let (client, vaults) = Client::connect(env, refs, deadline).await?;
+    // A failure here (no credential, no token) is every reference's: it names them.
+    let (client, vaults) =
+        Client::connect(env, refs, deadline)
+            .await
+            .with_context(|| match refs {
+                [one] => format!("reading `{one}`"),
+                [first, rest @ ..] => format!("reading `{first}` and {} more", rest.len()),
+                [] => "reading from Azure Key Vault".to_owned(),
+            })?;
     Ok(client.read_all(refs, vaults, deadline).await)
 }
 

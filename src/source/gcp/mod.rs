@@ -109,7 +109,10 @@ impl Reader {
             .map_err(|e| match e {
                 HttpError::Unreachable(why) => Failure::new(
                     Kind::Unreachable,
-                    format!("reading `{r}`: Secret Manager {why}"),
+                    format!(
+                        "reading `{r}`: Secret Manager at `{}` {why}",
+                        crate::address::shown(&self.endpoint)
+                    ),
                 ),
                 HttpError::Status(s) => status_failure(r, &version, s, &[]),
             })?;
