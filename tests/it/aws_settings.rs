@@ -33,7 +33,10 @@ fn fetch(test: Test, source: &str) -> crate::util::Run {
 }
 
 /// A Secrets Manager stub that answers every BatchGetSecretValue with `{"K":"v"}` for
-/// each id, and records the requests' operations and Authorization headers.
+/// each id (what `answer` does not answer first). As Secrets Manager does, it takes
+/// only its read operations, BatchGetSecretValue and GetSecretValue, each with the
+/// body that operation takes: any other operation, or a body of another shape, is
+/// refused, so a client that sends the wrong call fails against it.
 fn batch_stub(
     answer: impl Fn(&Request, &Value) -> Option<(u16, String)> + Send + Sync + 'static,
 ) -> stub::Stub {
@@ -41,14 +44,29 @@ fn batch_stub(
         let operation = request
             .header("x-amz-target")
             .and_then(|t| t.strip_prefix("secretsmanager."))
-            .unwrap_or("")
+            .filter(|op| ["BatchGetSecretValue", "GetSecretValue"].contains(op))
+            .unwrap_or("BatchGetSecretValue")
             .to_owned();
         if let Some(refusal) = stub::aws_checks(request, &operation) {
             return refusal;
         }
         let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let shaped = match operation.as_str() {
+            "BatchGetSecretValue" => body["SecretIdList"].as_array().is_some_and(|ids| {
+                (1..=20).contains(&ids.len()) && ids.iter().all(Value::is_string)
+            }),
+            _ => body["SecretId"].is_string(),
+        };
+        if !shaped {
+            let error = json!({"__type": "ValidationException", "message": "stub: not this operation's body"});
+            return (400, error.to_string());
+        }
         if let Some(answer) = answer(request, &body) {
             return answer;
+        }
+        if operation == "GetSecretValue" {
+            let error = json!({"__type": "ResourceNotFoundException", "message": "stub"});
+            return (400, error.to_string());
         }
         let ids = body["SecretIdList"].as_array().cloned().unwrap_or_default();
         let values: Vec<Value> = ids
@@ -89,7 +107,12 @@ fn pinned_secrets_go_through_get_secret_value() {
         let operation = request.header("x-amz-target").unwrap_or("").to_owned();
         seen.lock().unwrap().push(operation.clone());
         (operation == "secretsmanager.GetSecretValue").then(|| {
-            assert_eq!(body["VersionStage"], "AWSPREVIOUS");
+            // A wrong stage is refused as AWS refuses one: an answer, not a panic of
+            // the stub's thread.
+            if body["VersionStage"] != "AWSPREVIOUS" || body["SecretId"] != "p" {
+                let error = json!({"__type": "ResourceNotFoundException", "message": "stub: not this stage"});
+                return (400, error.to_string());
+            }
             (200, json!({"Name": "p", "ARN": "arn:aws:secretsmanager:us-east-1:1:secret:p-AbCdEf", "SecretString": r#"{"OLD":"o"}"#, "VersionId": "v1", "VersionStages": ["AWSPREVIOUS"]}).to_string())
         })
     });

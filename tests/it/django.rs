@@ -220,7 +220,7 @@ fn a_live_key_under_expect_test_starts_nothing() {
 
 #[test]
 fn runserver_serves_the_configuration_page_and_stops_on_term() {
-    let port = stub::closed_port();
+    let port = stub::server_port();
     let manage_py = project().join("manage.py");
     let addr = format!("127.0.0.1:{port}");
     // As in a Dockerfile: unbuffered Python output, passed through by name.
@@ -313,7 +313,7 @@ fn the_procfile_line_serves_with_gunicorn_on_the_platforms_port() {
             1,
         )
         .replacen("0.0.0.0:", "127.0.0.1:", 1);
-    let port = stub::closed_port();
+    let port = stub::server_port();
     let config = std::fs::read_to_string(project().join("secretrun.toml")).unwrap();
     let dotenv = std::fs::read_to_string(project().join(".env")).unwrap();
     let test = Test::new()

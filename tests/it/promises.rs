@@ -135,8 +135,15 @@ fn json_has_null_for_what_no_detector_knows() {
 #[test]
 fn a_restricted_key_is_probed_and_a_403_is_a_warning() {
     let key = "rk_test_4eC39HqLyjWDarjtT1zdp7dc";
-    let stripe =
-        crate::stub::serve(|_| (403, r#"{"error":{"type":"invalid_request_error"}}"#.into()));
+    // Stripe's answers: the balance, read with a restricted key that may not read
+    // it, is 403; any other method or path is 404, as Stripe says of an unknown URL.
+    let stripe = crate::stub::serve(|request| {
+        if request.method == "GET" && request.path == "/v1/balance" {
+            (403, r#"{"error":{"type":"invalid_request_error"}}"#.into())
+        } else {
+            (404, r#"{"error":{"type":"invalid_request_error","message":"Unrecognized request URL"}}"#.into())
+        }
+    });
     let run = Test::new()
         .file(".env", format!("STRIPE_SECRET_KEY={key}\n"))
         .env("SECRETRUN_STRIPE_API_BASE", stripe.url())

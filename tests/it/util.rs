@@ -108,14 +108,46 @@ pub struct Usage {
     pub cpu: std::time::Duration,
 }
 
-/// Runs `command` to its end within `limit` (killed, and the test failed, after it)
-/// and returns its output and what it used.
-// The child is reaped by wait4 (for its rusage), which std's Child cannot see.
-#[allow(clippy::zombie_processes)]
-pub fn measured(mut command: Command, limit: std::time::Duration) -> (Run, Usage) {
-    use std::io::Read;
-    let mut child = command.spawn().expect("starting the command");
-    let drain = |stream: Option<Box<dyn Read + Send>>| {
+/// A small process between the test and the measured one: it forks and execs the
+/// command and reports the command's rusage (`wait4`) on a last line of stderr. The
+/// kernel counts a process's resident memory from its fork on, when it still holds
+/// its parent's pages: forked from this test process, with other tests' data in it,
+/// the command would be charged tens of megabytes that are not its own.
+const MEASURE: &str = r#"
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, ru = os.wait4(pid, 0)
+sys.stderr.write("\n@@usage %d %d\n" % (ru.ru_maxrss, int((ru.ru_utime + ru.ru_stime) * 1e6)))
+sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
+"#;
+
+/// Runs `command` (made by [`Test::command`]: a cleared environment) to its end
+/// within `limit` (killed, and the test failed, after it), and returns its output
+/// and what it used, as the kernel counted it for that process alone.
+pub fn measured(command: Command, limit: std::time::Duration) -> (Run, Usage) {
+    let mut wrapper = Command::new("python3");
+    wrapper
+        .arg("-c")
+        .arg(MEASURE)
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            wrapper.env(name, value);
+        }
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapper.current_dir(dir);
+    }
+    default_signals(&mut wrapper);
+    let mut child = wrapper.spawn().expect("starting the command");
+    let drain = |stream: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             let mut text = Vec::new();
             if let Some(mut stream) = stream {
@@ -128,44 +160,31 @@ pub fn measured(mut command: Command, limit: std::time::Duration) -> (Run, Usage
         child
             .stdout
             .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
     );
     let err = drain(
         child
             .stderr
             .take()
-            .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
     );
-    let pid = child.id() as i32;
-    let deadline = std::time::Instant::now() + limit;
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: rusage is plain data; wait4 fills it in.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: our own child's pid and two valid out-pointers.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            break (status, usage);
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the command did not end within {limit:?}");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    };
+    let status = wait_within(&mut child, limit);
+    let stderr = String::from_utf8_lossy(&err.join().unwrap()).into_owned();
+    let (stderr, report) = stderr
+        .rsplit_once("\n@@usage ")
+        .expect("the measuring process reports the command's usage");
+    let numbers: Vec<u64> = report
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
     let run = Run {
-        status: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+        status,
         stdout: String::from_utf8_lossy(&out.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
-    };
-    let time = |t: libc::timeval| {
-        std::time::Duration::from_secs(t.tv_sec as u64)
-            + std::time::Duration::from_micros(t.tv_usec as u64)
+        stderr: stderr.to_owned(),
     };
     let usage = Usage {
-        max_rss_kib: usage.ru_maxrss as u64,
-        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        max_rss_kib: numbers[0],
+        cpu: std::time::Duration::from_micros(numbers[1]),
     };
     (run, usage)
 }

@@ -568,7 +568,7 @@ fn the_client_certificate_is_presented() {
         );
     let dir = test.dir().to_path_buf();
     make_certs(&dir);
-    let port = stub::closed_port();
+    let port = stub::server_port();
     let mut server = std::process::Command::new("openssl")
         .args(["s_server", "-quiet", "-WWW", "-Verify", "1", "-accept"])
         .arg(format!("127.0.0.1:{port}"))
