@@ -151,12 +151,20 @@ fn validate_secrets_fails_on_a_live_key_where_test_keys_are_expected() {
 
 #[test]
 fn validate_secrets_test_stripe_fails_on_a_rejected_key() {
+    // As Stripe answers: the balance refuses the key; any other URL is unknown (a
+    // 404 the test's expected message would not match).
     let rejected = stub::serve(|request| {
-        assert_eq!(request.path, "/v1/balance");
-        (
-            401,
-            r#"{"error":{"message":"Invalid API Key provided"}}"#.into(),
-        )
+        if request.method == "GET" && request.path == "/v1/balance" {
+            (
+                401,
+                r#"{"error":{"message":"Invalid API Key provided"}}"#.into(),
+            )
+        } else {
+            (
+                404,
+                r#"{"error":{"message":"Unrecognized request URL"}}"#.into(),
+            )
+        }
     });
     let url = rejected.url();
     let env = django_env(&[("SECRETRUN_STRIPE_API_BASE", &url)]);
