@@ -99,6 +99,36 @@ pub fn wait_within(child: &mut std::process::Child, limit: std::time::Duration) 
     }
 }
 
+/// `command` (made by [`Test::command`]) run in a network namespace of its own,
+/// where nothing listens on any port (`unshare --net`, as root): for a test of a
+/// default address that must not reach a server this machine may run there.
+pub fn without_network(command: &Command) -> Command {
+    let mut wrapped = Command::new(
+        ["/usr/bin/unshare", "/bin/unshare"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .expect("unshare (util-linux) is needed"),
+    );
+    wrapped
+        .args(["--net", "--"])
+        .arg(command.get_program())
+        .args(command.get_args())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            wrapped.env(name, value);
+        }
+    }
+    if let Some(dir) = command.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    default_signals(&mut wrapped);
+    wrapped
+}
+
 /// What one process used, as the kernel counted it for that process alone (`wait4`).
 #[derive(Debug, Clone, Copy)]
 pub struct Usage {
