@@ -3,7 +3,7 @@
 //! (so a failure can be run again): random bytes; random strings over the pieces that
 //! mean something to a parser; and valid samples mutated (a byte changed, a piece
 //! inserted, a byte removed, a piece repeated, the rest cut). `FUZZ_ROUNDS` in the
-//! environment sets the rounds per seed (default 2,000; CI runs the default). A
+//! environment sets the rounds per seed (default 1,000; CI runs the default). A
 //! leaf: it depends on nothing of the crate.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -32,7 +32,7 @@ fn rounds() -> usize {
     std::env::var("FUZZ_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(2_000)
+        .unwrap_or(1_000)
 }
 
 /// One input made from `rng`: random bytes, a string over `alphabet`, or a sample
