@@ -103,14 +103,20 @@ pub fn wait_within(child: &mut std::process::Child, limit: std::time::Duration) 
 /// where nothing listens on any port (`unshare --net`, as root): for a test of a
 /// default address that must not reach a server this machine may run there.
 pub fn without_network(command: &Command) -> Command {
-    let mut wrapped = Command::new(
-        ["/usr/bin/unshare", "/bin/unshare"]
-            .into_iter()
-            .find(|p| Path::new(p).is_file())
-            .expect("unshare (util-linux) is needed"),
-    );
-    wrapped
-        .args(["--net", "--"])
+    let unshare = ["/usr/bin/unshare", "/bin/unshare"]
+        .into_iter()
+        .find(|p| Path::new(p).is_file())
+        .expect("unshare (util-linux) is needed");
+    wrapped(command, unshare, &["--net", "--"])
+}
+
+/// `command` (made by [`Test::command`]) run through `program` with `args` before
+/// it: the same environment (cleared, then what the test set), directory and signal
+/// dispositions, its output piped.
+fn wrapped(command: &Command, program: &str, args: &[&str]) -> Command {
+    let mut wrapper = Command::new(program);
+    wrapper
+        .args(args)
         .arg(command.get_program())
         .args(command.get_args())
         .env_clear()
@@ -119,14 +125,14 @@ pub fn without_network(command: &Command) -> Command {
         .stderr(Stdio::piped());
     for (name, value) in command.get_envs() {
         if let Some(value) = value {
-            wrapped.env(name, value);
+            wrapper.env(name, value);
         }
     }
     if let Some(dir) = command.get_current_dir() {
-        wrapped.current_dir(dir);
+        wrapper.current_dir(dir);
     }
-    default_signals(&mut wrapped);
-    wrapped
+    default_signals(&mut wrapper);
+    wrapper
 }
 
 /// What one process used, as the kernel counted it for that process alone (`wait4`).
@@ -157,26 +163,9 @@ sys.exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os
 /// within `limit` (killed, and the test failed, after it), and returns its output
 /// and what it used, as the kernel counted it for that process alone.
 pub fn measured(command: Command, limit: std::time::Duration) -> (Run, Usage) {
-    let mut wrapper = Command::new("python3");
-    wrapper
-        .arg("-c")
-        .arg(MEASURE)
-        .arg(command.get_program())
-        .args(command.get_args())
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (name, value) in command.get_envs() {
-        if let Some(value) = value {
-            wrapper.env(name, value);
-        }
-    }
-    if let Some(dir) = command.get_current_dir() {
-        wrapper.current_dir(dir);
-    }
-    default_signals(&mut wrapper);
-    let mut child = wrapper.spawn().expect("starting the command");
+    let mut child = wrapped(&command, "python3", &["-c", MEASURE])
+        .spawn()
+        .expect("starting the command");
     let drain = |stream: Option<Box<dyn std::io::Read + Send>>| {
         std::thread::spawn(move || {
             let mut text = Vec::new();
