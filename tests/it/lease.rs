@@ -713,3 +713,39 @@ fn a_stalled_fresh_read_stops_the_command_at_the_expiry_and_the_revoke_is_bounde
     assert!(stderr.contains("was not revoked"), "{stderr}");
     assert!(!stderr.contains("CANARY"), "a value was logged");
 }
+
+/// The same when the fresh read is stuck on a local source (a FIFO nobody writes
+/// again): no deadline ends a file's read, and the command is still stopped at the
+/// lease's expiry, by the supervisor, whatever the read is doing.
+#[test]
+fn a_fresh_read_stuck_on_a_local_file_still_stops_the_command_at_the_expiry() {
+    let (vault, _hung) = stopped_store(2);
+    let test = Test::new()
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args([
+            "--timeout",
+            "60s",
+            "--from",
+            "slow.env",
+            "--from",
+            "vault://database/creds/app",
+        ]);
+    let fifo = test.dir().join("slow.env");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid path and mode.
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0, "mkfifo");
+    // The first read gets its text; a second finds no writer and waits for ever.
+    let writer = std::thread::spawn(move || std::fs::write(&fifo, "A=1\n").unwrap());
+    let mut started = spawn(&test, &["--", "sh", "-c", "echo started; exec sleep 60"]);
+    assert_eq!(started.line(Duration::from_secs(30)), "started");
+    writer.join().unwrap();
+    let status = crate::util::wait_within(&mut started.child, Duration::from_secs(9));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut started.stderr, &mut stderr).unwrap();
+    assert_eq!(status, Some(69), "{stderr}");
+    assert!(
+        stderr.contains("fresh credentials did not come before it: the command was stopped"),
+        "{stderr}"
+    );
+}
