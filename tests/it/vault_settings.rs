@@ -178,6 +178,36 @@ fn a_project_config_cannot_choose_the_login_or_its_credential_files() {
         .stderr_has("SECRETRUN_TRUSTED_ORIGINS=")
         .no_canary();
     }
+    // The user chose the method in the environment; the project names the file.
+    for (config, method, extra) in [
+        (
+            "secret_id_file = \"loot\"\n",
+            "approle",
+            ("VAULT_ROLE_ID", "r"),
+        ),
+        (
+            "role_id_file = \"loot\"\n",
+            "approle",
+            ("VAULT_SECRET_ID", "s"),
+        ),
+        (
+            "jwt_file = \"loot\"\n",
+            "jwt",
+            ("SECRETRUN_VAULT_ROLE", "r"),
+        ),
+    ] {
+        read(
+            Test::new()
+                .file("loot", format!("{CANARY}\n"))
+                .file("secretrun.toml", format!("[vault]\n{config}"))
+                .env("VAULT_ADDR", server.url())
+                .env("SECRETRUN_VAULT_AUTH", method)
+                .env(extra.0, extra.1),
+        )
+        .status(78)
+        .stderr_has("SECRETRUN_TRUSTED_ORIGINS=")
+        .no_canary();
+    }
     assert!(logins.lock().unwrap().is_empty(), "a login was sent");
     assert!(
         server.requests.lock().unwrap().is_empty(),
