@@ -77,8 +77,10 @@ pub struct Settings {
     pub(super) client_timeout: Duration,
 }
 
+/// A token, secret id or JWT from a file: read with the bound every file secretrun
+/// reads has (16 MiB; a pipe works), zeroed when dropped, its line end trimmed.
 fn read_secret_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let failed = |e: String| {
         Failure::new(
             Kind::Config,
             format!(
@@ -86,8 +88,10 @@ fn read_secret_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
                 Escaped(&path.to_string_lossy())
             ),
         )
-    })?;
-    let text = Zeroizing::new(text);
+    };
+    let bytes = crate::encrypted::read_file(path)
+        .map_err(|e| failed(crate::encrypted::read_failure(&e)))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| failed("not UTF-8 text".into()))?;
     Ok(Zeroizing::new(
         text.trim_end_matches(['\n', '\r']).to_owned(),
     ))
