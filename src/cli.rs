@@ -502,8 +502,8 @@ mod tests {
         }
     }
 
-    /// The launch's readers (without clap, then clap's launch definitions) never
-    /// panic, whatever the command line.
+    /// The command line's readers (without clap, clap's launch definitions, the
+    /// whole command line) never panic, whatever the arguments.
     #[test]
     fn any_launch_line_is_read_without_a_panic() {
         let alphabet = [
@@ -528,6 +528,9 @@ mod tests {
             "--exec",
             "--pure",
             "-",
+            "list",
+            "check",
+            "scan",
         ];
         let samples = [
             "--timeout 10s -- true",
@@ -542,6 +545,7 @@ mod tests {
                 .collect();
             let _ = quick::parse(&args, |_| None);
             let _ = launch_only(&args);
+            let _ = Cli::try_parse_from(&args);
         });
     }
 }

@@ -2,7 +2,8 @@
 //! the inputs [`crate::props`] makes. The property is that nothing panics and, where
 //! a parser promises more (a duration fits a deadline, an address shown never holds
 //! its password), that holds too. The parsers that are private to their modules
-//! (git's log and names, the terminal forms) have theirs beside them.
+//! (the command line's readers, git's log and names, the terminal forms) have theirs
+//! beside them.
 
 use crate::props::run;
 
@@ -138,42 +139,6 @@ fn addresses() {
                 !shown.contains("PW@"),
                 "an address was shown with its password"
             );
-        }
-    });
-}
-
-#[test]
-fn command_lines() {
-    use clap::Parser;
-    let alphabet = [
-        "--timeout",
-        "--watch",
-        "--kill-timeout",
-        "--from",
-        "--keep",
-        "--",
-        "-f",
-        "list",
-        "check",
-        "scan",
-        "10s",
-        "99999999999d",
-        "x",
-        "=",
-        "--on-change",
-        "signal",
-        "--redact",
-    ];
-    let samples = [
-        "--timeout 10s -- true",
-        "list --format json",
-        "--watch 1m --from .env -- a",
-    ];
-    run("command line", &alphabet, &samples, |b| {
-        let line = text(b);
-        let args = std::iter::once("secretrun").chain(line.split(' '));
-        if let Ok(cli) = crate::cli::Cli::try_parse_from(args) {
-            let _ = format!("{cli:?}");
         }
     });
 }
