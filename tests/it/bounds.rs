@@ -208,3 +208,32 @@ fn dotenvx_key_trials_are_bounded_for_the_whole_launch() {
         .stderr_has("declare the file's DOTENV_PUBLIC_KEY");
     assert!(usage.cpu < Duration::from_secs(20), "{usage:?}");
 }
+
+/// `scan`'s cost grows with the bytes it reads, not faster, within a file and across
+/// files: text dense in identifier-like runs (as minified code and lock files are),
+/// with the shapes of keys that must be checked (`AC…`, `SK…`, `sk-…` words) and a
+/// near miss of a configured value all through it.
+#[test]
+fn a_scan_costs_in_proportion_to_the_tree() {
+    let line = "aB3x ACcafe SKbeef sk-noise Zq_9 pw-Zq81kPw-y7 x1y2z3w4;\n";
+    let make = |files: usize, lines: usize| {
+        let mut test = Test::new().file(".env", "DB_PASSWORD=pw-Zq81kPw-x7\n");
+        for i in 0..files {
+            test = test.file(&format!("src/f{i}.js"), line.repeat(lines));
+        }
+        test
+    };
+    let cpu = |files: usize, lines: usize| {
+        let (run, usage) = make(files, lines).args(["scan"]).run_measured(LIMIT);
+        run.status(0);
+        usage.cpu.as_secs_f64()
+    };
+    // One file four times as long, then four times as many files.
+    for ((small, large), what) in [
+        ((cpu(1, 40_000), cpu(1, 160_000)), "one file 4× as long"),
+        ((cpu(10, 4_000), cpu(40, 4_000)), "4× the files"),
+    ] {
+        let ratio = large / small.max(1e-3);
+        assert!(ratio < 8.0, "{what} cost {ratio:.1}× the CPU");
+    }
+}
