@@ -543,12 +543,7 @@ fn reads_run_at_once_with_a_bound_and_throttling_is_waited_out() {
 #[test]
 fn a_stalled_vault_is_cut_off_at_the_deadline() {
     let s = servers();
-    // Accepts, never answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let _held: Vec<_> = listener.incoming().collect();
-    });
+    let addr = stub::stalled_listener();
     let started = Instant::now();
     let run = s
         .allowed(Test::new())

@@ -145,6 +145,17 @@ pub fn closed_port() -> u16 {
     }
 }
 
+/// A loopback address that accepts connections and never answers (a server that
+/// hangs), for as long as the tests run.
+pub fn stalled_listener() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let _held: Vec<_> = listener.incoming().collect();
+    });
+    addr
+}
+
 /// A loopback port for a test server to listen on: free when chosen, and never
 /// handed out twice in this test process, so the servers of tests that run at once
 /// cannot pick the same one. (A server still checks, once up, that what answers on
