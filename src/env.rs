@@ -12,15 +12,6 @@ pub const BASELINE: &[&str] = &[
     "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LC_*", "TZ", "TMPDIR",
 ];
 
-/// A variable of the parent's environment, read once at start, as UTF-8 text.
-pub fn parent_var(parent: &[(OsString, OsString)], name: &str) -> Option<String> {
-    parent
-        .iter()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.to_str())
-        .map(str::to_owned)
-}
-
 /// A value in the child's environment.
 pub enum VarValue<'a> {
     Secret(&'a SecretValue),

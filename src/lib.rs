@@ -26,6 +26,7 @@ pub mod messages;
 pub mod mode;
 pub mod names;
 pub mod output;
+pub mod parent;
 pub mod placeholder;
 pub mod prepare;
 #[cfg(test)]

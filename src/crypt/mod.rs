@@ -64,7 +64,7 @@ pub struct Context<'a> {
 
 impl Context<'_> {
     fn env(&self, name: &str) -> Option<String> {
-        crate::env::parent_var(self.parent, name)
+        crate::parent::var(self.parent, name)
     }
 
     /// The recipients of the command line, else the config's; at least one. Each

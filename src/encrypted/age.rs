@@ -16,6 +16,7 @@ use super::passphrase::{self, Terminal};
 pub use super::seal::{encrypt, parse_recipient, parse_recipients_file, short_recipient};
 use crate::error::{Failure, Kind};
 use crate::escape::os;
+use crate::parent::ParentEnv;
 
 /// The variable that may hold an identity itself, for platforms where a file is
 /// awkward (CI, Railway). Under `SECRETRUN_`, it never reaches the command.
@@ -57,7 +58,7 @@ impl Identities {
     /// Every identity, in order: `--identity`, the config's, `$SECRETRUN_AGE_IDENTITY`,
     /// then the default files that exist (`$XDG_CONFIG_HOME/secretrun/identity.txt`,
     /// `~/.ssh/id_ed25519`, `~/.ssh/id_rsa`).
-    pub fn load(settings: &IdentitySettings, env: &dyn Fn(&str) -> Option<String>) -> Result<Self> {
+    pub fn load(settings: &IdentitySettings, env: ParentEnv<'_>) -> Result<Self> {
         let mut found = Identities {
             list: Vec::new(),
             tried: Vec::new(),
@@ -150,7 +151,7 @@ impl Named {
     }
 }
 
-fn default_files(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
+fn default_files(env: ParentEnv<'_>) -> Vec<PathBuf> {
     let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
     let config = env("XDG_CONFIG_HOME")
         .filter(|d| d.starts_with('/'))
@@ -168,7 +169,7 @@ fn default_files(env: &dyn Fn(&str) -> Option<String>) -> Vec<PathBuf> {
 }
 
 /// The default file `secretrun keygen` writes.
-pub fn default_identity_file(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+pub fn default_identity_file(env: ParentEnv<'_>) -> Option<PathBuf> {
     default_files(env).into_iter().next()
 }
 

@@ -25,6 +25,7 @@ use tokio::time::Instant;
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
 use crate::http::{self, LATE};
+use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretValue};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 
@@ -58,7 +59,7 @@ fn on_ec2() -> bool {
 /// SDK looks (it offers no other switch outside its test utilities). Must run while
 /// the process has one thread (before any runtime starts). The child never sees it:
 /// its environment is built from the snapshot taken at start.
-pub fn turn_off_metadata_service_off_ec2(env: &dyn Fn(&str) -> Option<String>) {
+pub fn turn_off_metadata_service_off_ec2(env: ParentEnv<'_>) {
     // Once a process: the first load runs before any thread; a `--watch` refetch
     // later may not touch the environment while the output pumps run.
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -72,7 +73,7 @@ pub fn turn_off_metadata_service_off_ec2(env: &dyn Fn(&str) -> Option<String>) {
 
 /// A credential that no HTTP header can carry would fail deep in the SDK as a
 /// "dispatch failure"; name it instead.
-fn check_credentials(env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
+fn check_credentials(env: ParentEnv<'_>) -> Result<()> {
     for name in [
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -101,7 +102,7 @@ pub struct Client {
 impl Client {
     pub async fn connect(
         file: &FileSettings,
-        env: &dyn Fn(&str) -> Option<String>,
+        env: ParentEnv<'_>,
         deadline: Instant,
     ) -> Result<Client> {
         check_credentials(env)?;

@@ -64,7 +64,7 @@ impl<'a> Reader<'a> {
     }
 
     fn env(&self, name: &str) -> Option<String> {
-        crate::env::parent_var(self.parent, name)
+        crate::parent::var(self.parent, name)
     }
 
     fn identities(&self) -> Result<Rc<Identities>> {

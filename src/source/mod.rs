@@ -272,7 +272,7 @@ fn fetch_all(
     if groups.is_empty() {
         return Ok(HashMap::new());
     }
-    let env = |name: &str| crate::env::parent_var(parent, name);
+    let env = |name: &str| crate::parent::var(parent, name);
     let mut stores = Vec::new();
     for (scheme, refs) in &groups {
         stores.push(store::open(*scheme, plan, &env, refs[0], notice)?);

@@ -10,12 +10,9 @@ use anyhow::Result;
 
 #[cfg(not(all(feature = "vault", feature = "aws", feature = "azure", feature = "gcp")))]
 use crate::error::{Kind, fail};
+use crate::parent::ParentEnv;
 use crate::source::Plan;
 use crate::source::reference::{Answer, RemoteRef, Scheme};
-
-/// The parent's environment, by name (the snapshot taken at start, never the
-/// process's own).
-pub type ParentEnv<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// One answer a reference: what the store returned for it, or why not.
 pub type Answers = Vec<Result<Answer>>;

@@ -15,8 +15,8 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http;
+use crate::parent::ParentEnv;
 use crate::source::oauth;
-use crate::source::store::ParentEnv;
 
 const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
 

@@ -21,9 +21,9 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http::{self, HttpError, Roots};
+use crate::parent::ParentEnv;
 use crate::secret::Dates;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
-use crate::source::store::ParentEnv;
 
 use credential::Credential;
 

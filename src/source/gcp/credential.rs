@@ -14,11 +14,12 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
+use super::document::{endpoint, field, google_token};
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http;
+use crate::parent::ParentEnv;
 use crate::source::oauth;
-use crate::source::store::ParentEnv;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
@@ -140,33 +141,6 @@ fn on_google_cloud() -> bool {
     read("product_name").contains("Google") || read("bios_vendor").contains("Google")
 }
 
-/// A field of a credentials file, or an error naming it.
-pub fn field<'a>(doc: &'a Value, name: &str, shown: &str) -> Result<&'a str> {
-    doc.get(name)
-        .and_then(Value::as_str)
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Failure::new(Kind::Config, format!("`{shown}` has no `{name}`")).into())
-}
-
-/// A token endpoint a credentials file names: https, or http on loopback (a test
-/// server). The file is the user's own (named by their environment).
-pub fn endpoint<'a>(url: &'a str, shown: &str) -> Result<&'a str> {
-    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-        .iter()
-        .any(|l| url.starts_with(l));
-    if (url.starts_with("https://") || loopback) && !crate::address::has_extras(url) {
-        Ok(url)
-    } else {
-        fail(
-            Kind::Config,
-            format!(
-                "`{shown}` names the endpoint `{}`, which is not https://",
-                crate::address::shown(url)
-            ),
-        )
-    }
-}
-
 /// The token endpoint a credentials file names, else Google's.
 fn token_uri<'a>(doc: &'a Value, shown: &str) -> Result<&'a str> {
     endpoint(
@@ -208,16 +182,6 @@ async fn service_account(
         assertion.as_str()
     ));
     google_token(client, token_uri, &body, deadline).await
-}
-
-/// A Google token endpoint's `access_token` for this form.
-pub async fn google_token(
-    client: &reqwest::Client,
-    url: &str,
-    body: &Zeroizing<String>,
-    deadline: Instant,
-) -> Result<Zeroizing<String>> {
-    oauth::post_form(client, url, body, deadline, "access_token", "a Google").await
 }
 
 /// A user's refresh token (gcloud's application default login).

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use super::credential::{endpoint, field, google_token};
+use super::document::{endpoint, field, google_token};
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http;

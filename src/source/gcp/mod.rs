@@ -5,6 +5,7 @@
 //! inside the deadline, and every payload checked against its CRC32C.
 
 mod credential;
+mod document;
 mod federation;
 
 use anyhow::Result;
@@ -17,9 +18,9 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Kind, fail};
 use crate::http::{self, HttpError, Roots};
+use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretValue};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
-use crate::source::store::ParentEnv;
 
 use credential::Credential;
 

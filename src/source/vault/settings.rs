@@ -15,6 +15,7 @@ use crate::address;
 use crate::duration::parse_duration;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
+use crate::parent::ParentEnv;
 
 /// `[vault]` in secretrun.toml. Environment variables beat these.
 #[derive(Debug, Default, Deserialize)]
@@ -116,7 +117,7 @@ impl Env<'_> {
 
 impl Settings {
     /// Resolves the settings: `env` (the parent's environment) beats `file`.
-    pub fn resolve(file: &FileSettings, env: &dyn Fn(&str) -> Option<String>) -> Result<Settings> {
+    pub fn resolve(file: &FileSettings, env: ParentEnv<'_>) -> Result<Settings> {
         let env = Env(env);
         let addr = resolve_address(file, &env)?;
         check_trust(file, &env, &addr)?;
