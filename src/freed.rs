@@ -1,9 +1,13 @@
 //! Test-only: an allocator that tells whether a secret's bytes were left behind in
-//! freed memory. While [`count`] runs its closure, every block freed (or moved away
-//! from by a reallocation) is scanned for a marker; a zeroing that was forgotten
-//! shows up as a count above zero. Only the tests of this crate's library use it.
+//! freed memory by the code that owned them. While [`count`] runs its closure, every
+//! block freed (or moved away from by a reallocation) is scanned for a marker before
+//! the process's allocator ([`crate::zeroing`]) zeroes it: a zeroing the code forgot
+//! shows up as a count above zero, even though the allocator would catch it. Only
+//! the tests of this crate's library use it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
+
+use crate::zeroing::Zeroing;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -16,12 +20,12 @@ pub const MARK: &str = "FREED-MARK-7c1e9b";
 /// One counting at a time (the tests run in parallel).
 static ONE: Mutex<()> = Mutex::new(());
 
-// SAFETY: every call is passed on to the system allocator unchanged; `dealloc` only
-// reads the block it is about to free, which is still valid then.
+// SAFETY: every call is passed on to the process's allocator unchanged; `dealloc`
+// only reads the block it is about to free, which is still valid then.
 unsafe impl GlobalAlloc for Watching {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract, passed on.
-        unsafe { System.alloc(layout) }
+        unsafe { Zeroing(System).alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -33,7 +37,7 @@ unsafe impl GlobalAlloc for Watching {
             }
         }
         // SAFETY: the caller's contract, passed on.
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { Zeroing(System).dealloc(ptr, layout) }
     }
 }
 

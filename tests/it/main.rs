@@ -22,6 +22,7 @@ mod launch;
 mod leaks;
 mod lease;
 mod list;
+mod memory;
 mod messages;
 mod moto;
 mod pinned;
