@@ -8,12 +8,18 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 
 use crate::zeroing::Zeroing;
+use std::cell::Cell;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 struct Watching;
 
-static ARMED: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    /// Whether this thread is inside [`count`]: only its own frees are scanned, not
+    /// those of the tests running beside it on other threads, which may free blocks
+    /// holding the marker at any moment.
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+}
 static FOUND: AtomicUsize = AtomicUsize::new(0);
 /// The marker looked for; fixed, so the allocator needs no allocation of its own.
 pub const MARK: &str = "FREED-MARK-7c1e9b";
@@ -29,7 +35,7 @@ unsafe impl GlobalAlloc for Watching {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if ARMED.load(Ordering::Relaxed) {
+        if ARMED.with(Cell::get) {
             // SAFETY: the block is valid for `layout.size()` bytes until freed below.
             let block = unsafe { std::slice::from_raw_parts(ptr, layout.size()) };
             if block.windows(MARK.len()).any(|w| w == MARK.as_bytes()) {
@@ -44,13 +50,13 @@ unsafe impl GlobalAlloc for Watching {
 #[global_allocator]
 static ALLOCATOR: Watching = Watching;
 
-/// Runs `f` and returns how many freed blocks still held [`MARK`].
+/// Runs `f` and returns how many blocks it freed (on this thread) still held [`MARK`].
 pub fn count(f: impl FnOnce()) -> usize {
     let _one = ONE.lock().unwrap_or_else(|e| e.into_inner());
     FOUND.store(0, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
+    ARMED.with(|armed| armed.set(true));
     f();
-    ARMED.store(false, Ordering::SeqCst);
+    ARMED.with(|armed| armed.set(false));
     FOUND.load(Ordering::SeqCst)
 }
 

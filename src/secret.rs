@@ -164,6 +164,46 @@ impl std::ops::Deref for Wiped {
     }
 }
 
+/// A JSON document that may hold secrets (a store's answer, a token endpoint's, a
+/// credentials file): every string in it is zeroed when it is dropped.
+pub struct SecretJson(pub serde_json::Value);
+
+impl SecretJson {
+    pub fn parse(bytes: &[u8]) -> serde_json::Result<SecretJson> {
+        serde_json::from_slice(bytes).map(SecretJson)
+    }
+}
+
+impl std::ops::Deref for SecretJson {
+    type Target = serde_json::Value;
+    fn deref(&self) -> &serde_json::Value {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for SecretJson {
+    fn deref_mut(&mut self) -> &mut serde_json::Value {
+        &mut self.0
+    }
+}
+
+impl Drop for SecretJson {
+    fn drop(&mut self) {
+        scrub_json(&mut self.0);
+    }
+}
+
+/// Zeroes every string of a JSON value (its keys are names, not secrets).
+pub fn scrub_json(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.zeroize(),
+        Value::Array(items) => items.iter_mut().for_each(scrub_json),
+        Value::Object(map) => map.values_mut().for_each(scrub_json),
+        _ => {}
+    }
+}
+
 /// Where a variable came from, for `list`, `check` and messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -325,6 +365,15 @@ impl SecretSet {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_secret_json_document_leaves_nothing_in_freed_memory() {
+        use crate::freed::{MARK, count};
+        let text = format!(r#"{{"a":"{MARK}","b":[{{"c":"{MARK}"}}],"n":1}}"#);
+        let plain = count(|| drop(serde_json::from_str::<serde_json::Value>(&text)));
+        assert!(plain > 0, "the control: a plain `Value` leaves its strings");
+        assert_eq!(count(|| drop(SecretJson::parse(text.as_bytes()))), 0);
+    }
+
     #[test]
     fn wiped_bytes_leave_nothing_in_freed_memory() {
         use crate::freed::{MARK, count};

@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http::{self, HttpError};
+use crate::secret::SecretJson;
 
 /// How hard to try a token request.
 pub const RETRY: http::Retry = http::Retry {
@@ -87,7 +88,7 @@ pub fn token_answer(
             format!("getting {whose} token: `{at}` answered {}", s.as_u16()),
         ),
     })?;
-    let doc: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    let doc = SecretJson::parse(&answer.body).unwrap_or(SecretJson(Value::Null));
     if answer.status.is_success() {
         return match doc.get(token_field).and_then(Value::as_str) {
             Some(token) if !token.is_empty() => Ok(Zeroizing::new(token.to_owned())),

@@ -16,6 +16,7 @@ use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http;
 use crate::parent::ParentEnv;
+use crate::secret::SecretJson;
 use crate::source::oauth;
 
 const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -389,7 +390,7 @@ async fn cli_token(resource: &str, deadline: Instant) -> Result<Zeroizing<String
             ),
         );
     }
-    let doc: Value = serde_json::from_slice(&stdout).unwrap_or(Value::Null);
+    let doc = SecretJson::parse(&stdout).unwrap_or(SecretJson(Value::Null));
     match doc.get("accessToken").and_then(Value::as_str) {
         Some(token) if !token.is_empty() => Ok(Zeroizing::new(token.to_owned())),
         _ => fail(

@@ -19,6 +19,7 @@ use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http;
 use crate::parent::ParentEnv;
+use crate::secret::SecretJson;
 use crate::source::oauth;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
@@ -82,9 +83,10 @@ impl Credential {
             Credential::Metadata { host } => metadata_token(client, host, deadline).await,
             Credential::File { doc, path } => {
                 let shown = Escaped(&path.to_string_lossy()).to_string();
-                let mut doc: Value = serde_json::from_str(doc)
+                let doc = SecretJson::parse(doc.as_bytes())
                     .map_err(|_| Failure::new(Kind::Config, format!("`{shown}` is not JSON")))?;
-                let token = match doc.get("type").and_then(Value::as_str) {
+                // The document is zeroed when dropped, whatever the outcome.
+                match doc.get("type").and_then(Value::as_str) {
                     Some("service_account") => {
                         service_account(client, &doc, &shown, deadline).await
                     }
@@ -102,22 +104,9 @@ impl Credential {
                             Escaped(other.unwrap_or("none"))
                         ),
                     ),
-                };
-                scrub(&mut doc);
-                token
+                }
             }
         }
-    }
-}
-
-/// Zeroes every string of a parsed credentials file (its private key, its refresh
-/// token) before the memory is freed.
-fn scrub(value: &mut Value) {
-    match value {
-        Value::String(s) => zeroize::Zeroize::zeroize(s),
-        Value::Array(items) => items.iter_mut().for_each(scrub),
-        Value::Object(map) => map.values_mut().for_each(scrub),
-        _ => {}
     }
 }
 

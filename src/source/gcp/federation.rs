@@ -13,6 +13,7 @@ use super::document::{endpoint, field, google_token};
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::http;
+use crate::secret::SecretJson;
 use crate::source::oauth::RETRY;
 use crate::source::oauth::{self, form};
 
@@ -147,7 +148,7 @@ fn subject_of(raw: &str, source: &Value, shown: &str) -> Result<Zeroizing<String
             .pointer("/format/subject_token_field_name")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let parsed: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
+        let parsed = SecretJson::parse(raw.as_bytes()).unwrap_or(SecretJson(Value::Null));
         return match parsed.get(name).and_then(Value::as_str) {
             Some(token) => Ok(Zeroizing::new(token.to_owned())),
             None => fail(

@@ -19,7 +19,7 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::http::{self, HttpError, Roots};
 use crate::parent::ParentEnv;
-use crate::secret::{Dates, SecretValue};
+use crate::secret::{Dates, SecretJson, SecretValue};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 
 use credential::Credential;
@@ -127,7 +127,7 @@ impl Reader {
 /// What an unwanted status means. A disabled or destroyed version is answered
 /// with 400 `FAILED_PRECONDITION`: the version's state, named.
 fn status_failure(r: &RemoteRef, version: &str, status: StatusCode, body: &[u8]) -> Failure {
-    let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let doc = SecretJson::parse(body).unwrap_or(SecretJson(Value::Null));
     let said = |pointer: &str| doc.pointer(pointer).and_then(Value::as_str).unwrap_or("");
     let state = said("/error/message");
     match status.as_u16() {
@@ -168,7 +168,7 @@ fn status_failure(r: &RemoteRef, version: &str, status: StatusCode, body: &[u8])
 /// every store's).
 fn into_answer(r: &RemoteRef, body: &[u8]) -> Result<Answer> {
     use base64::Engine;
-    let doc: Value = serde_json::from_slice(body).map_err(|_| {
+    let doc = SecretJson::parse(body).map_err(|_| {
         Failure::new(
             Kind::Unreachable,
             format!("reading `{r}`: Secret Manager's answer is not JSON"),
@@ -248,6 +248,23 @@ pub fn crc32c(bytes: &[u8]) -> u32 {
 
 #[cfg(test)]
 mod tests {
+
+    /// Secret Manager's answer (base64), taken apart into variables and dropped,
+    /// leaves no value in freed memory.
+    #[test]
+    fn an_answer_leaves_no_value_in_freed_memory() {
+        use crate::freed::{MARK, count};
+        use crate::source::reference::to_vars;
+        use base64::Engine;
+        let payload = base64::engine::general_purpose::STANDARD
+            .encode(format!(r#"{{"A":"{MARK}-a","N":7}}"#));
+        let body = format!(r#"{{"name":"x","payload":{{"data":"{payload}"}}}}"#);
+        let leaked = count(|| {
+            let answer = into_answer(&r("gcp-sm://p/app"), body.as_bytes()).unwrap();
+            drop(to_vars(&r("gcp-sm://p/app"), &answer.fetched, None));
+        });
+        assert_eq!(leaked, 0);
+    }
     use super::*;
 
     #[test]
