@@ -129,10 +129,10 @@ fn addresses() {
     ];
     run("address", &alphabet, &samples, |b| {
         let addr = text(b);
-        let shown = crate::address::shown(&addr);
-        let _ = crate::address::origin(&addr);
-        let _ = crate::address::has_extras(&addr);
-        let _ = crate::address::is_trusted(&addr, Some("https://h, http://127.0.0.1:8200"));
+        let shown = crate::source::address::shown(&addr);
+        let _ = crate::source::address::origin(&addr);
+        let _ = crate::source::address::has_extras(&addr);
+        let _ = crate::source::address::is_trusted(&addr, Some("https://h, http://127.0.0.1:8200"));
         // A password sits after `user:` and before an `@`: never shown.
         if addr.contains("user:PW@") {
             assert!(

@@ -1,7 +1,6 @@
 //! secretrun: load secrets, check them, and exec a command with a clean environment.
 //! [`run`] is the whole flow of DESIGN.md; each step lives in its own module.
 
-pub mod address;
 pub mod boolean;
 pub mod check;
 pub mod cli;
@@ -18,8 +17,6 @@ pub mod exec;
 mod freed;
 #[cfg(test)]
 mod fuzz;
-pub mod http;
-pub mod jwt;
 pub mod lease;
 pub mod list;
 pub mod messages;
@@ -31,7 +28,6 @@ pub mod placeholder;
 pub mod prepare;
 #[cfg(test)]
 mod props;
-pub mod redact;
 pub mod scan;
 pub mod secret;
 pub mod source;

@@ -1,6 +1,6 @@
 //! The process's allocator: the system's, with every block zeroed before it goes
 //! back. secretrun zeroes what it owns by type (`SecretValue`, `Zeroizing`,
-//! [`crate::secret::Wiped`]); this catches what it does not own: the buffers in which
+//! `secret::Wiped`); this catches what it does not own: the buffers in which
 //! the HTTP client, TLS, the AWS SDK and the JSON parser held a store's answer, and
 //! the blocks a growing `Vec` or `String` left behind. A freed block can be handed
 //! out again to any code, and a core dump taken later shows the heap; after this,

@@ -24,9 +24,9 @@ use tokio::time::Instant;
 
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
-use crate::http::{self, LATE};
 use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretValue};
+use crate::source::http::{self, LATE};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 
 /// BatchGetSecretValue takes at most twenty secret ids.
@@ -133,7 +133,10 @@ impl Client {
         {
             // Every request carries the access key id and any session token: a
             // project's file may not send them to a host the user did not choose.
-            if !crate::address::is_trusted(endpoint, env("SECRETRUN_TRUSTED_ORIGINS").as_deref()) {
+            if !crate::source::address::is_trusted(
+                endpoint,
+                env("SECRETRUN_TRUSTED_ORIGINS").as_deref(),
+            ) {
                 return fail(
                     Kind::Config,
                     format!(
@@ -141,8 +144,8 @@ impl Client {
                          not decide where your AWS credentials are sent. If this is your \
                          endpoint, trust it in your environment: {} (or set \
                          AWS_ENDPOINT_URL yourself)",
-                        crate::address::shown(endpoint),
-                        crate::address::trust_hint(endpoint)
+                        crate::source::address::shown(endpoint),
+                        crate::source::address::trust_hint(endpoint)
                     ),
                 );
             }
@@ -174,7 +177,7 @@ impl Client {
             });
         Ok(Client {
             sm: aws_sdk_secretsmanager::Client::new(&config),
-            shown: crate::address::shown(&shown),
+            shown: crate::source::address::shown(&shown),
         })
     }
 
@@ -355,7 +358,7 @@ fn http_client() -> Result<SharedHttpClient> {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-    let Some(pem) = crate::http::system_roots_pem() else {
+    let Some(pem) = crate::source::http::system_roots_pem() else {
         return Ok(SharedHttpClient::new(Unvalidated(builder.build_https())));
     };
     let context = TlsContext::builder()

@@ -6,6 +6,7 @@
 //! `--from` or inside a dotenv value, is fetched concurrently under one deadline,
 //! each distinct secret once; then everything is merged in source order.
 
+pub mod address;
 #[cfg(feature = "aws")]
 pub mod aws;
 #[cfg(feature = "azure")]
@@ -14,6 +15,9 @@ pub mod dotenv;
 pub mod files;
 #[cfg(feature = "gcp")]
 pub mod gcp;
+pub mod http;
+#[cfg(any(feature = "azure", feature = "gcp"))]
+pub mod jwt;
 #[cfg(any(feature = "azure", feature = "gcp"))]
 pub mod oauth;
 pub mod reference;

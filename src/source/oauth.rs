@@ -9,8 +9,8 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::http::{self, HttpError};
 use crate::secret::SecretJson;
+use crate::source::http::{self, HttpError};
 
 /// How hard to try a token request.
 pub const RETRY: http::Retry = http::Retry {
@@ -77,7 +77,7 @@ pub fn token_answer(
     token_field: &str,
     whose: &str,
 ) -> Result<Zeroizing<String>> {
-    let at = crate::address::shown(url);
+    let at = crate::source::address::shown(url);
     let answer = answer.map_err(|e| match e {
         HttpError::Unreachable(why) => Failure::new(
             Kind::Unreachable,

@@ -14,7 +14,7 @@
 //! stopped; `fg` continues both.
 //!
 //! With `--redact`, the command's output goes through pipes (ptys when ours is a
-//! terminal) read by one thread each (`pump`), through [`crate::redact`], to
+//! terminal) read by one thread each (`pump`), through [`crate::supervise::redact`], to
 //! secretrun's own. When stdout and stderr are one file (`2>&1`), the command gets
 //! one channel for both, so their order is kept. The parent then holds the secret
 //! values for as long as the command runs (redaction needs them); it stays
@@ -23,6 +23,7 @@
 mod leases;
 mod pump;
 mod reap;
+pub mod redact;
 mod refetch;
 mod signals;
 mod terminal;
@@ -42,8 +43,8 @@ use anyhow::{Context, Result};
 use crate::env::ChildEnv;
 use crate::error::{Failure, Kind};
 use crate::exec::{self, SavedCoreLimit};
-use crate::redact::Redactor;
 use crate::secret::SecretSet;
+use crate::supervise::redact::Redactor;
 use leases::{Event, Keeper};
 use reap::State;
 use signals::Signals;

@@ -5,7 +5,7 @@ use std::sync::{Arc, mpsc};
 
 use anyhow::{Context, Result};
 
-use crate::redact::Redactor;
+use crate::supervise::redact::Redactor;
 
 /// How much one read takes: a default pipe's capacity. (Measured with
 /// `bench/redact.sh`: 256 KiB pipes and reads were slower, 0.50 of an unfiltered

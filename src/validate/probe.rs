@@ -9,8 +9,8 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use super::{Finding, Report};
 use crate::detectors::{Detector, KeyKind, Provider};
 use crate::env::ChildEnv;
-use crate::http::{self, LATE, Roots};
 use crate::secret::SecretValue;
+use crate::source::http::{self, LATE, Roots};
 
 const STRIPE_API_BASE: &str = "https://api.stripe.com";
 
@@ -129,7 +129,7 @@ fn run(
 
 async fn stripe_balance(client: &reqwest::Client, base: &str, key: &SecretValue) -> Outcome {
     let url = format!("{}/v1/balance", base.trim_end_matches('/'));
-    let shown = crate::address::shown(&url);
+    let shown = crate::source::address::shown(&url);
     let mut bearer = zeroize::Zeroizing::new(String::with_capacity(7 + key.expose().len()));
     bearer.push_str("Bearer ");
     bearer.push_str(key.expose());

@@ -14,9 +14,9 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::http;
 use crate::parent::ParentEnv;
 use crate::secret::SecretJson;
+use crate::source::http;
 use crate::source::oauth;
 
 const DEFAULT_AUTHORITY: &str = "https://login.microsoftonline.com";
@@ -261,14 +261,14 @@ fn authority(env: ParentEnv<'_>) -> Result<String> {
     let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
         .iter()
         .any(|l| host == *l || host.starts_with(&format!("{l}:")));
-    if (host.starts_with("https://") || loopback) && !crate::address::has_extras(&host) {
+    if (host.starts_with("https://") || loopback) && !crate::source::address::has_extras(&host) {
         Ok(host)
     } else {
         fail(
             Kind::Config,
             format!(
                 "AZURE_AUTHORITY_HOST `{}` is not an https:// address",
-                crate::address::shown(&host)
+                crate::source::address::shown(&host)
             ),
         )
     }
@@ -319,15 +319,15 @@ fn certificate_assertion(
             format!("AZURE_CLIENT_CERTIFICATE_PATH `{shown}`: {why}"),
         )
     };
-    let cert = crate::jwt::pem_der(&pem, "CERTIFICATE")
+    let cert = crate::source::jwt::pem_der(&pem, "CERTIFICATE")
         .ok_or_else(|| bad("it holds no certificate (PEM)"))?;
-    let signer = crate::jwt::Signer::from_pem(&pem).map_err(bad)?;
+    let signer = crate::source::jwt::Signer::from_pem(&pem).map_err(bad)?;
     use sha1::Digest as _;
     let header = serde_json::json!({
         "alg": "RS256",
         "typ": "JWT",
-        "x5t": crate::jwt::b64url(&sha1::Sha1::digest(&cert)),
-        "x5t#S256": crate::jwt::b64url(&sha2::Sha256::digest(&cert)),
+        "x5t": crate::source::jwt::b64url(&sha1::Sha1::digest(&cert)),
+        "x5t#S256": crate::source::jwt::b64url(&sha2::Sha256::digest(&cert)),
     });
     let now = crate::timestamp::now();
     let claims = serde_json::json!({

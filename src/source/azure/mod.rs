@@ -20,10 +20,10 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::http::{self, HttpError, Roots};
 use crate::parent::ParentEnv;
 use crate::secret::Dates;
 use crate::secret::SecretJson;
+use crate::source::http::{self, HttpError, Roots};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 
 use credential::Credential;
@@ -79,7 +79,7 @@ fn vault_of(r: &RemoteRef, trusted: Option<&str>) -> Result<Vault> {
     }
     for scheme in ["https", "http"] {
         let base = format!("{scheme}://{vault}");
-        if crate::address::is_trusted(&base, trusted) {
+        if crate::source::address::is_trusted(&base, trusted) {
             return Ok(Vault {
                 base,
                 resource: CLOUDS[0].1,
@@ -93,7 +93,7 @@ fn vault_of(r: &RemoteRef, trusted: Option<&str>) -> Result<Vault> {
              sovereign clouds'), and your Azure token goes only there; if this vault is \
              yours, trust it in your environment: {}",
             Escaped(&vault),
-            crate::address::trust_hint(&format!("https://{vault}"))
+            crate::source::address::trust_hint(&format!("https://{vault}"))
         ),
     )
 }

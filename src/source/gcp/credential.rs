@@ -17,9 +17,9 @@ use zeroize::Zeroizing;
 use super::document::{endpoint, field, google_token};
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::http;
 use crate::parent::ParentEnv;
 use crate::secret::SecretJson;
+use crate::source::http;
 use crate::source::oauth;
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
@@ -151,7 +151,7 @@ async fn service_account(
     let email = field(doc, "client_email", shown)?;
     let key = field(doc, "private_key", shown)?;
     let token_uri = token_uri(doc, shown)?;
-    let signer = crate::jwt::Signer::from_pem(key)
+    let signer = crate::source::jwt::Signer::from_pem(key)
         .map_err(|why| Failure::new(Kind::Config, format!("`{shown}`: {why}")))?;
     let now = crate::timestamp::now();
     let mut header = json!({ "alg": "RS256", "typ": "JWT" });

@@ -24,14 +24,14 @@ pub fn endpoint<'a>(url: &'a str, shown: &str) -> Result<&'a str> {
     let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
         .iter()
         .any(|l| url.starts_with(l));
-    if (url.starts_with("https://") || loopback) && !crate::address::has_extras(url) {
+    if (url.starts_with("https://") || loopback) && !crate::source::address::has_extras(url) {
         Ok(url)
     } else {
         fail(
             Kind::Config,
             format!(
                 "`{shown}` names the endpoint `{}`, which is not https://",
-                crate::address::shown(url)
+                crate::source::address::shown(url)
             ),
         )
     }

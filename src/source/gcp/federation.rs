@@ -12,8 +12,8 @@ use zeroize::Zeroizing;
 use super::document::{endpoint, field, google_token};
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::http;
 use crate::secret::SecretJson;
+use crate::source::http;
 use crate::source::oauth::RETRY;
 use crate::source::oauth::{self, form};
 

@@ -17,9 +17,9 @@ use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use crate::error::{Failure, Kind, fail};
-use crate::http::{self, HttpError, Roots};
 use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretJson, SecretValue};
+use crate::source::http::{self, HttpError, Roots};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 
 use credential::Credential;
@@ -74,12 +74,12 @@ fn endpoint(env: ParentEnv<'_>) -> Result<String> {
     let Some(set) = env("SECRETRUN_GCP_ENDPOINT").filter(|v| !v.is_empty()) else {
         return Ok(ENDPOINT.to_owned());
     };
-    if crate::address::origin(&set).is_none() || crate::address::has_extras(&set) {
+    if crate::source::address::origin(&set).is_none() || crate::source::address::has_extras(&set) {
         return fail(
             Kind::Config,
             format!(
                 "SECRETRUN_GCP_ENDPOINT `{}` is not an http(s) address",
-                crate::address::shown(&set)
+                crate::source::address::shown(&set)
             ),
         );
     }
@@ -112,7 +112,7 @@ impl Reader {
                     Kind::Unreachable,
                     format!(
                         "reading `{r}`: Secret Manager at `{}` {why}",
-                        crate::address::shown(&self.endpoint)
+                        crate::source::address::shown(&self.endpoint)
                     ),
                 ),
                 HttpError::Status(s) => status_failure(r, &version, s, &[]),

@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
-use crate::address;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::secret::Dates;
 use crate::secret::SecretJson;
+use crate::source::address;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 use crate::timestamp;
 
@@ -27,8 +27,8 @@ mod transport;
 
 pub use settings::{FileSettings, Settings};
 
-use crate::http::{self, HttpError};
 use crate::lease::LeaseStore;
+use crate::source::http::{self, HttpError};
 use settings::Auth;
 use transport::build_http;
 

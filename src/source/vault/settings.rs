@@ -11,11 +11,11 @@ use anyhow::Result;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::address;
 use crate::duration::parse_duration;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::parent::ParentEnv;
+use crate::source::address;
 
 /// `[vault]` in secretrun.toml. Environment variables beat these.
 #[derive(Debug, Default, Deserialize)]

@@ -1,5 +1,5 @@
 //! Vault's transport: the HTTP client with Vault's TLS settings, Vault's headers
-//! on the shared request policy ([`crate::http`]), and the redirect rule
+//! on the shared request policy ([`crate::source::http`]), and the redirect rule
 //! that keeps the token at its origin.
 
 use anyhow::Result;
@@ -10,10 +10,10 @@ use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use super::{Client, Requests, Settings};
-use crate::address;
 use crate::error::{Failure, Kind, chain, fail};
 use crate::escape::Escaped;
-use crate::http::{self, HttpError, Roots};
+use crate::source::address;
+use crate::source::http::{self, HttpError, Roots};
 
 impl Client {
     /// One request with Vault's headers, under the shared retry policy.
