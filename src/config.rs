@@ -152,15 +152,7 @@ impl Config {
     /// they need no configuration) with the config file and the environment.
     pub fn from_cli(cli: &Cli) -> Result<Config> {
         let args = &cli.shared;
-        let (file, base) = match &args.config {
-            Some(path) => (read_file(path)?, path.parent().map(Path::to_path_buf)),
-            None if Path::new(DEFAULT_CONFIG).is_file() => {
-                (read_file(Path::new(DEFAULT_CONFIG))?, None)
-            }
-            None => (FileConfig::default(), None),
-        };
-        // Paths in the config file are relative to the file, not to where we run.
-        let base = base.unwrap_or_default();
+        let (file, base) = config_file(args.config.as_deref())?;
         let action = action(cli, &file.scan);
 
         let environment = matches!(
@@ -187,22 +179,7 @@ impl Config {
         };
         let strict = matches!(cli.subcommand, Some(Command::Check { strict: true, .. }));
         let rotation = rotation_policy(&file.rotation, strict)?;
-        let identity = IdentitySettings {
-            flags: args.identity.clone(),
-            config: file
-                .identity
-                .iter()
-                .map(|p| config_path(p, &base))
-                .collect(),
-        };
-        let recipients = Recipients {
-            keys: file.recipients.clone(),
-            files: file
-                .recipients_file
-                .iter()
-                .map(|p| config_path(p, &base))
-                .collect(),
-        };
+        let (identity, recipients) = key_files(&args.identity, &file, &base);
 
         Ok(Config {
             action,
@@ -230,6 +207,36 @@ impl Config {
             recipients,
         })
     }
+}
+
+/// The config file (`--config`, else `./secretrun.toml` when there is one) and the
+/// directory its paths are relative to (not where secretrun runs).
+fn config_file(named: Option<&Path>) -> Result<(FileConfig, PathBuf)> {
+    Ok(match named {
+        Some(path) => (
+            read_file(path)?,
+            path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        ),
+        None if Path::new(DEFAULT_CONFIG).is_file() => {
+            (read_file(Path::new(DEFAULT_CONFIG))?, PathBuf::new())
+        }
+        None => (FileConfig::default(), PathBuf::new()),
+    })
+}
+
+/// The age identities to decrypt with (the flags', then the file's) and the
+/// recipients to encrypt to, the file's paths taken from its directory.
+fn key_files(flags: &[PathBuf], file: &FileConfig, base: &Path) -> (IdentitySettings, Recipients) {
+    let from_file = |paths: &[String]| paths.iter().map(|p| config_path(p, base)).collect();
+    let identity = IdentitySettings {
+        flags: flags.to_vec(),
+        config: from_file(&file.identity),
+    };
+    let recipients = Recipients {
+        keys: file.recipients.clone(),
+        files: from_file(&file.recipients_file),
+    };
+    (identity, recipients)
 }
 
 /// The sources to load: `--from`, else the config's, else `./.env`. None for `check

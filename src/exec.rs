@@ -1,4 +1,4 @@
-//! SavedCoreLimit while secrets are held, and the final execve.
+//! Hardening while secrets are held, and the final execve.
 //!
 //! secretrun replaces itself with COMMAND: same PID, no parent left to forward
 //! signals or hold secrets. Before that: no core dumps (RLIMIT_CORE 0 and not

@@ -1,6 +1,12 @@
 //! secretrun: load secrets, check them, and exec a command with a clean environment.
 //! [`run`] is the whole flow of DESIGN.md; each step lives in its own module.
 
+// One voice: lines for people are written by `messages`, reports by the renderers,
+// both through locked handles; a stray `println!`/`eprintln!` fails clippy. Every
+// `unsafe` block says why it is sound.
+#![cfg_attr(not(test), warn(clippy::print_stdout, clippy::print_stderr))]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod boolean;
 pub mod check;
 pub mod cli;

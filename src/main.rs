@@ -3,12 +3,17 @@
 //!
 //! `main` is the C entry point (`no_main`): Rust's runtime start-up does not run, and
 //! `secretrun::start` does the part of it secretrun needs (the command line, the
-//! standard streams, SIGPIPE) without the rest, which cost a launch 0.04–0.1 ms
-//! (bench/launch.sh, README).
+//! standard streams, SIGPIPE) without the rest, which costs a launch time
+//! (bench/launch.sh measures it; the figure is in the README).
 
 // A test harness built from this file (`cargo test --all-targets`) brings its own
 // `main`; the binary has no tests of its own (tests/it runs it).
 #![cfg_attr(not(test), no_main)]
+#![warn(
+    clippy::undocumented_unsafe_blocks,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
 #![cfg_attr(test, allow(dead_code, unused_imports))]
 
 use std::ffi::{OsString, c_char, c_int};

@@ -25,6 +25,17 @@ pub fn warning(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {text}");
 }
 
+/// What a command that runs nothing did (`encrypt`, `edit`, `keygen`):
+/// `secretrun: …`, a line of its own beside the editor's or the shell's.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "secretrun: {text}");
+}
+
+/// A command's answer on standard output (keygen's public key), one line.
+pub fn answer(text: &str) {
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
 /// A line of `--watch` while the command runs; a text of several lines gets the
 /// prefix on each.
 pub fn watch(text: &str) {

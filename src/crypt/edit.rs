@@ -20,6 +20,7 @@ use crate::encrypted::age;
 use crate::encrypted::passphrase;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::os;
+use crate::messages;
 
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 const RAMFS_MAGIC: i64 = 0x8584_58f6;
@@ -58,11 +59,13 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
     let edited = loop {
         match run_editor(&copy, &signals)? {
             Ended::Signal(sig) => {
-                eprintln!("secretrun: stopped by signal {sig}: `{shown}` is unchanged");
+                messages::note(&format!("stopped by signal {sig}: `{shown}` is unchanged"));
                 return Ok(128 + sig as u8);
             }
             Ended::Status(status) if !status.success() => {
-                eprintln!("secretrun: the editor failed ({status}): `{shown}` is unchanged");
+                messages::note(&format!(
+                    "the editor failed ({status}): `{shown}` is unchanged"
+                ));
                 return Ok(1);
             }
             Ended::Status(_) => {}
@@ -76,7 +79,7 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
         match check_dotenv(&edited, &shown) {
             Ok(()) => break edited,
             Err(e) => {
-                eprintln!("secretrun: {e:#}");
+                messages::note(&messages::one_line(&e));
                 if !again()? {
                     return Err(e.context(format!("`{shown}` is unchanged")));
                 }
@@ -84,13 +87,13 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
         }
     };
     if *edited == *plain && mode.is_some() {
-        eprintln!("secretrun: no change: `{shown}` left as it was");
+        messages::note(&format!("no change: `{shown}` left as it was"));
         return Ok(0);
     }
     let sealed = age::encrypt(&edited, &recipients.keys, armored)?;
     write::replace(file, &sealed, mode)?;
     drop(dir);
-    eprintln!("secretrun: `{shown}` encrypted to {}", recipients.said);
+    messages::note(&format!("`{shown}` encrypted to {}", recipients.said));
     Ok(signals.pending().map_or(0, |sig| 128 + sig as u8))
 }
 
@@ -292,8 +295,9 @@ fn in_memory(dir: &Path) -> bool {
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
         return false;
     };
-    // SAFETY: statfs into a zeroed local with a valid path.
+    // SAFETY: `statfs` is plain data, for which all zeros is a valid value.
     let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a local of the type statfs fills.
     if unsafe { libc::statfs(c.as_ptr(), &mut fs) } != 0 {
         return false;
     }

@@ -167,7 +167,7 @@ fn keygen(output: Option<&Path>, public: Option<&Path>, cx: &Context) -> Result<
                     ),
                 )
             })?;
-            println!("{}", identity.to_public());
+            messages::answer(&identity.to_public().to_string());
             any = true;
         }
         if !any {
@@ -195,7 +195,7 @@ fn keygen(output: Option<&Path>, public: Option<&Path>, cx: &Context) -> Result<
     let path = match output {
         Some(p) if p == Path::new("-") => {
             std::io::stdout().write_all(text.as_bytes())?;
-            eprintln!("secretrun: public key: {recipient}");
+            messages::note(&format!("public key: {recipient}"));
             return Ok(0);
         }
         Some(p) => p.to_path_buf(),
@@ -204,11 +204,11 @@ fn keygen(output: Option<&Path>, public: Option<&Path>, cx: &Context) -> Result<
         })?,
     };
     write::create_private(&path, text.as_bytes())?;
-    eprintln!(
-        "secretrun: wrote the identity to `{}` (mode 0600)",
+    messages::note(&format!(
+        "wrote the identity to `{}` (mode 0600)",
         os(path.as_os_str())
-    );
-    println!("{recipient}");
+    ));
+    messages::answer(&recipient.to_string());
     Ok(0)
 }
 
@@ -243,17 +243,17 @@ fn encrypt(
     write::replace(&out, &sealed, existing.map(|m| m.mode()))?;
     let shown_out = os(out.as_os_str());
     if in_place {
-        eprintln!(
-            "secretrun: encrypted `{shown}` in place to {}, its mode kept; the plain text \
-             may still be in backups or git's history",
+        messages::note(&format!(
+            "encrypted `{shown}` in place to {}, its mode kept; the plain text may still be \
+             in backups or git's history",
             recipients.said,
-        );
+        ));
     } else {
-        eprintln!(
-            "secretrun: encrypted `{shown}` to {} in `{shown_out}`; the plain file is still \
-             there: delete it once `secretrun list --from {shown_out}` shows what you expect",
+        messages::note(&format!(
+            "encrypted `{shown}` to {} in `{shown_out}`; the plain file is still there: \
+             delete it once `secretrun list --from {shown_out}` shows what you expect",
             recipients.said,
-        );
+        ));
     }
     Ok(0)
 }

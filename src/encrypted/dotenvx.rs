@@ -56,8 +56,8 @@ pub enum Failure {
     NotText,
 }
 
-/// What dotenvx's keys may cost one launch in elliptic-curve multiplications (each
-/// about 50 µs): deriving a private key's public key, and trying a key on a value it
+/// What dotenvx's keys may cost one launch in elliptic-curve multiplications:
+/// deriving a private key's public key, and trying a key on a value it
 /// does not open. A repository's `.env` and `.env.keys` hold as many values and keys
 /// as they like; without this bound every key was tried on every value (keys ×
 /// values). A value that opens costs one more, so the whole launch costs at most

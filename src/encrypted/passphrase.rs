@@ -174,7 +174,7 @@ pub struct Terminal;
 
 impl age::Callbacks for Terminal {
     fn display_message(&self, message: &str) {
-        eprintln!("secretrun: {message}");
+        crate::messages::note(message);
     }
 
     fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {

@@ -130,7 +130,7 @@ fn forty_five_secrets_and_one_missing_among_them_fails_all() {
         .run()
         .status(78)
         .stdout_is("")
-        .stderr_is("error: fetching `aws-sm://many/missing`: not found\n");
+        .stderr_is("error: reading `aws-sm://many/missing`: not found\n");
 }
 
 #[test]

@@ -72,27 +72,7 @@ impl Credential {
     /// The first credential the environment offers.
     pub fn find(env: ParentEnv<'_>) -> Result<Credential> {
         let var = |name: &str| env(name).filter(|v| !v.is_empty());
-        let principal = || -> Result<(String, String, String)> {
-            let tenant = var("AZURE_TENANT_ID").ok_or_else(|| {
-                Failure::new(
-                    Kind::Config,
-                    "AZURE_TENANT_ID is not set (with AZURE_CLIENT_ID)",
-                )
-            })?;
-            if !tenant
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
-            {
-                return fail(Kind::Config, "AZURE_TENANT_ID is not a tenant id or domain");
-            }
-            let client_id = var("AZURE_CLIENT_ID").ok_or_else(|| {
-                Failure::new(
-                    Kind::Config,
-                    "AZURE_CLIENT_ID is not set (with AZURE_TENANT_ID)",
-                )
-            })?;
-            Ok((authority(env)?, tenant, client_id))
-        };
+        let principal = || principal(env);
         if let Some(secret) = var("AZURE_CLIENT_SECRET") {
             let (authority, tenant, client_id) = principal()?;
             return Ok(Credential::Secret {
@@ -156,7 +136,6 @@ impl Credential {
         deadline: Instant,
     ) -> Result<Zeroizing<String>> {
         let scope = format!("{resource}/.default");
-        let retry = oauth::RETRY;
         match self {
             Credential::Secret {
                 authority,
@@ -201,32 +180,55 @@ impl Credential {
                 header,
                 client_id,
             } => {
-                let mut query = vec![("api-version", "2019-08-01"), ("resource", resource)];
-                if let Some(id) = client_id {
-                    query.push(("client_id", id));
-                }
-                let url = format!("{endpoint}?{}", oauth::form(&query));
-                let mut value = reqwest::header::HeaderValue::from_str(header).map_err(|_| {
-                    Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value")
-                })?;
-                value.set_sensitive(true);
-                let make = || client.get(&url).header("X-IDENTITY-HEADER", value.clone());
-                let answer = http::exchange(make, retry, deadline).await;
-                oauth::token_answer(answer, endpoint, "access_token", "a managed identity")
+                let id = client_id.as_deref();
+                app_service_token(client, endpoint, header, id, resource, deadline).await
             }
             Credential::Imds { client_id } => {
-                let mut query = vec![("api-version", "2018-02-01"), ("resource", resource)];
-                if let Some(id) = client_id {
-                    query.push(("client_id", id));
-                }
-                let url = format!("{IMDS}?{}", oauth::form(&query));
-                let make = || client.get(&url).header("Metadata", "true");
-                let answer = http::exchange(make, retry, deadline).await;
-                oauth::token_answer(answer, IMDS, "access_token", "a managed identity")
+                imds_token(client, client_id.as_deref(), resource, deadline).await
             }
             Credential::Cli => cli_token(resource, deadline).await,
         }
     }
+}
+
+/// App Service's and Functions' managed identity: the token endpoint and secret
+/// header the platform sets (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`).
+async fn app_service_token(
+    client: &reqwest::Client,
+    endpoint: &str,
+    header: &str,
+    client_id: Option<&str>,
+    resource: &str,
+    deadline: Instant,
+) -> Result<Zeroizing<String>> {
+    let mut query = vec![("api-version", "2019-08-01"), ("resource", resource)];
+    if let Some(id) = client_id {
+        query.push(("client_id", id));
+    }
+    let url = format!("{endpoint}?{}", oauth::form(&query));
+    let mut value = reqwest::header::HeaderValue::from_str(header)
+        .map_err(|_| Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value"))?;
+    value.set_sensitive(true);
+    let make = || client.get(&url).header("X-IDENTITY-HEADER", value.clone());
+    let answer = http::exchange(make, oauth::RETRY, deadline).await;
+    oauth::token_answer(answer, endpoint, "access_token", "a managed identity")
+}
+
+/// A VM's managed identity, from the instance metadata service.
+async fn imds_token(
+    client: &reqwest::Client,
+    client_id: Option<&str>,
+    resource: &str,
+    deadline: Instant,
+) -> Result<Zeroizing<String>> {
+    let mut query = vec![("api-version", "2018-02-01"), ("resource", resource)];
+    if let Some(id) = client_id {
+        query.push(("client_id", id));
+    }
+    let url = format!("{IMDS}?{}", oauth::form(&query));
+    let make = || client.get(&url).header("Metadata", "true");
+    let answer = http::exchange(make, oauth::RETRY, deadline).await;
+    oauth::token_answer(answer, IMDS, "access_token", "a managed identity")
 }
 
 /// How a client assertion is named in the form.
@@ -250,6 +252,30 @@ async fn entra(
     fields.push(("scope", scope));
     let body = Zeroizing::new(oauth::form(&fields));
     oauth::post_form(client, url, &body, deadline, "access_token", "an Azure").await
+}
+
+/// A service principal's authority, tenant and client id, from the environment.
+fn principal(env: ParentEnv<'_>) -> Result<(String, String, String)> {
+    let var = |name: &str| env(name).filter(|v| !v.is_empty());
+    let tenant = var("AZURE_TENANT_ID").ok_or_else(|| {
+        Failure::new(
+            Kind::Config,
+            "AZURE_TENANT_ID is not set (with AZURE_CLIENT_ID)",
+        )
+    })?;
+    if !tenant
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.'))
+    {
+        return fail(Kind::Config, "AZURE_TENANT_ID is not a tenant id or domain");
+    }
+    let client_id = var("AZURE_CLIENT_ID").ok_or_else(|| {
+        Failure::new(
+            Kind::Config,
+            "AZURE_CLIENT_ID is not set (with AZURE_TENANT_ID)",
+        )
+    })?;
+    Ok((authority(env)?, tenant, client_id))
 }
 
 /// `AZURE_AUTHORITY_HOST`, else the public cloud's. https only, but for loopback.

@@ -17,17 +17,18 @@ use anyhow::Result;
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_secretsmanager::config::SharedHttpClient;
-use aws_sdk_secretsmanager::config::http::HttpResponse;
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use serde::Deserialize;
 use tokio::time::Instant;
 
 use crate::error::{Failure, Kind, chain, fail};
-use crate::escape::Escaped;
 use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretValue};
-use crate::source::http::{self, LATE};
+
+use crate::source::http::LATE;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
+use failure::{classify, code_failure};
+
+mod failure;
 
 /// BatchGetSecretValue takes at most twenty secret ids.
 const BATCH: usize = 20;
@@ -92,6 +93,103 @@ fn check_credentials(env: ParentEnv<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The config file's `[aws]` profile, region and endpoint, each where the
+/// environment sets none; an endpoint only when the user trusts its origin.
+fn with_file_settings(
+    mut loader: aws_config::ConfigLoader,
+    file: &FileSettings,
+    env: ParentEnv<'_>,
+) -> Result<aws_config::ConfigLoader> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+    if let Some(profile) = &file.profile
+        && !set("AWS_PROFILE")
+    {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &file.region
+        && !set("AWS_REGION")
+        && !set("AWS_DEFAULT_REGION")
+    {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &file.endpoint
+        && !set("AWS_ENDPOINT_URL")
+        && !set("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+    {
+        // Every request carries the access key id and any session token: a
+        // project's file may not send them to a host the user did not choose.
+        if !crate::source::address::is_trusted(
+            endpoint,
+            env("SECRETRUN_TRUSTED_ORIGINS").as_deref(),
+        ) {
+            return fail(
+                Kind::Config,
+                format!(
+                    "the config file sets the AWS `endpoint` `{}`; a project's file may \
+                     not decide where your AWS credentials are sent. If this is your \
+                     endpoint, trust it in your environment: {} (or set \
+                     AWS_ENDPOINT_URL yourself)",
+                    crate::source::address::shown(endpoint),
+                    crate::source::address::trust_hint(endpoint)
+                ),
+            );
+        }
+        loader = loader.endpoint_url(endpoint);
+    }
+    Ok(loader)
+}
+
+/// Each reference's answer in a batch's output: its secret, its error, or neither
+/// (which the service should never send).
+fn answers_of_batch(
+    refs: &[&RemoteRef],
+    chunk: &[usize],
+    output: aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueOutput,
+) -> Vec<Result<Answer>> {
+    let errors: HashMap<String, (String, String)> = output
+        .errors
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| {
+            let code = e.error_code.unwrap_or_default();
+            let message = e.message.unwrap_or_default();
+            (e.secret_id.unwrap_or_default(), (code, message))
+        })
+        .collect();
+    let mut entries = output.secret_values.unwrap_or_default();
+    chunk
+        .iter()
+        .map(|&i| {
+            let r = refs[i];
+            let id = r.path.as_str();
+            if let Some((code, _)) = errors.get(id) {
+                return Err(code_failure(r, code).into());
+            }
+            let found = entries.iter().position(|e| {
+                e.name.as_deref() == Some(id)
+                    || e.arn.as_deref() == Some(id)
+                    || (id.starts_with("arn:")
+                        && e.arn.as_deref().is_some_and(|arn| arn.starts_with(id)))
+            });
+            match found {
+                Some(at) => {
+                    let entry = entries.swap_remove(at);
+                    into_answer(
+                        r,
+                        entry.secret_string,
+                        entry.secret_binary,
+                        entry.created_date,
+                    )
+                }
+                None => fail(
+                    Kind::Config,
+                    format!("reading `{r}`: AWS Secrets Manager returned neither it nor an error"),
+                ),
+            }
+        })
+        .collect()
+}
+
 /// A Secrets Manager client, configured.
 pub struct Client {
     sm: aws_sdk_secretsmanager::Client,
@@ -107,7 +205,7 @@ impl Client {
     ) -> Result<Client> {
         check_credentials(env)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        let loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http_client()?)
             .timeout_config(
                 TimeoutConfig::builder()
@@ -115,42 +213,7 @@ impl Client {
                     .connect_timeout(remaining.min(Duration::from_secs(3)))
                     .build(),
             );
-        let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
-        if let Some(profile) = &file.profile
-            && !set("AWS_PROFILE")
-        {
-            loader = loader.profile_name(profile);
-        }
-        if let Some(region) = &file.region
-            && !set("AWS_REGION")
-            && !set("AWS_DEFAULT_REGION")
-        {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(endpoint) = &file.endpoint
-            && !set("AWS_ENDPOINT_URL")
-            && !set("AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        {
-            // Every request carries the access key id and any session token: a
-            // project's file may not send them to a host the user did not choose.
-            if !crate::source::address::is_trusted(
-                endpoint,
-                env("SECRETRUN_TRUSTED_ORIGINS").as_deref(),
-            ) {
-                return fail(
-                    Kind::Config,
-                    format!(
-                        "the config file sets the AWS `endpoint` `{}`; a project's file may \
-                         not decide where your AWS credentials are sent. If this is your \
-                         endpoint, trust it in your environment: {} (or set \
-                         AWS_ENDPOINT_URL yourself)",
-                        crate::source::address::shown(endpoint),
-                        crate::source::address::trust_hint(endpoint)
-                    ),
-                );
-            }
-            loader = loader.endpoint_url(endpoint);
-        }
+        let loader = with_file_settings(loader, file, env)?;
         let config = match tokio::time::timeout_at(deadline, loader.load()).await {
             Ok(config) => config,
             Err(_) => {
@@ -227,7 +290,7 @@ impl Client {
                 let (kind, why) = classify(&e, &self.shown);
                 return chunk
                     .iter()
-                    .map(|&i| fail(kind, format!("fetching `{}`: {why}", refs[i])))
+                    .map(|&i| fail(kind, format!("reading `{}`: {why}", refs[i])))
                     .collect();
             }
             Err(_) => {
@@ -236,56 +299,13 @@ impl Client {
                     .map(|&i| {
                         fail(
                             Kind::Unreachable,
-                            format!("fetching `{}`: AWS Secrets Manager {LATE}", refs[i]),
+                            format!("reading `{}`: AWS Secrets Manager {LATE}", refs[i]),
                         )
                     })
                     .collect();
             }
         };
-        let errors: HashMap<String, (String, String)> = output
-            .errors
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| {
-                let code = e.error_code.unwrap_or_default();
-                let message = e.message.unwrap_or_default();
-                (e.secret_id.unwrap_or_default(), (code, message))
-            })
-            .collect();
-        let mut entries = output.secret_values.unwrap_or_default();
-        chunk
-            .iter()
-            .map(|&i| {
-                let r = refs[i];
-                let id = r.path.as_str();
-                if let Some((code, _)) = errors.get(id) {
-                    return Err(code_failure(r, code).into());
-                }
-                let found = entries.iter().position(|e| {
-                    e.name.as_deref() == Some(id)
-                        || e.arn.as_deref() == Some(id)
-                        || (id.starts_with("arn:")
-                            && e.arn.as_deref().is_some_and(|arn| arn.starts_with(id)))
-                });
-                match found {
-                    Some(at) => {
-                        let entry = entries.swap_remove(at);
-                        into_answer(
-                            r,
-                            entry.secret_string,
-                            entry.secret_binary,
-                            entry.created_date,
-                        )
-                    }
-                    None => fail(
-                        Kind::Config,
-                        format!(
-                            "fetching `{r}`: AWS Secrets Manager returned neither it nor an error"
-                        ),
-                    ),
-                }
-            })
-            .collect()
+        answers_of_batch(refs, chunk, output)
     }
 
     async fn single(&self, r: &RemoteRef, deadline: Instant) -> Result<Answer> {
@@ -305,11 +325,11 @@ impl Client {
             ),
             Ok(Err(e)) => {
                 let (kind, why) = classify(&e, &self.shown);
-                fail(kind, format!("fetching `{r}`: {why}"))
+                fail(kind, format!("reading `{r}`: {why}"))
             }
             Err(_) => fail(
                 Kind::Unreachable,
-                format!("fetching `{r}`: AWS Secrets Manager {LATE}"),
+                format!("reading `{r}`: AWS Secrets Manager {LATE}"),
             ),
         }
     }
@@ -401,198 +421,5 @@ impl aws_smithy_runtime_api::client::http::HttpClient for Unvalidated {
         &self,
     ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
         self.0.connector_metadata()
-    }
-}
-
-/// The failure for an error code of Secrets Manager (in a batch answer), naming
-/// the secret.
-fn code_failure(r: &RemoteRef, code: &str) -> Failure {
-    let (kind, why) = code_words(code);
-    Failure::new(kind, format!("fetching `{r}`: {why}"))
-}
-
-/// What an error code of Secrets Manager means, in the words every message uses.
-fn code_words(code: &str) -> (Kind, String) {
-    match code {
-        c if is_denied(c) => (Kind::Denied, format!("refused access ({c})")),
-        "ResourceNotFoundException" => (Kind::Config, "not found".to_owned()),
-        "DecryptionFailure" => (
-            Kind::Config,
-            "could not be decrypted with its KMS key (DecryptionFailure)".to_owned(),
-        ),
-        "ThrottlingException" | "InternalServiceError" => {
-            (Kind::Unreachable, format!("failed ({code}) after retries"))
-        }
-        c => (Kind::Config, format!("failed ({})", Escaped(c))),
-    }
-}
-
-fn is_denied(code: &str) -> bool {
-    matches!(
-        code,
-        "AccessDeniedException"
-            | "AccessDenied"
-            | "UnrecognizedClientException"
-            | "InvalidClientTokenId"
-            | "InvalidSignatureException"
-            | "SignatureDoesNotMatch"
-            | "ExpiredTokenException"
-            | "IncompleteSignature"
-            | "IncompleteSignatureException"
-            | "MissingAuthenticationToken"
-            | "MissingAuthenticationTokenException"
-    )
-}
-
-/// The kind and the words for a failed call (after "fetching `REF`: "): denied,
-/// unreachable (naming `shown`, where the calls go) or a configuration problem. An error code of the service is worded
-/// as in a batch answer; the rest say what befell the call to the service. Messages
-/// carry error codes and causes, never values.
-fn classify<E>(e: &SdkError<E, HttpResponse>, shown: &str) -> (Kind, String)
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    if let SdkError::ServiceError(service) = e
-        && let Some(code) = service.err().code()
-    {
-        return code_words(code);
-    }
-    match call_words(e) {
-        // Where it could not be reached is what the user checks first.
-        (Kind::Unreachable, what) => (
-            Kind::Unreachable,
-            format!("AWS Secrets Manager at `{shown}` {what}"),
-        ),
-        (kind, what) => (kind, format!("AWS Secrets Manager {what}")),
-    }
-}
-
-/// What befell a call that did not bring back an error code.
-fn call_words<E>(e: &SdkError<E, HttpResponse>) -> (Kind, String)
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    match e {
-        SdkError::ServiceError(service) => {
-            // An answer the SDK could not read a code from: go by the status.
-            let status = service.raw().status().as_u16();
-            let kind = http::status_kind(status);
-            let what = if kind == Kind::Denied {
-                "refused access"
-            } else {
-                "failed"
-            };
-            (kind, format!("{what} (HTTP {status})"))
-        }
-        SdkError::TimeoutError(_) => (Kind::Unreachable, LATE.to_owned()),
-        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            let text = chain(e);
-            if text.contains("no credentials found in chain") {
-                let imds = if std::env::var_os("AWS_EC2_METADATA_DISABLED").is_some() {
-                    "; the EC2 metadata service was not asked (this is not an EC2 instance, or AWS_EC2_METADATA_DISABLED is set)"
-                } else {
-                    ""
-                };
-                (
-                    Kind::Config,
-                    format!(
-                        "could not be called: no AWS credentials found (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, \
-                     AWS_PROFILE, a web identity token or container credentials{imds})"
-                    ),
-                )
-            } else if text.contains("invalid header value") {
-                (
-                    Kind::Config,
-                    "could not be called: a credential or setting holds a character that no \
-                     HTTP header can carry"
-                        .to_owned(),
-                )
-            } else if text.contains("credential") {
-                (
-                    Kind::Config,
-                    format!(
-                        "could not be called: the AWS credentials could not be loaded: {}",
-                        text.replace('\n', " ")
-                    ),
-                )
-            } else {
-                (Kind::Unreachable, format!("is unreachable: {text}"))
-            }
-        }
-        _ => (Kind::Config, format!("could not be called: {}", chain(e))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use aws_sdk_secretsmanager::config::http::HttpResponse;
-    use aws_sdk_secretsmanager::error::ErrorMetadata;
-    use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
-    use aws_smithy_types::body::SdkBody;
-
-    fn service(status: u16, code: Option<&str>) -> SdkError<GetSecretValueError, HttpResponse> {
-        let mut meta = ErrorMetadata::builder();
-        if let Some(code) = code {
-            meta = meta.code(code);
-        }
-        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
-        SdkError::service_error(GetSecretValueError::generic(meta.build()), raw)
-    }
-
-    #[test]
-    fn error_codes_have_one_meaning() {
-        let kind = |code: &str| code_words(code).0;
-        assert_eq!(kind("AccessDeniedException"), Kind::Denied);
-        assert_eq!(kind("ExpiredTokenException"), Kind::Denied);
-        assert_eq!(kind("ResourceNotFoundException"), Kind::Config);
-        assert_eq!(kind("DecryptionFailure"), Kind::Config);
-        assert_eq!(kind("ThrottlingException"), Kind::Unreachable);
-        assert_eq!(kind("SomethingNew"), Kind::Config);
-        // The batch answer and a single call word a code the same way.
-        let r = RemoteRef::parse("aws-sm://app").unwrap().unwrap();
-        for code in [
-            "ResourceNotFoundException",
-            "DecryptionFailure",
-            "AccessDenied",
-        ] {
-            let (kind, why) = classify(&service(400, Some(code)), "h");
-            let batch = code_failure(&r, code);
-            assert_eq!(kind, batch.kind, "{code}");
-            assert_eq!(
-                format!("fetching `{r}`: {why}"),
-                batch.to_string(),
-                "{code}"
-            );
-        }
-    }
-
-    #[test]
-    fn answers_without_a_code_go_by_status() {
-        let (kind, why) = classify(&service(403, None), "h");
-        assert_eq!(
-            (kind, why.as_str()),
-            (
-                Kind::Denied,
-                "AWS Secrets Manager refused access (HTTP 403)"
-            )
-        );
-        assert_eq!(classify(&service(503, None), "h").0, Kind::Unreachable);
-        assert_eq!(classify(&service(404, None), "h").0, Kind::Config);
-    }
-
-    #[test]
-    fn a_timeout_is_late() {
-        let e: SdkError<GetSecretValueError, HttpResponse> =
-            SdkError::timeout_error(std::io::Error::other("slow"));
-        let (kind, why) = classify(&e, "h");
-        assert_eq!(kind, Kind::Unreachable);
-        assert!(why.ends_with(LATE), "{why}");
-    }
-
-    #[test]
-    fn a_code_is_escaped() {
-        let (_, why) = code_words("Bad\u{1b}[31mCode");
-        assert!(!why.contains('\u{1b}'), "{why:?}");
     }
 }
