@@ -201,17 +201,23 @@ async fn app_service_token(
     resource: &str,
     deadline: Instant,
 ) -> Result<Zeroizing<String>> {
-    let mut query = vec![("api-version", "2019-08-01"), ("resource", resource)];
-    if let Some(id) = client_id {
-        query.push(("client_id", id));
-    }
-    let url = format!("{endpoint}?{}", oauth::form(&query));
+    let url = identity_url(endpoint, "2019-08-01", resource, client_id);
     let mut value = reqwest::header::HeaderValue::from_str(header)
         .map_err(|_| Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value"))?;
     value.set_sensitive(true);
     let make = || client.get(&url).header("X-IDENTITY-HEADER", value.clone());
     let answer = http::exchange(make, oauth::RETRY, deadline).await;
     oauth::token_answer(answer, endpoint, "access_token", "a managed identity")
+}
+
+/// A managed identity's token URL: the API version, the resource, and the user-
+/// assigned identity's client id when one is named.
+fn identity_url(endpoint: &str, version: &str, resource: &str, client_id: Option<&str>) -> String {
+    let mut query = vec![("api-version", version), ("resource", resource)];
+    if let Some(id) = client_id {
+        query.push(("client_id", id));
+    }
+    format!("{endpoint}?{}", oauth::form(&query))
 }
 
 /// A VM's managed identity, from the instance metadata service.
@@ -221,11 +227,7 @@ async fn imds_token(
     resource: &str,
     deadline: Instant,
 ) -> Result<Zeroizing<String>> {
-    let mut query = vec![("api-version", "2018-02-01"), ("resource", resource)];
-    if let Some(id) = client_id {
-        query.push(("client_id", id));
-    }
-    let url = format!("{IMDS}?{}", oauth::form(&query));
+    let url = identity_url(IMDS, "2018-02-01", resource, client_id);
     let make = || client.get(&url).header("Metadata", "true");
     let answer = http::exchange(make, oauth::RETRY, deadline).await;
     oauth::token_answer(answer, IMDS, "access_token", "a managed identity")
