@@ -122,7 +122,7 @@ mod vault {
 #[cfg(feature = "aws")]
 mod aws {
     use super::*;
-    use crate::source::aws::{self, Client, FileSettings};
+    use crate::source::aws::{Client, FileSettings};
 
     pub struct Aws<'a> {
         file: &'a FileSettings,
@@ -130,8 +130,6 @@ mod aws {
     }
 
     pub fn open<'a>(plan: &'a Plan, env: ParentEnv<'a>) -> Result<Box<dyn Store<'a> + 'a>> {
-        // Before the network runtime starts its thread: see the function.
-        aws::turn_off_metadata_service_off_ec2(env);
         Ok(Box::new(Aws {
             file: &plan.aws,
             env,

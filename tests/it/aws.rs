@@ -240,7 +240,9 @@ fn without_credentials_off_ec2_nothing_waits_for_the_metadata_service() {
     };
     // Off EC2 (this machine says nothing of EC2), secretrun turns it off: no attempt.
     let (run, was_asked) = asked(None);
-    run.status(78).stderr_has("no AWS credentials found");
+    run.status(78)
+        .stderr_has("no AWS credentials found")
+        .stderr_has("the EC2 metadata service was not asked");
     assert!(!was_asked, "the metadata service was asked off EC2");
     // The control: with the user's own AWS_EC2_METADATA_DISABLED=false it is asked.
     let (run, was_asked) = asked(Some("false"));

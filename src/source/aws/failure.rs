@@ -94,7 +94,10 @@ where
         SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             let text = chain(e);
             if text.contains("no credentials found in chain") {
-                let imds = if std::env::var_os("AWS_EC2_METADATA_DISABLED").is_some() {
+                // The chain names each provider it asked.
+                let asked = text.contains("Ec2InstanceMetadata")
+                    && !text.to_ascii_lowercase().contains("disabled");
+                let imds = if !asked {
                     "; the EC2 metadata service was not asked (this is not an EC2 instance, or AWS_EC2_METADATA_DISABLED is set)"
                 } else {
                     ""

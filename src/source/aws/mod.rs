@@ -7,8 +7,8 @@
 //!
 //! Off EC2, the credential and region chains would end by asking the instance
 //! metadata service, which nobody answers: a launch would wait for its timeouts.
-//! secretrun turns it off unless the machine says it is an EC2 instance (or the user
-//! set `AWS_EC2_METADATA_DISABLED` themselves).
+//! secretrun leaves it out of them unless the machine says it is an EC2 instance
+//! (or the user set `AWS_EC2_METADATA_DISABLED` themselves).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -55,21 +55,67 @@ fn on_ec2() -> bool {
         || read("/sys/hypervisor/uuid").starts_with("ec2")
 }
 
-/// Turns the metadata service off when it cannot answer, by setting
-/// `AWS_EC2_METADATA_DISABLED` in secretrun's own process environment, where the
-/// SDK looks (it offers no other switch outside its test utilities). Must run while
-/// the process has one thread (before any runtime starts). The child never sees it:
-/// its environment is built from the snapshot taken at start.
-pub fn turn_off_metadata_service_off_ec2(env: ParentEnv<'_>) {
-    // Once a process: the first load runs before any thread; a `--watch` refetch
-    // later may not touch the environment while the output pumps run.
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        if env("AWS_EC2_METADATA_DISABLED").is_none() && !on_ec2() {
-            // SAFETY: the first load runs while the process has one thread (above).
-            unsafe { std::env::set_var("AWS_EC2_METADATA_DISABLED", "true") };
+/// Off EC2 the SDK's default chains end by asking the instance metadata service,
+/// which nobody answers there: a launch would wait for its timeouts. There, the
+/// loader gets the same chains without it (environment, profile, web identity,
+/// container credentials; region from the environment or the profile), configured
+/// here rather than by setting `AWS_EC2_METADATA_DISABLED` in secretrun's own
+/// environment. On an EC2 instance, or when the user set that variable themselves
+/// (the SDK reads it), the defaults stay.
+async fn without_metadata_service(
+    loader: aws_config::ConfigLoader,
+    file: &FileSettings,
+    env: ParentEnv<'_>,
+    http: SharedHttpClient,
+) -> aws_config::ConfigLoader {
+    use aws_config::ecs::EcsCredentialsProvider;
+    use aws_config::environment::{
+        EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider,
+    };
+    use aws_config::meta::{credentials::CredentialsProviderChain, region::RegionProviderChain};
+    use aws_config::profile::{ProfileFileCredentialsProvider, ProfileFileRegionProvider};
+    use aws_config::provider_config::ProviderConfig;
+    use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
+    if env("AWS_EC2_METADATA_DISABLED").is_some() || on_ec2() {
+        return loader;
+    }
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+    let conf = ProviderConfig::without_region().with_http_client(http);
+    let mut region_in_profile = ProfileFileRegionProvider::builder().configure(&conf);
+    let mut profile = ProfileFileCredentialsProvider::builder();
+    if let Some(name) = file.profile.as_deref().filter(|_| !set("AWS_PROFILE")) {
+        region_in_profile = region_in_profile.profile_name(name);
+        profile = profile.profile_name(name);
+    }
+    let region = match file.region.as_deref() {
+        Some(region) if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") => {
+            Some(aws_config::Region::new(region.to_owned()))
         }
-    });
+        _ => {
+            RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+                .or_else(region_in_profile.build())
+                .region()
+                .await
+        }
+    };
+    // Assuming a role (a profile's, a web identity's) asks STS in that region.
+    let conf = conf.with_region(region.clone());
+    let credentials = CredentialsProviderChain::first_try(
+        "Environment",
+        EnvironmentVariableCredentialsProvider::new(),
+    )
+    .or_else("Profile", profile.configure(&conf).build())
+    .or_else(
+        "WebIdentityToken",
+        WebIdentityTokenCredentialsProvider::builder()
+            .configure(&conf)
+            .build(),
+    )
+    .or_else(
+        "EcsContainer",
+        EcsCredentialsProvider::builder().configure(&conf).build(),
+    );
+    loader.region(region).credentials_provider(credentials)
 }
 
 /// A credential that no HTTP header can carry would fail deep in the SDK as a
@@ -205,8 +251,9 @@ impl Client {
     ) -> Result<Client> {
         check_credentials(env)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
+        let http = http_client()?;
         let loader = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(http_client()?)
+            .http_client(http.clone())
             .timeout_config(
                 TimeoutConfig::builder()
                     .operation_timeout(remaining)
@@ -214,6 +261,7 @@ impl Client {
                     .build(),
             );
         let loader = with_file_settings(loader, file, env)?;
+        let loader = without_metadata_service(loader, file, env, http).await;
         let config = match tokio::time::timeout_at(deadline, loader.load()).await {
             Ok(config) => config,
             Err(_) => {
