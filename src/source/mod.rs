@@ -21,6 +21,7 @@ pub mod jwt;
 #[cfg(any(feature = "azure", feature = "gcp"))]
 pub mod oauth;
 pub mod reference;
+pub mod rest;
 pub mod store;
 #[cfg(feature = "vault")]
 pub mod vault;
@@ -281,10 +282,7 @@ fn fetch_all(
     for (scheme, refs) in &groups {
         stores.push(store::open(*scheme, plan, &env, refs[0], notice)?);
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the network runtime")?;
+    let runtime = rest::runtime().context("starting the network runtime")?;
     // The stores are asked at once: a launch costs the slowest, not the sum.
     let answers = runtime.block_on(futures_util::future::join_all(
         stores

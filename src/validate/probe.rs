@@ -4,7 +4,7 @@
 //! `SECRETRUN_STRIPE_API_BASE`, for tests). The key travels only in a header marked
 //! sensitive; errors name the variable and the URL, never the key.
 
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::AUTHORIZATION;
 
 use super::{Finding, Report};
 use crate::detectors::{Detector, KeyKind, Provider};
@@ -106,10 +106,10 @@ fn run(
         Ok(client) => client,
         Err(e) => return unreachable(format!("building the HTTP client: {e}")),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a current-thread runtime builds");
+    let runtime = match crate::source::rest::runtime() {
+        Ok(runtime) => runtime,
+        Err(e) => return unreachable(format!("starting the network runtime: {e}")),
+    };
     let deadline = tokio::time::Instant::from_std(deadline);
     let outcomes = runtime.block_on(async {
         let calls = probes.iter().map(|&(_, probe, value)| match probe {
@@ -130,13 +130,9 @@ fn run(
 async fn stripe_balance(client: &reqwest::Client, base: &str, key: &SecretValue) -> Outcome {
     let url = format!("{}/v1/balance", base.trim_end_matches('/'));
     let shown = crate::source::address::shown(&url);
-    let mut bearer = zeroize::Zeroizing::new(String::with_capacity(7 + key.expose().len()));
-    bearer.push_str("Bearer ");
-    bearer.push_str(key.expose());
-    let Ok(mut auth) = HeaderValue::from_str(&bearer) else {
+    let Some(auth) = crate::source::rest::credential_header(Some("Bearer"), key.expose()) else {
         return Outcome::Invalid("the key cannot be sent in an HTTP header".to_owned());
     };
-    auth.set_sensitive(true);
     let response = match client.get(&url).header(AUTHORIZATION, auth).send().await {
         Ok(response) => response,
         Err(e) => {

@@ -45,14 +45,10 @@ pub struct FileSettings {
 /// Whether this machine is an EC2 instance, from what the hypervisor tells the
 /// kernel (no network).
 fn on_ec2() -> bool {
-    let read = |p: &str| {
-        std::fs::read_to_string(p)
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-    };
-    read("/sys/class/dmi/id/sys_vendor").contains("amazon")
-        || read("/sys/class/dmi/id/board_asset_tag").starts_with("i-")
-        || read("/sys/hypervisor/uuid").starts_with("ec2")
+    use crate::source::rest::firmware;
+    firmware("sys_vendor").contains("amazon")
+        || firmware("board_asset_tag").starts_with("i-")
+        || std::fs::read_to_string("/sys/hypervisor/uuid").is_ok_and(|id| id.starts_with("ec2"))
 }
 
 /// Off EC2 the SDK's default chains end by asking the instance metadata service,

@@ -202,9 +202,8 @@ async fn app_service_token(
     deadline: Instant,
 ) -> Result<Zeroizing<String>> {
     let url = identity_url(endpoint, "2019-08-01", resource, client_id);
-    let mut value = reqwest::header::HeaderValue::from_str(header)
-        .map_err(|_| Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value"))?;
-    value.set_sensitive(true);
+    let value = crate::source::rest::credential_header(None, header)
+        .ok_or_else(|| Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value"))?;
     let make = || client.get(&url).header("X-IDENTITY-HEADER", value.clone());
     let answer = http::exchange(make, oauth::RETRY, deadline).await;
     oauth::token_answer(answer, endpoint, "access_token", "a managed identity")
@@ -305,10 +304,7 @@ fn authority(env: ParentEnv<'_>) -> Result<String> {
 /// Whether this machine is an Azure VM: its firmware says so. Reading two small
 /// files, no request.
 fn on_azure_vm() -> bool {
-    let read = |name: &str| {
-        std::fs::read_to_string(format!("/sys/class/dmi/id/{name}")).unwrap_or_default()
-    };
-    read("chassis_asset_tag").trim() == AZURE_ASSET_TAG
+    crate::source::rest::firmware("chassis_asset_tag") == AZURE_ASSET_TAG
 }
 
 /// The federated token, read as it is now (the platform rotates the file).

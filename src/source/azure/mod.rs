@@ -33,7 +33,7 @@ const API_VERSION: &str = "7.5";
 
 /// Reads in flight at once, per store: Key Vault throttles a vault at some
 /// thousands of reads per 10 s, and a launch needs no more than this.
-const IN_FLIGHT: usize = 32;
+use crate::source::rest::IN_FLIGHT;
 
 /// Key Vault's DNS suffixes, by cloud, with the resource a token is asked for.
 const CLOUDS: &[(&str, &str)] = &[
@@ -140,10 +140,7 @@ impl Client {
         let http = http::builder(Roots::System)
             .build()
             .map_err(|e| Failure::new(Kind::Config, format!("building the HTTP client: {e}")))?;
-        let retry = http::Retry {
-            max_retries: 3,
-            per_attempt: std::time::Duration::from_secs(10),
-        };
+        let retry = crate::source::rest::READ_RETRY;
         let mut resources: Vec<&'static str> =
             vaults.iter().flatten().map(|v| v.resource).collect();
         resources.sort();
@@ -214,14 +211,13 @@ impl Client {
 
 /// A token as the header that carries it, marked sensitive.
 fn bearer(token: &Zeroizing<String>) -> Result<HeaderValue> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {}", token.as_str())).map_err(|_| {
+    crate::source::rest::credential_header(Some("Bearer"), token).ok_or_else(|| {
         Failure::new(
             Kind::Unreachable,
             "the Azure token is not a valid header value",
         )
-    })?;
-    value.set_sensitive(true);
-    Ok(value)
+        .into()
+    })
 }
 
 /// What an unwanted status means. Key Vault answers a disabled secret with 403 and

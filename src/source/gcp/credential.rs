@@ -124,10 +124,8 @@ fn read(path: &Path, what: &str) -> Result<Zeroizing<String>> {
 /// Whether this machine is a Google Cloud VM: its firmware says so (what Google's
 /// libraries read on Linux before they ask the metadata server).
 fn on_google_cloud() -> bool {
-    let read = |name: &str| {
-        std::fs::read_to_string(format!("/sys/class/dmi/id/{name}")).unwrap_or_default()
-    };
-    read("product_name").contains("Google") || read("bios_vendor").contains("Google")
+    let says = |field: &str| crate::source::rest::firmware(field).contains("google");
+    says("product_name") || says("bios_vendor")
 }
 
 /// The token endpoint a credentials file names, else Google's.

@@ -50,16 +50,13 @@ pub async fn exchange(
         return Ok(federated);
     };
     let url = endpoint(url, shown)?;
-    let mut bearer =
-        reqwest::header::HeaderValue::from_str(&format!("Bearer {}", federated.as_str())).map_err(
-            |_| {
-                Failure::new(
-                    Kind::Unreachable,
-                    "the STS token is not a valid header value",
-                )
-            },
-        )?;
-    bearer.set_sensitive(true);
+    let bearer =
+        crate::source::rest::credential_header(Some("Bearer"), &federated).ok_or_else(|| {
+            Failure::new(
+                Kind::Unreachable,
+                "the STS token is not a valid header value",
+            )
+        })?;
     let body =
         json!({ "scope": ["https://www.googleapis.com/auth/cloud-platform"], "lifetime": "3600s" });
     let make = || {

@@ -29,12 +29,7 @@ const ENDPOINT: &str = "https://secretmanager.googleapis.com";
 
 /// Reads in flight at once, per store (Secret Manager's quota is per minute; a
 /// launch needs no more than this at once).
-const IN_FLIGHT: usize = 32;
-
-const RETRY: http::Retry = http::Retry {
-    max_retries: 3,
-    per_attempt: std::time::Duration::from_secs(10),
-};
+use crate::source::rest::{self, IN_FLIGHT, READ_RETRY as RETRY};
 
 /// Reads every reference: one token, then the versions.
 pub async fn fetch(
@@ -48,14 +43,12 @@ pub async fn fetch(
         .build()
         .map_err(|e| Failure::new(Kind::Config, format!("building the HTTP client: {e}")))?;
     let token = credential.token(&client, deadline).await?;
-    let mut bearer =
-        HeaderValue::from_str(&format!("Bearer {}", token.as_str())).map_err(|_| {
-            Failure::new(
-                Kind::Unreachable,
-                "the Google token is not a valid header value",
-            )
-        })?;
-    bearer.set_sensitive(true);
+    let bearer = rest::credential_header(Some("Bearer"), &token).ok_or_else(|| {
+        Failure::new(
+            Kind::Unreachable,
+            "the Google token is not a valid header value",
+        )
+    })?;
     let reader = Reader {
         client,
         endpoint,

@@ -155,9 +155,7 @@ impl VaultLeases {
     }
 
     fn call_here(&self, path: &str, body: Value, timeout: Duration, what: &str) -> Result<Value> {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
+        let runtime = crate::source::rest::runtime()?;
         runtime.block_on(async {
             let deadline = Instant::now() + timeout;
             let client =

@@ -128,11 +128,9 @@ impl Client {
                 client.login(&mount, body, deadline).await?
             }
         };
-        let mut header = HeaderValue::from_str(&token).map_err(|_| {
+        client.token = crate::source::rest::credential_header(None, &token).ok_or_else(|| {
             Failure::new(Kind::Config, "the Vault token is not a valid header value")
         })?;
-        header.set_sensitive(true);
-        client.token = header;
         for_leases.auth = Auth::Token(token);
         client.leases = dynamic::store(for_leases);
         Ok(client)
