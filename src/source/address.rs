@@ -53,6 +53,19 @@ pub fn has_extras(addr: &str) -> bool {
     authority.contains('@') || rest.contains(['?', '#'])
 }
 
+/// Whether an endpoint the user's own environment or credentials file names may
+/// carry a token: https, or plain http to this machine's loopback (a test server),
+/// and no user name, password, query or fragment either way.
+pub fn is_https_or_loopback(addr: &str) -> bool {
+    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+        .iter()
+        .any(|l| {
+            addr.strip_prefix(l)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+        });
+    (addr.starts_with("https://") || loopback) && !has_extras(addr)
+}
+
 /// The origin of an http(s) address, `scheme://host:port` in lower case with the
 /// default port filled in; `None` for anything else, and for an address with a user
 /// name or password (whose host is easy to misread, for people and parsers alike).
@@ -102,6 +115,29 @@ pub fn trust_hint(addr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn https_or_loopback_only_and_no_lookalike_host() {
+        for good in [
+            "https://login.example.com",
+            "http://127.0.0.1:8080/token",
+            "http://localhost",
+            "http://[::1]:9/x",
+        ] {
+            assert!(is_https_or_loopback(good), "{good}");
+        }
+        for bad in [
+            "http://example.com",
+            "http://localhost.evil.com",
+            "http://127.0.0.1.evil.com:80",
+            "http://127.0.0.1@evil.com",
+            "https://user:pw@example.com",
+            "https://example.com/?next=x",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(!is_https_or_loopback(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn shown_without_credentials() {

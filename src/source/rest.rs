@@ -4,12 +4,15 @@
 //! it runs on. What stays in each store is its protocol: paths, bodies, the meaning
 //! of its statuses, its credentials' sources.
 
+use std::path::Path;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use zeroize::Zeroizing;
 
 use super::http::Retry;
+use crate::error::{Failure, Kind};
+use crate::escape::Escaped;
 
 /// How hard a store's read is tried (Key Vault's, Secret Manager's): three attempts
 /// after the first, ten seconds each at most, inside the launch's one deadline.
@@ -37,6 +40,43 @@ pub fn credential_header(scheme: Option<&str>, token: &str) -> Option<HeaderValu
     let mut value = HeaderValue::from_str(&text).ok()?;
     value.set_sensitive(true);
     Some(value)
+}
+
+/// Where a credentials file came from: named by the user (a pipe works, as
+/// `<(command)` gives one), or found where a tool leaves it (a regular file only: a
+/// FIFO planted there would hold the launch).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FileOrigin {
+    Named,
+    Found,
+}
+
+/// A credential from a file (a token, a secret id, a credentials document): read
+/// with the bound every file secretrun reads has, UTF-8, its line end trimmed, in
+/// memory zeroed when dropped. `what` names it in the error, never its text.
+pub fn read_credential(
+    path: &Path,
+    what: &str,
+    origin: FileOrigin,
+) -> anyhow::Result<Zeroizing<String>> {
+    let failed = |e: String| {
+        Failure::new(
+            Kind::Config,
+            format!(
+                "reading {what} from `{}`: {e}",
+                Escaped(&path.to_string_lossy())
+            ),
+        )
+    };
+    let bytes = match origin {
+        FileOrigin::Named => crate::encrypted::read_file(path),
+        FileOrigin::Found => crate::encrypted::read_regular_file(path),
+    }
+    .map_err(|e| failed(crate::encrypted::read_failure(&e)))?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| failed("not UTF-8 text".into()))?;
+    Ok(Zeroizing::new(
+        text.trim_end_matches(['\n', '\r']).to_owned(),
+    ))
 }
 
 /// The runtime a fetch runs on: one thread (the caller's), timers and sockets.

@@ -285,10 +285,7 @@ fn authority(env: ParentEnv<'_>) -> Result<String> {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned());
     let host = host.trim_end_matches('/').to_owned();
-    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-        .iter()
-        .any(|l| host == *l || host.starts_with(&format!("{l}:")));
-    if (host.starts_with("https://") || loopback) && !crate::source::address::has_extras(&host) {
+    if crate::source::address::is_https_or_loopback(&host) {
         Ok(host)
     } else {
         fail(
@@ -309,16 +306,8 @@ fn on_azure_vm() -> bool {
 
 /// The federated token, read as it is now (the platform rotates the file).
 fn read_token_file(file: &std::path::Path) -> Result<Zeroizing<String>> {
-    let text = crate::encrypted::read_regular_file(file).map_err(|e| {
-        Failure::new(
-            Kind::Config,
-            format!(
-                "reading AZURE_FEDERATED_TOKEN_FILE `{}`: {e}",
-                Escaped(&file.to_string_lossy())
-            ),
-        )
-    })?;
-    let text = Zeroizing::new(String::from_utf8(text.to_vec()).unwrap_or_default());
+    use crate::source::rest::{FileOrigin, read_credential};
+    let text = read_credential(file, "AZURE_FEDERATED_TOKEN_FILE", FileOrigin::Named)?;
     Ok(Zeroizing::new(text.trim().to_owned()))
 }
 

@@ -21,6 +21,10 @@ use crate::parent::ParentEnv;
 use crate::secret::SecretJson;
 use crate::source::http;
 use crate::source::oauth;
+use crate::source::rest::{
+    FileOrigin::{Found, Named},
+    read_credential,
+};
 
 const SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 const GOOGLE_TOKEN_URI: &str = "https://oauth2.googleapis.com/token";
@@ -43,7 +47,7 @@ impl Credential {
         if let Some(path) = var("GOOGLE_APPLICATION_CREDENTIALS") {
             let path = PathBuf::from(path);
             return Ok(Credential::File {
-                doc: read(&path, "GOOGLE_APPLICATION_CREDENTIALS")?,
+                doc: read_credential(&path, "GOOGLE_APPLICATION_CREDENTIALS", Named)?,
                 path,
             });
         }
@@ -53,7 +57,7 @@ impl Credential {
             .map(|dir| dir.join("application_default_credentials.json"));
         if let Some(path) = gcloud.filter(|p| p.is_file()) {
             return Ok(Credential::File {
-                doc: read(&path, "gcloud's application default credentials")?,
+                doc: read_credential(&path, "gcloud's application default credentials", Found)?,
                 path,
             });
         }
@@ -108,17 +112,6 @@ impl Credential {
             }
         }
     }
-}
-
-/// A credentials file, read whole (bounded), refused unless a regular file.
-fn read(path: &Path, what: &str) -> Result<Zeroizing<String>> {
-    let bytes = crate::encrypted::read_regular_file(path).map_err(|e| {
-        Failure::new(
-            Kind::Config,
-            format!("reading {what} `{}`: {e}", Escaped(&path.to_string_lossy())),
-        )
-    })?;
-    Ok(Zeroizing::new(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// Whether this machine is a Google Cloud VM: its firmware says so (what Google's

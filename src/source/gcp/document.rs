@@ -21,10 +21,7 @@ pub fn field<'a>(doc: &'a Value, name: &str, shown: &str) -> Result<&'a str> {
 /// A token endpoint a credentials file names: https, or http on loopback (a test
 /// server). The file is the user's own (named by their environment).
 pub fn endpoint<'a>(url: &'a str, shown: &str) -> Result<&'a str> {
-    let loopback = ["http://127.0.0.1:", "http://localhost:", "http://[::1]:"]
-        .iter()
-        .any(|l| url.starts_with(l));
-    if (url.starts_with("https://") || loopback) && !crate::source::address::has_extras(url) {
+    if crate::source::address::is_https_or_loopback(url) {
         Ok(url)
     } else {
         fail(

@@ -16,6 +16,7 @@ use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::parent::ParentEnv;
 use crate::source::address;
+use crate::source::rest::{FileOrigin::Named, read_credential};
 
 /// `[vault]` in secretrun.toml. Environment variables beat these.
 #[derive(Debug, Default, Deserialize)]
@@ -76,26 +77,6 @@ pub struct Settings {
     pub skip_verify: bool,
     pub(super) max_retries: u32,
     pub(super) client_timeout: Duration,
-}
-
-/// A token, secret id or JWT from a file: read with the bound every file secretrun
-/// reads has (16 MiB; a pipe works), zeroed when dropped, its line end trimmed.
-fn read_secret_file(path: &Path, what: &str) -> Result<Zeroizing<String>> {
-    let failed = |e: String| {
-        Failure::new(
-            Kind::Config,
-            format!(
-                "reading {what} from `{}`: {e}",
-                Escaped(&path.to_string_lossy())
-            ),
-        )
-    };
-    let bytes = crate::encrypted::read_file(path)
-        .map_err(|e| failed(crate::encrypted::read_failure(&e)))?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| failed("not UTF-8 text".into()))?;
-    Ok(Zeroizing::new(
-        text.trim_end_matches(['\n', '\r']).to_owned(),
-    ))
 }
 
 /// The parent's environment, as settings read it: an empty value is no value.
@@ -323,7 +304,7 @@ fn resolve_auth(file: &FileSettings, env: &Env) -> Result<Auth> {
                 }
             };
             Ok(Auth::Jwt {
-                jwt: read_secret_file(&token_path, "the login token")?,
+                jwt: read_credential(&token_path, "the login token", Named)?,
                 mount: mount.unwrap_or_else(|| method.clone()),
                 role,
             })
@@ -367,9 +348,11 @@ fn token(env: &Env) -> Result<Auth> {
         .var(&["HOME"])
         .map(|home| Path::new(&home).join(".vault-token"))
     {
-        Some(file) if file.is_file() => {
-            Ok(Auth::Token(read_secret_file(&file, "the Vault token")?))
-        }
+        Some(file) if file.is_file() => Ok(Auth::Token(read_credential(
+            &file,
+            "the Vault token",
+            Named,
+        )?)),
         _ => fail(
             Kind::Config,
             "no Vault token: set VAULT_TOKEN, write ~/.vault-token, or configure `[vault] auth`",
@@ -385,7 +368,7 @@ fn approle_role_id(file: &FileSettings, env: &Env) -> Result<Zeroizing<String>> 
     ) {
         (Some(id), _, _) => Ok(Zeroizing::new(id)),
         (None, Some(id), _) => Ok(Zeroizing::new(id.clone())),
-        (None, None, Some(p)) => read_secret_file(&p, "the AppRole role id"),
+        (None, None, Some(p)) => read_credential(&p, "the AppRole role id", Named),
         _ => fail(
             Kind::Config,
             "AppRole login needs a role id: VAULT_ROLE_ID, `role_id` or `role_id_file`",
@@ -399,7 +382,7 @@ fn approle_secret_id(file: &FileSettings, env: &Env) -> Result<Zeroizing<String>
         env.path(&["VAULT_SECRET_ID_FILE"], &file.secret_id_file),
     ) {
         (Some(id), _) => Ok(Zeroizing::new(id)),
-        (None, Some(p)) => read_secret_file(&p, "the AppRole secret id"),
+        (None, Some(p)) => read_credential(&p, "the AppRole secret id", Named),
         _ => fail(
             Kind::Config,
             "AppRole login needs a secret id: VAULT_SECRET_ID or `secret_id_file`",
