@@ -36,26 +36,19 @@ pub struct SavedCoreLimit {
 
 /// Turns off core dumps for as long as secretrun holds secrets.
 pub fn harden() -> io::Result<SavedCoreLimit> {
-    let mut core = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
+    use rustix::process::{DumpableBehavior, Resource, Rlimit, getrlimit, setrlimit};
+    let found = getrlimit(Resource::Core);
+    let off = Rlimit {
+        current: Some(0),
+        maximum: found.maximum,
     };
-    // SAFETY: plain syscalls on valid pointers.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_CORE, &mut core) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let off = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: core.rlim_max,
-        };
-        if libc::setrlimit(libc::RLIMIT_CORE, &off) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
+    setrlimit(Resource::Core, off)?;
+    rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable)?;
+    let raw = |limit: Option<u64>| limit.unwrap_or(libc::RLIM_INFINITY);
+    let core = libc::rlimit {
+        rlim_cur: raw(found.current),
+        rlim_max: raw(found.maximum),
+    };
     Ok(SavedCoreLimit { core })
 }
 
@@ -109,11 +102,7 @@ pub fn resolve(program: &OsStr, path: Option<&OsStr>) -> Result<PathBuf, Failure
 }
 
 fn is_executable(path: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    // SAFETY: a valid NUL-terminated path.
-    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+    rustix::fs::access(path, rustix::fs::Access::EXEC_OK).is_ok()
 }
 
 /// Checks what the kernel will refuse: a string over MAX_ARG_STRLEN, or all of argv
@@ -385,22 +374,21 @@ mod tests {
 
     #[test]
     fn harden_turns_off_dumps() {
+        use rustix::process::{DumpableBehavior, Resource, Rlimit};
         let saved = harden().unwrap();
-        // SAFETY: plain syscalls on valid pointers.
-        let (dumpable, core) = unsafe {
-            let mut core = libc::rlimit {
-                rlim_cur: 1,
-                rlim_max: 1,
-            };
-            libc::getrlimit(libc::RLIMIT_CORE, &mut core);
-            (
-                libc::prctl(libc::PR_GET_DUMPABLE, 0, 0, 0, 0),
-                core.rlim_cur,
-            )
-        };
-        assert_eq!((dumpable, core), (0, 0));
-        // SAFETY: as above.
-        unsafe { libc::setrlimit(libc::RLIMIT_CORE, &saved.core) };
+        let dumpable = rustix::process::dumpable_behavior().unwrap();
+        let core = rustix::process::getrlimit(Resource::Core).current;
+        assert_eq!(dumpable, DumpableBehavior::NotDumpable);
+        assert_eq!(core, Some(0));
+        let back = |raw| (raw != libc::RLIM_INFINITY).then_some(raw);
+        rustix::process::setrlimit(
+            Resource::Core,
+            Rlimit {
+                current: back(saved.core.rlim_cur),
+                maximum: back(saved.core.rlim_max),
+            },
+        )
+        .unwrap();
     }
 
     /// argv and envp as execve gets them; the buffer holding the values is zeroed

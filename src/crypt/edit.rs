@@ -156,8 +156,12 @@ fn run_editor(copy: &Path, signals: &Blocked) -> Result<Ended> {
 
 /// Passes the signal to the editor, and kills it if it has not gone in 3 s.
 fn stop(child: &mut Child, sig: i32) {
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+    if let (Some(pid), Some(sig)) = (
+        rustix::process::Pid::from_raw(child.id() as i32),
+        rustix::process::Signal::from_named_raw(sig),
+    ) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -292,15 +296,8 @@ impl Drop for PrivateDir {
 
 /// Whether a directory is on tmpfs or ramfs.
 fn in_memory(dir: &Path) -> bool {
-    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes()) else {
-        return false;
-    };
-    // SAFETY: `statfs` is plain data, for which all zeros is a valid value.
-    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
-    // SAFETY: a NUL-terminated path and a local of the type statfs fills.
-    if unsafe { libc::statfs(c.as_ptr(), &mut fs) } != 0 {
-        return false;
-    }
-    let kind = fs.f_type as i64;
-    kind == TMPFS_MAGIC || kind == RAMFS_MAGIC
+    rustix::fs::statfs(dir).is_ok_and(|fs| {
+        let kind = fs.f_type;
+        kind == TMPFS_MAGIC || kind == RAMFS_MAGIC
+    })
 }

@@ -31,7 +31,7 @@ mod watch;
 
 use std::ffi::OsString;
 use std::io::{Read, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
@@ -47,6 +47,7 @@ use crate::secret::SecretSet;
 use crate::supervise::redact::Redactor;
 use leases::{Event, Keeper};
 use reap::State;
+use rustix::process::Signal;
 use signals::Signals;
 use terminal::Foreground;
 use watch::Watcher;
@@ -151,13 +152,11 @@ pub fn run(
 ) -> Result<u8> {
     let signals = Signals::block();
     let foreground = Foreground::at_start();
-    // SAFETY: getpid has no preconditions.
-    let pid1 = unsafe { libc::getpid() } == 1;
+    let pid1 = std::process::id() == 1;
     if options.reap_all && !pid1 {
         // As init without being PID 1 (`--init`): orphans of the command's tree are
         // reparented to secretrun, not to the system's init, so it can reap them.
-        // SAFETY: a plain prctl on this process.
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        let _ = rustix::process::set_child_subreaper(Some(rustix::process::getpid()));
     }
     // With SIGCHLD ignored the kernel reaps the command itself and waitpid could
     // never report its status: the supervisor needs the default.
@@ -251,8 +250,7 @@ impl Supervisor<'_> {
         let core = self.hardening.core_limit();
         let chld_ignored = self.chld_ignored;
         let take_terminal = self.foreground.for_command(previous);
-        // SAFETY: getpid has no preconditions.
-        let supervisor = unsafe { libc::getpid() };
+        let supervisor = rustix::process::getpid().as_raw_pid();
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             command.pre_exec(move || {
@@ -363,10 +361,7 @@ impl Supervisor<'_> {
         match waiting.keeper.poll(&self.launch.secrets) {
             Some(Event::Restart(new)) => return Some(Ending::Restart(new)),
             Some(Event::Stop(why)) => return Some(Ending::Stop(why)),
-            // SAFETY: a plain syscall to the command.
-            Some(Event::Signal(sig)) => unsafe {
-                libc::kill(pid, sig);
-            },
+            Some(Event::Signal(sig)) => send(pid, sig),
             None => {}
         }
         let w = waiting.watcher.as_deref_mut()?;
@@ -375,8 +370,7 @@ impl Supervisor<'_> {
             OnChange::Restart => Some(Ending::Restart(new)),
             OnChange::Signal(sig) => {
                 // The command alone: a helper of its own may have no handler.
-                // SAFETY: a plain syscall to the command.
-                unsafe { libc::kill(pid, sig) };
+                send(pid, sig);
                 *current = new;
                 None
             }
@@ -388,13 +382,14 @@ impl Supervisor<'_> {
     /// command, in the foreground again only if `fg` gave it to us.
     fn stop_with(&self, pid: libc::pid_t) {
         self.foreground.take_back(pid);
-        // SAFETY: plain syscalls; SIGSTOP cannot be blocked, so this stops us here.
-        unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+        // SIGSTOP cannot be blocked, so this stops us here.
+        let _ = rustix::process::kill_process(rustix::process::getpid(), Signal::STOP);
         if self.foreground.held_now() {
             self.foreground.give_to(pid);
         }
-        // SAFETY: as above, to the command's group.
-        unsafe { libc::kill(-pid, libc::SIGCONT) };
+        if let Some(group) = rustix::process::Pid::from_raw(pid) {
+            let _ = rustix::process::kill_process_group(group, Signal::CONT);
+        }
     }
 
     /// Stops the command for a restart: TERM to its group, KILL after the grace
@@ -457,11 +452,18 @@ fn wire_output(command: &mut std::process::Command) -> Result<Vec<Channel>> {
 /// A pipe (read end, write end), both close-on-exec (the command gets its end as
 /// stdout or stderr, which exec keeps).
 fn pipe() -> Result<(OwnedFd, OwnedFd)> {
-    let mut fds = [-1; 2];
-    // SAFETY: a valid two-element out-array.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(std::io::Error::last_os_error()).context("opening a pipe for the output");
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .map_err(std::io::Error::from)
+        .context("opening a pipe for the output")
+}
+
+/// Sends a signal to the command (its process, not its group); one that is gone
+/// already is no error.
+fn send(pid: libc::pid_t, sig: libc::c_int) {
+    if let (Some(pid), Some(sig)) = (
+        rustix::process::Pid::from_raw(pid),
+        Signal::from_named_raw(sig),
+    ) {
+        let _ = rustix::process::kill_process(pid, sig);
     }
-    // SAFETY: two fresh descriptors we own.
-    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }

@@ -99,8 +99,8 @@ mod tests {
     fn a_stop_is_reported_only_when_asked() {
         let pid = spawn("kill -STOP $$; exit 5");
         assert_eq!(wait_for(pid, true), State::Stopped(libc::SIGSTOP));
-        // SAFETY: our own child.
-        unsafe { libc::kill(pid, libc::SIGCONT) };
+        let child = rustix::process::Pid::from_raw(pid).unwrap();
+        rustix::process::kill_process(child, rustix::process::Signal::CONT).unwrap();
         assert_eq!(wait_for(pid, true), State::Ended(5));
     }
 
@@ -108,8 +108,8 @@ mod tests {
     fn running_while_it_runs() {
         let pid = spawn("sleep 5");
         assert_eq!(reap(pid, false, true).unwrap(), State::Running);
-        // SAFETY: our own child.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let child = rustix::process::Pid::from_raw(pid).unwrap();
+        rustix::process::kill_process(child, rustix::process::Signal::KILL).unwrap();
         assert_eq!(wait_for(pid, false), State::Ended(128 + 9));
     }
 }
