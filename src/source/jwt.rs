@@ -108,19 +108,31 @@ mod tests {
     /// public half in another library (the `rsa` crate, a test dependency only).
     #[test]
     fn pkcs8_and_pkcs1_keys_sign_rs256_that_verifies() {
+        use base64::Engine;
         use rsa::pkcs1::EncodeRsaPrivateKey;
-        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+        use rsa::pkcs8::EncodePrivateKey;
         use sha2::{Digest, Sha256};
         let mut rng = rsa::rand_core::OsRng;
         let key = rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap();
-        let pkcs8 = key.to_pkcs8_pem(LineEnding::LF).unwrap();
-        let pkcs1 = key.to_pkcs1_pem(LineEnding::LF).unwrap();
+        let armor = |label: &str, der: &[u8]| {
+            let text = base64::engine::general_purpose::STANDARD.encode(der);
+            let lines: Vec<&str> = text
+                .as_bytes()
+                .chunks(64)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            format!(
+                "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+                lines.join("\n")
+            )
+        };
+        let pkcs8 = armor("PRIVATE KEY", key.to_pkcs8_der().unwrap().as_bytes());
+        let pkcs1 = armor("RSA PRIVATE KEY", key.to_pkcs1_der().unwrap().as_bytes());
         let header = serde_json::json!({"alg": "RS256", "typ": "JWT"});
         let claims = serde_json::json!({"iss": "a", "exp": 1});
         for pem in [pkcs8.as_str(), pkcs1.as_str()] {
             let jwt = Signer::from_pem(pem).unwrap().sign(&header, &claims);
             let (input, signature) = jwt.rsplit_once('.').unwrap();
-            use base64::Engine;
             let signature = base64::engine::general_purpose::URL_SAFE_NO_PAD
                 .decode(signature)
                 .unwrap();

@@ -150,7 +150,7 @@ fn certificate_assertion_holds(jwt: &str, client_id: Option<&str>, url: &str) ->
     else {
         return false;
     };
-    let key = rsa::RsaPublicKey::from_public_key_pem(&public).unwrap();
+    let key = rsa::RsaPublicKey::from_public_key_der(&crate::util::pem_der(&public)).unwrap();
     let signed = sha2::Sha256::digest(format!("{}.{}", parts[0], parts[1]));
     let verified = key
         .verify(

@@ -107,7 +107,7 @@ fn verified_account(jwt: &str, public_pem: &str, audience: &str) -> Option<Strin
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let header: Value = serde_json::from_slice(&b64.decode(h).ok()?).ok()?;
     let claims: Value = serde_json::from_slice(&b64.decode(c).ok()?).ok()?;
-    let key = rsa::RsaPublicKey::from_public_key_pem(public_pem).ok()?;
+    let key = rsa::RsaPublicKey::from_public_key_der(&crate::util::pem_der(public_pem)).ok()?;
     let digest = sha2::Sha256::digest(format!("{h}.{c}"));
     key.verify(
         rsa::Pkcs1v15Sign::new::<sha2::Sha256>(),

@@ -639,3 +639,18 @@ impl Lines {
         }
     }
 }
+
+/// The DER inside a PEM text's first block (the base64 between its BEGIN and END
+/// lines).
+pub fn pem_der(pem: &str) -> Vec<u8> {
+    use base64::Engine;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN "))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END "))
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .expect("a PEM block holds base64")
+}
