@@ -808,3 +808,40 @@ fn one_mount_lookup_per_mount() {
     assert_eq!(fetch(&server, &twenty), 20);
     assert_eq!(*counts.lock().unwrap(), (1, 20));
 }
+
+#[test]
+fn reads_run_at_once_with_a_bound() {
+    let in_flight = std::sync::Arc::new(stub::InFlight::default());
+    let gauge = in_flight.clone();
+    let stub = stub::serve(move |request| {
+        if let Some(answer) = stub::vault_checks(request, 2) {
+            return answer;
+        }
+        // The stand-in's latency: reads that overlap show in the gauge.
+        let _answering = gauge.enter();
+        std::thread::sleep(Duration::from_millis(100));
+        let name = request
+            .path
+            .rsplit('/')
+            .next()
+            .unwrap_or("")
+            .replace('-', "_");
+        (
+            200,
+            json!({"data": {"data": {name.to_uppercase(): "v"}, "metadata": {"version": 1}}})
+                .to_string(),
+        )
+    });
+    let mut test = Test::new()
+        .env("VAULT_ADDR", stub.url())
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .args(["--pure"]);
+    for i in 0..40 {
+        test = test.args(["--from", &format!("vault://secret/slow-{i}")]);
+    }
+    let run = test.args(["--", "env", "-0"]).run();
+    run.success();
+    assert_eq!(run.env0().len(), 40, "every secret was read");
+    let most = in_flight.max();
+    assert!((2..=32).contains(&most), "{most} reads in flight at once");
+}

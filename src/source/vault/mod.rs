@@ -13,12 +13,15 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 use zeroize::Zeroizing;
 
+use futures_util::StreamExt;
+
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::secret::Dates;
 use crate::secret::SecretJson;
 use crate::source::address;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
+use crate::source::rest::IN_FLIGHT;
 use crate::timestamp;
 
 mod dynamic;
@@ -201,10 +204,11 @@ impl Client {
                 firsts.push(i);
             }
         }
-        let looked_up = futures_util::future::join_all(
-            firsts.iter().map(|&i| self.mount_of(refs[i], deadline)),
-        )
-        .await;
+        let looked_up: Vec<Result<Mount>> = futures_util::stream::iter(firsts.iter())
+            .map(|&i| self.mount_of(refs[i], deadline))
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await;
         let shared: Vec<Option<Mount>> =
             looked_up.iter().map(|r| r.as_ref().ok().cloned()).collect();
         let mut own: Vec<Option<Result<Mount>>> = looked_up.into_iter().map(Some).collect();
@@ -235,7 +239,10 @@ impl Client {
                 Engine::Database => self.read_database(r, &mount.path, deadline).await,
             }
         });
-        futures_util::future::join_all(reads).await
+        futures_util::stream::iter(reads)
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await
     }
 
     /// A GET of `path`, its answer as JSON.
