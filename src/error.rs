@@ -40,6 +40,8 @@ impl Kind {
 pub struct Failure {
     pub kind: Kind,
     message: String,
+    /// What the user can do about it, shown on a `hint:` line of its own.
+    hint: Option<String>,
 }
 
 impl Failure {
@@ -47,7 +49,18 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            hint: None,
         }
+    }
+
+    /// The same failure with what the user can do about it.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
     }
 }
 

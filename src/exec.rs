@@ -94,10 +94,16 @@ pub fn resolve(program: &OsStr, path: Option<&OsStr>) -> Result<PathBuf, Failure
                 os(found.as_os_str())
             ),
         )),
-        None => Err(Failure::new(
-            Kind::NotFound,
-            format!("`{shown}` was not found on PATH"),
-        )),
+        None => {
+            let failure = Failure::new(Kind::NotFound, format!("`{shown}` was not found on PATH"));
+            // A program beside us is not on PATH, as in a shell.
+            let here = Path::new(program).is_file() && !program.as_bytes().contains(&b'/');
+            Err(if here {
+                failure.with_hint(format!("`./{shown}` runs the file in this directory"))
+            } else {
+                failure
+            })
+        }
     }
 }
 

@@ -11,13 +11,24 @@
 
 use std::io::Write;
 
-/// An error that ends secretrun, with its causes, one a line.
+/// An error that ends secretrun, with its causes, one a line, then what to do about
+/// it when the failure knows (`hint: …`).
 pub fn error(err: &anyhow::Error) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {err}");
+    let _ = write!(std::io::stderr().lock(), "{}", error_lines(err));
+}
+
+fn error_lines(err: &anyhow::Error) -> String {
+    let mut text = format!("error: {err}\n");
     for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "caused by: {cause}");
+        text.push_str(&format!("caused by: {cause}\n"));
     }
+    let hint = err
+        .chain()
+        .find_map(|cause| cause.downcast_ref::<crate::error::Failure>()?.hint());
+    if let Some(hint) = hint {
+        text.push_str(&format!("hint: {hint}\n"));
+    }
+    text
 }
 
 /// Something the user should know that does not stop the launch.
@@ -61,10 +72,7 @@ fn prefixed(whose: &str, text: &str) -> String {
 /// An error in one line, its causes joined with `: `, for a log line that must not
 /// break (a `--watch` failure while the command runs).
 pub fn one_line(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(|c| c.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    crate::error::chain(err.as_ref())
 }
 
 #[cfg(test)]
@@ -77,6 +85,19 @@ mod tests {
             watch_lines("changed: `A`\n  `A` is not a port"),
             "secretrun: watch: changed: `A`\nsecretrun: watch:   `A` is not a port"
         );
+    }
+
+    #[test]
+    fn a_hint_follows_the_causes_on_a_line_of_its_own() {
+        use crate::error::{Failure, Kind};
+        let err = anyhow::Error::new(Failure::new(Kind::Config, "inner").with_hint("do this"))
+            .context("outer");
+        assert_eq!(
+            error_lines(&err),
+            "error: outer\ncaused by: inner\nhint: do this\n"
+        );
+        let plain = anyhow::anyhow!("alone");
+        assert_eq!(error_lines(&plain), "error: alone\n");
     }
 
     #[test]

@@ -84,7 +84,15 @@ impl<'a> Reader<'a> {
                 _ => Kind::Config,
             };
             let what = crate::encrypted::read_failure(&e);
-            Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
+            let failure = Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"));
+            if e.kind() == ErrorKind::NotFound && path == Path::new(".env") {
+                failure.with_hint(
+                    "create `.env`, or name the secrets' source: `--from FILE`, \
+                     `--from vault://PATH`, `--from aws-sm://NAME` (see `secretrun --help`)",
+                )
+            } else {
+                failure
+            }
         })?;
         let (bytes, file) = if age::is_age(&bytes) {
             let plain = age::decrypt(&bytes, &shown, &mut || self.identities(), self.passphrases)?;

@@ -81,11 +81,30 @@ fn default_source_is_dot_env_and_its_absence_is_a_config_error() {
         .args(["--", "true"])
         .run()
         .success();
+    Test::new().args(["--", "true"]).run().status(78).stderr_is(
+        "error: reading dotenv file `.env`: not found\n\
+             hint: create `.env`, or name the secrets' source: `--from FILE`, \
+             `--from vault://PATH`, `--from aws-sm://NAME` (see `secretrun --help`)\n",
+    );
+}
+
+#[test]
+fn a_program_in_this_directory_but_not_on_path_gets_a_hint() {
     Test::new()
-        .args(["--", "true"])
+        .file(".env", "A=1\n")
+        .file("app", "#!/bin/sh\n")
+        .args(["--", "app"])
         .run()
-        .status(78)
-        .stderr_is("error: reading dotenv file `.env`: not found\n");
+        .status(127)
+        .stderr_is(
+            "error: `app` was not found on PATH\nhint: `./app` runs the file in this directory\n",
+        );
+    Test::new()
+        .file(".env", "A=1\n")
+        .args(["--", "no-such-app"])
+        .run()
+        .status(127)
+        .stderr_is("error: `no-such-app` was not found on PATH\n");
 }
 
 #[test]

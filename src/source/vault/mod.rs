@@ -407,10 +407,21 @@ impl Client {
                     Kind::Denied => format!("refused access ({code})"),
                     _ => format!("answered {code}"),
                 };
-                Failure::new(kind, format!("{what}: Vault at `{at}` {said}"))
+                let failure = Failure::new(kind, format!("{what}: Vault at `{at}` {said}"));
+                if kind == Kind::Denied {
+                    failure.with_hint(
+                        "the token's policies must allow `read` on that path (`vault token \
+                         capabilities PATH` shows them)",
+                    )
+                } else {
+                    failure
+                }
             }
             HttpError::Unreachable(why) => {
-                Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}"))
+                Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}")).with_hint(
+                    "check VAULT_ADDR and that the server is up; a slow server gets \
+                         longer with `--timeout 30s`",
+                )
             }
         }
     }
