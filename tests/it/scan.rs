@@ -530,3 +530,52 @@ fn a_binary_file_is_skipped_before_it_is_read() {
         "peak RSS {kib} KiB for a 64 MiB binary file"
     );
 }
+
+/// `scan PATH...` looks only where it is told; `--no-values` loads no source: a
+/// configured value is not looked for, and a source that cannot be read (a store
+/// with no credentials here) is no error, while key shapes are still found.
+#[test]
+fn named_paths_only_and_no_values_without_sources() {
+    let test = repo();
+    write(
+        &test,
+        "a/settings.txt",
+        &format!("password = {DB_PASSWORD}\n"),
+    );
+    write(
+        &test,
+        "b/settings.txt",
+        &format!("password = {DB_PASSWORD}\n"),
+    );
+    write(&test, "b/key.txt", &format!("STRIPE={CANARY}\n"));
+    let (code, doc) = scan(&test, &["a"]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&doc), ["a/settings.txt:1 DB_PASSWORD"]);
+    let (code, doc) = scan(&test, &["b/key.txt", "a/settings.txt"]);
+    assert_eq!(code, 1);
+    let mut found = places(&doc);
+    found.sort();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].starts_with("a/settings.txt:1 DB_PASSWORD"),
+        "{found:?}"
+    );
+    assert!(found[1].starts_with("b/key.txt:1 "), "{found:?}");
+    // No values: the password is not looked for, the key shape still is, and a
+    // Vault reference that could not be read costs nothing.
+    write(&test, ".env", "DB_PASSWORD=vault://secret/nowhere#p\n");
+    let (code, doc) = scan(&test, &["--no-values"]);
+    assert_eq!(code, 1);
+    let found = places(&doc);
+    assert!(
+        found.iter().all(|f| f.starts_with("b/key.txt:1 ")),
+        "{found:?}"
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    // The control: with values, the unreadable reference is an error.
+    let (code, _) = scan(&test, &[]);
+    assert_ne!(
+        code, 1,
+        "without --no-values the Vault reference must be read"
+    );
+}
