@@ -36,6 +36,7 @@ pub mod prepare;
 mod props;
 pub mod scan;
 pub mod secret;
+pub mod sigset;
 pub mod source;
 pub mod start;
 pub mod supervise;

@@ -21,6 +21,7 @@ use crate::encrypted::passphrase;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::os;
 use crate::messages;
+use crate::sigset::SignalSet;
 
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 const RAMFS_MAGIC: i64 = 0x8584_58f6;
@@ -177,34 +178,20 @@ fn stop(child: &mut Child, sig: i32) {
 /// is gone; taken with `wait`. The mask is put back on drop. A signal the shell set to
 /// be ignored stays ignored (it is discarded, never pending).
 struct Blocked {
-    set: libc::sigset_t,
-    old: libc::sigset_t,
+    set: SignalSet,
+    old: SignalSet,
 }
 
 impl Blocked {
     fn new() -> Blocked {
-        // SAFETY: plain sigset manipulation on locals.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            for sig in [libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP] {
-                libc::sigaddset(&mut set, sig);
-            }
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old);
-            Blocked { set, old }
-        }
+        let set = SignalSet::of(&[libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP]);
+        let old = set.block();
+        Blocked { set, old }
     }
 
     /// A blocked signal that arrives within `timeout`.
     fn wait(&self, timeout: Duration) -> Option<i32> {
-        let ts = libc::timespec {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_nsec: timeout.subsec_nanos() as libc::c_long,
-        };
-        // SAFETY: waits on our own set; no siginfo wanted.
-        let sig = unsafe { libc::sigtimedwait(&self.set, std::ptr::null_mut(), &ts) };
-        (sig > 0).then_some(sig)
+        self.set.wait(timeout)
     }
 
     /// A stopping signal (TERM, HUP) that came while nothing was waiting for one.
@@ -221,8 +208,7 @@ impl Blocked {
 
 impl Drop for Blocked {
     fn drop(&mut self) {
-        // SAFETY: restores the mask saved in `new`.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.old, std::ptr::null_mut()) };
+        self.old.set_as_mask();
     }
 }
 

@@ -361,7 +361,7 @@ impl Supervisor<'_> {
         match waiting.keeper.poll(&self.launch.secrets) {
             Some(Event::Restart(new)) => return Some(Ending::Restart(new)),
             Some(Event::Stop(why)) => return Some(Ending::Stop(why)),
-            Some(Event::Signal(sig)) => send(pid, sig),
+            Some(Event::Signal(sig)) => signals::to_command(pid, sig),
             None => {}
         }
         let w = waiting.watcher.as_deref_mut()?;
@@ -370,7 +370,7 @@ impl Supervisor<'_> {
             OnChange::Restart => Some(Ending::Restart(new)),
             OnChange::Signal(sig) => {
                 // The command alone: a helper of its own may have no handler.
-                send(pid, sig);
+                signals::to_command(pid, sig);
                 *current = new;
                 None
             }
@@ -455,15 +455,4 @@ fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
         .map_err(std::io::Error::from)
         .context("opening a pipe for the output")
-}
-
-/// Sends a signal to the command (its process, not its group); one that is gone
-/// already is no error.
-fn send(pid: libc::pid_t, sig: libc::c_int) {
-    if let (Some(pid), Some(sig)) = (
-        rustix::process::Pid::from_raw(pid),
-        Signal::from_named_raw(sig),
-    ) {
-        let _ = rustix::process::kill_process(pid, sig);
-    }
 }

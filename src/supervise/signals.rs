@@ -12,6 +12,7 @@
 //! something (USR1, USR2, WINCH, and `--on-change-signal`) go to the command alone:
 //! a helper without a handler (a `sleep` the app started) would die of them.
 
+use crate::sigset::SignalSet;
 use crate::start::is_ignored;
 
 /// The signals forwarded to the command.
@@ -54,24 +55,34 @@ pub fn target(sig: libc::c_int) -> Target {
 /// says. A signal that ends a program is followed by CONT, so that a stopped command
 /// can act on it (KILL needs no help).
 pub fn send(pid: libc::pid_t, sig: libc::c_int) {
-    let to = match target(sig) {
-        Target::Group => -pid,
-        Target::Command => pid,
-    };
-    // SAFETY: plain syscalls; the pid and group are the command's.
-    unsafe {
-        libc::kill(to, sig);
-        if to < 0 && sig != libc::SIGKILL {
-            libc::kill(to, libc::SIGCONT);
+    use rustix::process::{Pid, Signal, kill_process_group};
+    match target(sig) {
+        Target::Command => to_command(pid, sig),
+        Target::Group => {
+            if let (Some(group), Some(signal)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
+                let _ = kill_process_group(group, signal);
+                if signal != Signal::KILL {
+                    let _ = kill_process_group(group, Signal::CONT);
+                }
+            }
         }
+    }
+}
+
+/// Sends `sig` to the command's own process (not its group); one that is gone
+/// already is no error.
+pub fn to_command(pid: libc::pid_t, sig: libc::c_int) {
+    use rustix::process::{Pid, Signal, kill_process};
+    if let (Some(pid), Some(sig)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
+        let _ = kill_process(pid, sig);
     }
 }
 
 /// The signals supervise mode takes: the forwarded ones the parent did not ignore,
 /// and SIGCHLD.
 pub struct Signals {
-    /// What `sigtimedwait` waits for.
-    pub wait: libc::sigset_t,
+    /// What is waited for.
+    pub wait: SignalSet,
 }
 
 impl Signals {
@@ -84,34 +95,15 @@ impl Signals {
             .filter(|&sig| !is_ignored(sig))
             .chain([libc::SIGCHLD])
             .collect();
-        let wait = set_of(&taken);
-        let blocked = set_of(&[&taken[..], TERMINAL_STOPS].concat());
-        // SAFETY: a valid set; changes only this thread's mask.
-        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &blocked, std::ptr::null_mut()) };
-        Signals { wait }
+        SignalSet::of(&[&taken[..], TERMINAL_STOPS].concat()).block();
+        Signals {
+            wait: SignalSet::of(&taken),
+        }
     }
 
     /// Waits up to `timeout` for a signal; the signal, or `None`.
     pub fn wait(&self, timeout: std::time::Duration) -> Option<libc::c_int> {
-        let tick = libc::timespec {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_nsec: timeout.subsec_nanos() as libc::c_long,
-        };
-        // SAFETY: a valid set and timeout; siginfo is not needed.
-        let sig = unsafe { libc::sigtimedwait(&self.wait, std::ptr::null_mut(), &tick) };
-        (sig > 0).then_some(sig)
-    }
-}
-
-fn set_of(signals: &[libc::c_int]) -> libc::sigset_t {
-    // SAFETY: sigset operations on a local set.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &sig in signals {
-            libc::sigaddset(&mut set, sig);
-        }
-        set
+        self.wait.wait(timeout)
     }
 }
 
