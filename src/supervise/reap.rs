@@ -29,29 +29,36 @@ pub fn exit_status(raw: libc::c_int) -> u8 {
 /// included); otherwise only the command. Reports a stop of the command only when
 /// `stops` is asked for.
 pub fn reap(pid: libc::pid_t, all: bool, stops: bool) -> Result<State> {
+    use rustix::process::{Pid, WaitOptions};
     let mut state = State::Running;
-    let flags = libc::WNOHANG | if stops { libc::WUNTRACED } else { 0 };
+    let mut options = WaitOptions::NOHANG;
+    if stops {
+        options |= WaitOptions::UNTRACED;
+    }
+    let command = Pid::from_raw(pid).context("the command's pid")?;
     loop {
-        let mut raw = 0;
-        // SAFETY: a plain syscall on a valid pointer.
-        let reaped = unsafe { libc::waitpid(if all { -1 } else { pid }, &mut raw, flags) };
-        if reaped <= 0 {
-            if reaped < 0 && state == State::Running {
-                let err = std::io::Error::last_os_error();
-                if err.raw_os_error() != Some(libc::ECHILD) {
-                    return Err(err).context("waiting for the command");
-                }
+        let reaped = if all {
+            rustix::process::wait(options)
+        } else {
+            rustix::process::waitpid(Some(command), options)
+        };
+        let (who, status) = match reaped {
+            Ok(Some(reaped)) => reaped,
+            // Nothing more has exited.
+            Ok(None) => return Ok(state),
+            Err(e) if e == rustix::io::Errno::CHILD || state != State::Running => {
+                return Ok(state);
             }
-            return Ok(state);
-        }
-        if reaped != pid {
+            Err(e) => return Err(std::io::Error::from(e)).context("waiting for the command"),
+        };
+        if who != command {
             continue;
         }
-        if libc::WIFSTOPPED(raw) {
+        if let Some(sig) = status.stopping_signal() {
             // Only the command is waited for with WUNTRACED in effect that matters.
-            return Ok(State::Stopped(libc::WSTOPSIG(raw)));
+            return Ok(State::Stopped(sig));
         }
-        state = State::Ended(exit_status(raw));
+        state = State::Ended(exit_status(status.as_raw()));
         if !all {
             return Ok(state);
         }
