@@ -2,9 +2,10 @@
 //! may be the command's input) and never echoed. The terminal is restored whatever
 //! happens: on return, and on a signal that stops secretrun while it asks.
 
-use std::ffi::CStr;
-use std::io;
+use std::fs::File;
+use std::io::{self, Read, Write};
 use std::mem::MaybeUninit;
+use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 use age::secrecy::SecretString;
@@ -25,31 +26,32 @@ pub fn ask(prompt: &str) -> io::Result<Option<Zeroizing<String>>> {
 
 /// Asks a yes/no question on the controlling terminal, echoed. `None` without one.
 pub fn ask_visible(prompt: &str) -> io::Result<Option<String>> {
-    on_terminal(|fd| {
-        write_all(fd, prompt.as_bytes())?;
-        read_line(fd).map(|a| a.as_str().to_owned())
+    on_terminal(|tty| {
+        (&*tty).write_all(prompt.as_bytes())?;
+        read_line(tty).map(|a| a.as_str().to_owned())
     })
 }
 
 /// Runs `f` on the controlling terminal, opened for it and closed after; `None`
 /// without one.
-fn on_terminal<T>(f: impl FnOnce(libc::c_int) -> io::Result<T>) -> io::Result<Option<T>> {
-    let path: &CStr = c"/dev/tty";
-    let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
-    // SAFETY: a constant path and flags; the descriptor is closed below.
-    let fd = unsafe { libc::open(path.as_ptr(), flags) };
-    if fd < 0 {
+fn on_terminal<T>(f: impl FnOnce(&File) -> io::Result<T>) -> io::Result<Option<T>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // Close-on-exec, as std opens every file; not made our controlling terminal.
+    let Ok(tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NOCTTY)
+        .open("/dev/tty")
+    else {
         return Ok(None);
-    }
-    let answer = f(fd);
-    // SAFETY: fd is ours.
-    unsafe { libc::close(fd) };
-    answer.map(Some)
+    };
+    f(&tty).map(Some)
 }
 
 /// Echo goes off before the prompt is shown, so that nothing typed in answer to it
 /// can be echoed; whatever was typed before the prompt is discarded.
-fn ask_on(fd: libc::c_int, prompt: &str) -> io::Result<Zeroizing<String>> {
+fn ask_on(tty: &File, prompt: &str) -> io::Result<Zeroizing<String>> {
+    let fd = tty.as_raw_fd();
     let mut saved = MaybeUninit::<libc::termios>::uninit();
     // SAFETY: fd is an open descriptor; tcgetattr fills `saved` on success.
     if unsafe { libc::tcgetattr(fd, saved.as_mut_ptr()) } != 0 {
@@ -67,7 +69,9 @@ fn ask_on(fd: libc::c_int, prompt: &str) -> io::Result<Zeroizing<String>> {
     // SAFETY: fd is open; `quiet` is a valid termios.
     let set = unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) };
     let line = if set == 0 {
-        write_all(fd, prompt.as_bytes()).and_then(|()| read_line(fd))
+        (&*tty)
+            .write_all(prompt.as_bytes())
+            .and_then(|()| read_line(tty))
     } else {
         Err(io::Error::last_os_error())
     };
@@ -75,26 +79,22 @@ fn ask_on(fd: libc::c_int, prompt: &str) -> io::Result<Zeroizing<String>> {
     unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
     TTY_FD.store(-1, Ordering::SeqCst);
     restore_handlers(previous);
-    let _ = write_all(fd, b"\n");
+    let _ = (&*tty).write_all(b"\n");
     line
 }
 
-fn read_line(fd: libc::c_int) -> io::Result<Zeroizing<String>> {
+/// Reads one line, a byte at a time: nothing past the newline is taken from the
+/// terminal.
+fn read_line(mut tty: &File) -> io::Result<Zeroizing<String>> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(128));
     loop {
-        let mut byte = 0u8;
-        // SAFETY: reads one byte into a local.
-        let n = unsafe { libc::read(fd, (&raw mut byte).cast(), 1) };
-        match n {
-            1 if byte == b'\n' => break,
-            1 => bytes.push(byte),
-            0 => break,
-            _ => {
-                let err = io::Error::last_os_error();
-                if err.kind() != io::ErrorKind::Interrupted {
-                    return Err(err);
-                }
-            }
+        let mut byte = [0u8];
+        match tty.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => bytes.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
         }
     }
     if bytes.last() == Some(&b'\r') {
@@ -103,22 +103,6 @@ fn read_line(fd: libc::c_int) -> io::Result<Zeroizing<String>> {
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "the passphrase is not UTF-8"))?;
     Ok(Zeroizing::new(text.to_owned()))
-}
-
-fn write_all(fd: libc::c_int, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: writes from a live slice.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(err);
-        }
-        bytes = &bytes[n as usize..];
-    }
-    Ok(())
 }
 
 /// Restores the terminal, then dies of the signal as it would have.
