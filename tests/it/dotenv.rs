@@ -200,3 +200,33 @@ fn carriage_return_line_ends_are_line_ends() {
         (Some("1"), Some("2"))
     );
 }
+
+/// Command substitution is never run: a dotenv file is untrusted input. `$(…)` and
+/// backquotes stay the text they are, quoted or not, and nothing they name happens.
+#[test]
+fn command_substitution_is_text_and_never_runs() {
+    let run = Test::new()
+        .file(
+            ".env",
+            "A=$(touch ran-a)\nB=\"$(touch ran-b)\"\nC=`touch ran-c`\nD=\"x${E:-$(touch ran-d)}\"\n",
+        )
+        .args([
+            "--pure",
+            "--",
+            "sh",
+            "-c",
+            "for f in ran-*; do [ -e \"$f\" ] && echo \"RAN:$f\"; done; env -0",
+        ]);
+    let out = run.run();
+    out.success();
+    assert!(
+        !out.stdout.contains("RAN:"),
+        "a substitution ran: {}",
+        out.stdout
+    );
+    let env = out.env0();
+    assert_eq!(env["A"], "$(touch ran-a)");
+    assert_eq!(env["B"], "$(touch ran-b)");
+    assert_eq!(env["C"], "`touch ran-c`");
+    assert_eq!(env["D"], "x$(touch ran-d)");
+}
