@@ -13,7 +13,7 @@
 //! reads from it and is stopped, the supervisor stops too, so that the shell's `fg`
 //! reaches both.
 
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
 use anyhow::{Context, Result};
 
@@ -28,14 +28,8 @@ pub struct Foreground {
 
 impl Foreground {
     pub fn at_start() -> Foreground {
-        // SAFETY: isatty, tcgetpgrp and getpgrp have no preconditions.
-        let (tty, ours) = unsafe {
-            let tty = libc::isatty(libc::STDIN_FILENO) == 1;
-            (
-                tty,
-                tty && libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp(),
-            )
-        };
+        let tty = rustix::termios::isatty(std::io::stdin());
+        let ours = tty && foreground_group() == Some(own_group());
         Foreground { tty, ours }
     }
 
@@ -48,39 +42,50 @@ impl Foreground {
     /// it at start and, on a restart, when we or the `previous` command still do
     /// (not after `bg` moved the job to the background).
     pub fn for_command(self, previous: Option<libc::pid_t>) -> bool {
-        // SAFETY: tcgetpgrp has no preconditions.
-        let now = || unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) };
-        self.ours && (previous.is_none() || self.held_now() || Some(now()) == previous)
+        self.ours && (previous.is_none() || self.held_now() || foreground_group() == previous)
     }
 
     /// Gives the foreground to the command's group (after `fg`).
     pub fn give_to(self, pgid: libc::pid_t) {
-        if self.tty {
-            // SAFETY: as in `child_side` (SIGTTOU blocked); a failure leaves the
-            // terminal as it was.
-            unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, pgid) };
+        // SIGTTOU is blocked (as in `child_side`); a failure leaves the terminal as
+        // it was.
+        if let (true, Some(group)) = (self.tty, rustix::process::Pid::from_raw(pgid)) {
+            let _ = rustix::termios::tcsetpgrp(std::io::stdin(), group);
         }
     }
 
     /// Takes the foreground back for secretrun's own group, if the command's group
     /// (`pgid`) holds it.
     pub fn take_back(self, pgid: libc::pid_t) {
-        // SAFETY: as above. In a PID namespace whose init we are, our group may not
-        // be visible (getpgrp gives 0); then there is nothing to give it back to.
-        unsafe {
-            let pgrp = libc::getpgrp();
-            if self.tty && pgrp > 0 && libc::tcgetpgrp(libc::STDIN_FILENO) == pgid {
-                libc::tcsetpgrp(libc::STDIN_FILENO, pgrp);
-            }
+        // In a PID namespace whose init we are, our group may not be visible
+        // (getpgrp gives 0); then there is nothing to give it back to.
+        let ours = rustix::process::Pid::from_raw(own_group());
+        if let (true, Some(ours)) = (self.tty, ours)
+            && foreground_group() == Some(pgid)
+        {
+            let _ = rustix::termios::tcsetpgrp(std::io::stdin(), ours);
         }
     }
 
     /// Whether our group holds the foreground now (after a stop: `fg` gives it back
     /// to us, `bg` does not).
     pub fn held_now(self) -> bool {
-        // SAFETY: no preconditions.
-        self.tty && unsafe { libc::tcgetpgrp(libc::STDIN_FILENO) == libc::getpgrp() }
+        self.tty && foreground_group() == Some(own_group())
     }
+}
+
+/// The terminal's foreground process group, when stdin is a terminal.
+fn foreground_group() -> Option<libc::pid_t> {
+    rustix::termios::tcgetpgrp(std::io::stdin())
+        .ok()
+        .map(rustix::process::Pid::as_raw_pid)
+}
+
+/// secretrun's own process group: 0 inside a PID namespace whose init we are, where
+/// it is not visible. (rustix's `getpgrp` assumes it never is 0.)
+fn own_group() -> libc::pid_t {
+    // SAFETY: getpgrp has no preconditions and cannot fail.
+    unsafe { libc::getpgrp() }
 }
 
 /// In the command's process, between fork and exec: its own process group, and the
@@ -100,14 +105,12 @@ pub fn child_side(take_terminal: bool) {
 /// Whether stdout and stderr are one file (`2>&1`, or one terminal): then the
 /// command writes both into one channel, so their order is kept.
 pub fn merged_streams() -> bool {
-    let id = |fd| {
-        // SAFETY: fstat on a descriptor number, with a valid out-pointer.
-        unsafe {
-            let mut st: libc::stat = std::mem::zeroed();
-            (libc::fstat(fd, &mut st) == 0).then_some((st.st_dev, st.st_ino, st.st_rdev))
-        }
+    let id = |fd: std::os::fd::BorrowedFd<'_>| {
+        rustix::fs::fstat(fd)
+            .ok()
+            .map(|st| (st.st_dev, st.st_ino, st.st_rdev))
     };
-    match (id(libc::STDOUT_FILENO), id(libc::STDERR_FILENO)) {
+    match (id(std::io::stdout().as_fd()), id(std::io::stderr().as_fd())) {
         (Some(out), Some(err)) => out == err,
         _ => false,
     }
@@ -160,12 +163,12 @@ pub fn open_pty_like(fd: libc::c_int) -> Result<Option<(OwnedFd, OwnedFd)>> {
 
 /// Copies our terminal's window size to a pty standing in for it.
 pub fn copy_size(ours: libc::c_int, pty: &OwnedFd) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a window-size struct and two open descriptors.
-    unsafe {
-        let mut size: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(ours, libc::TIOCGWINSZ, &mut size) == 0 {
-            libc::ioctl(pty.as_raw_fd(), libc::TIOCSWINSZ, &size);
-        }
+    // Our stdout or stderr: the only terminals a pty stands in for.
+    let size = match ours {
+        libc::STDOUT_FILENO => rustix::termios::tcgetwinsize(std::io::stdout()),
+        _ => rustix::termios::tcgetwinsize(std::io::stderr()),
+    };
+    if let Ok(size) = size {
+        let _ = rustix::termios::tcsetwinsize(pty, size);
     }
 }
