@@ -3,7 +3,7 @@
 //! Flags beat the environment, which beats the file.
 
 use std::collections::BTreeMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -20,6 +20,7 @@ use crate::escape::{Escaped, os};
 use crate::mode::Mode;
 use crate::names::{is_protected, is_valid_name, is_valid_pattern};
 use crate::output::OutputFormat;
+use crate::parent::Parent;
 use crate::prepare::Steps;
 use crate::scan;
 #[cfg(feature = "aws")]
@@ -150,10 +151,10 @@ struct RotationFile {
 impl Config {
     /// Resolves the command line (the completions and manual subcommands excepted:
     /// they need no configuration) with the config file and the environment.
-    pub fn from_cli(cli: &Cli) -> Result<Config> {
+    pub fn from_cli(cli: &Cli, parent: &Parent) -> Result<Config> {
         let args = &cli.shared;
         let (file, base) = config_file(args.config.as_deref())?;
-        let action = action(cli, &file.scan);
+        let action = action(cli, &file.scan, parent);
 
         let environment = matches!(
             cli.subcommand,
@@ -179,7 +180,8 @@ impl Config {
         };
         let strict = matches!(cli.subcommand, Some(Command::Check { strict: true, .. }));
         let rotation = rotation_policy(&file.rotation, strict)?;
-        let (identity, recipients) = key_files(&args.identity, &file, &base);
+        let home = parent.var_os("HOME");
+        let (identity, recipients) = key_files(&args.identity, &file, &base, home);
 
         Ok(Config {
             action,
@@ -226,8 +228,13 @@ fn config_file(named: Option<&Path>) -> Result<(FileConfig, PathBuf)> {
 
 /// The age identities to decrypt with (the flags', then the file's) and the
 /// recipients to encrypt to, the file's paths taken from its directory.
-fn key_files(flags: &[PathBuf], file: &FileConfig, base: &Path) -> (IdentitySettings, Recipients) {
-    let from_file = |paths: &[String]| paths.iter().map(|p| config_path(p, base)).collect();
+fn key_files(
+    flags: &[PathBuf],
+    file: &FileConfig,
+    base: &Path,
+    home: Option<&OsStr>,
+) -> (IdentitySettings, Recipients) {
+    let from_file = |paths: &[String]| paths.iter().map(|p| config_path(p, base, home)).collect();
     let identity = IdentitySettings {
         flags: flags.to_vec(),
         config: from_file(&file.identity),
@@ -276,11 +283,11 @@ fn sources(
     Ok(vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?])
 }
 
-/// A path written in the config file: `~/` is the home directory, a relative path is
-/// taken from the file's directory.
-fn config_path(text: &str, base: &Path) -> PathBuf {
-    match (text.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) if !home.is_empty() => PathBuf::from(home).join(rest),
+/// A path written in the config file: `~/` is the home directory (`HOME`), a
+/// relative path is taken from the file's directory.
+fn config_path(text: &str, base: &Path, home: Option<&OsStr>) -> PathBuf {
+    match (text.strip_prefix("~/"), home) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => base.join(text),
     }
 }
@@ -328,14 +335,13 @@ fn reads_dynamic(cli: &Cli) -> bool {
 }
 
 /// What the command line asks for.
-fn action(cli: &Cli, scan_file: &ScanFile) -> Action {
+fn action(cli: &Cli, scan_file: &ScanFile, parent: &Parent) -> Action {
     match &cli.subcommand {
         Some(Command::List { format, .. }) => Action::List { format: *format },
         Some(Command::Check { format, probe, .. }) => Action::Check {
             format: *format,
             probe: *probe,
-            colour: std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            colour: std::io::stdout().is_terminal() && parent.var_os("NO_COLOR").is_none(),
         },
         Some(Command::Scan {
             paths,

@@ -181,7 +181,7 @@ fn config_files() {
             "list",
         ])
         .unwrap();
-        let _ = crate::config::Config::from_cli(&cli);
+        let _ = crate::config::Config::from_cli(&cli, &crate::parent::Parent::snapshot());
     });
 }
 

@@ -69,8 +69,10 @@ pub fn run(cli: Cli) -> Result<u8> {
     }
     let core = exec::harden().context("disabling core dumps")?;
     let started = Instant::now();
-    let config = Config::from_cli(&cli)?;
-    let pipeline = Pipeline::new(config.steps.clone(), std::env::vars_os().collect());
+    // The parent's environment, once, before anything reads it.
+    let parent = parent::Parent::snapshot();
+    let config = Config::from_cli(&cli, &parent)?;
+    let pipeline = Pipeline::new(config.steps.clone(), parent.into_vars());
     match &config.action {
         Action::Crypt(task) => crypt::run(
             task,

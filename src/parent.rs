@@ -2,7 +2,35 @@
 //! never the process's own environment afterwards. A leaf: the stores, the files'
 //! readers and the child's environment all read the parent through it.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+
+/// The snapshot: every variable of the parent's environment, taken once, before the
+/// configuration is read. secretrun never changes its own environment afterwards.
+pub struct Parent(Vec<(OsString, OsString)>);
+
+impl Parent {
+    pub fn snapshot() -> Parent {
+        Parent(std::env::vars_os().collect())
+    }
+
+    /// A variable as the parent set it, set and not empty.
+    pub fn var_os(&self, name: &str) -> Option<&OsStr> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_os_str())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A variable as UTF-8 text (see [`var`]).
+    pub fn var(&self, name: &str) -> Option<String> {
+        var(&self.0, name)
+    }
+
+    pub fn into_vars(self) -> Vec<(OsString, OsString)> {
+        self.0
+    }
+}
 
 /// The parent's environment, by name, as UTF-8 text (a value that is not UTF-8 reads
 /// as unset).

@@ -49,7 +49,7 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
     };
     let recipients = cx.recipients(to)?;
     let signals = Blocked::new();
-    let dir = PrivateDir::create()?;
+    let dir = PrivateDir::create(cx.env("XDG_RUNTIME_DIR"))?;
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().trim_end_matches(".age").to_owned())
@@ -58,7 +58,7 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
     let copy = dir.path.join(name);
     write_new(&copy, &plain)?;
     let edited = loop {
-        match run_editor(&copy, &signals)? {
+        match run_editor(&copy, &signals, cx)? {
             Ended::Signal(sig) => {
                 messages::note(&format!("stopped by signal {sig}: `{shown}` is unchanged"));
                 return Ok(128 + sig as u8);
@@ -125,10 +125,10 @@ enum Ended {
 
 /// Runs `$VISUAL`, else `$EDITOR`, else `vi`, through `sh` as git does (the variable
 /// may hold arguments), and waits for it, handling the blocked signals.
-fn run_editor(copy: &Path, signals: &Blocked) -> Result<Ended> {
+fn run_editor(copy: &Path, signals: &Blocked, cx: &Context) -> Result<Ended> {
     let editor = ["VISUAL", "EDITOR"]
         .iter()
-        .filter_map(std::env::var_os)
+        .filter_map(|name| cx.env(name))
         .find(|v| !v.is_empty())
         .unwrap_or_else(|| "vi".into());
     let mut child = Command::new("/bin/sh")
@@ -219,9 +219,9 @@ struct PrivateDir {
 }
 
 impl PrivateDir {
-    fn create() -> Result<PrivateDir> {
+    fn create(runtime_dir: Option<String>) -> Result<PrivateDir> {
         let mut bases: Vec<PathBuf> = Vec::new();
-        if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from)
+        if let Some(dir) = runtime_dir.map(PathBuf::from)
             && dir.is_absolute()
         {
             bases.push(dir);
