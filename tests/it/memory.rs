@@ -18,7 +18,10 @@ const UNKEPT: &str = "unkept-4f1d9a0c7be2";
 /// How many times `needle` is in the readable memory of process `pid`.
 fn copies_in_memory(pid: u32, needle: &[u8]) -> usize {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect("mem");
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).expect(
+        "opening /proc/PID/mem of secretrun, which is not dumpable: this test needs root \
+         or CAP_SYS_PTRACE",
+    );
     let mut found = 0;
     for line in maps.lines() {
         let mut fields = line.split_whitespace();
