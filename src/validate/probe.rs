@@ -113,7 +113,7 @@ fn run(
     let deadline = tokio::time::Instant::from_std(deadline);
     let outcomes = runtime.block_on(async {
         let calls = probes.iter().map(|&(_, probe, value)| match probe {
-            Probe::StripeBalance => stripe_balance(&client, &base, value),
+            Probe::StripeBalance => stripe_balance(&client, &base, value, deadline),
         });
         tokio::time::timeout_at(deadline, futures_util::future::join_all(calls)).await
     });
@@ -127,22 +127,28 @@ fn run(
     }
 }
 
-async fn stripe_balance(client: &reqwest::Client, base: &str, key: &SecretValue) -> Outcome {
+async fn stripe_balance(
+    client: &reqwest::Client,
+    base: &str,
+    key: &SecretValue,
+    deadline: tokio::time::Instant,
+) -> Outcome {
     let url = format!("{}/v1/balance", base.trim_end_matches('/'));
     let shown = crate::source::address::shown(&url);
     let Some(auth) = crate::source::rest::credential_header(Some("Bearer"), key.expose()) else {
         return Outcome::Invalid("the key cannot be sent in an HTTP header".to_owned());
     };
-    let response = match client.get(&url).header(AUTHORIZATION, auth).send().await {
-        Ok(response) => response,
-        Err(e) => {
-            return Outcome::Unreachable(format!(
-                "asking Stripe at `{shown}`: {}",
-                crate::error::chain(&e.without_url())
-            ));
+    // The stores' exchange: throttling and server errors are retried with backoff,
+    // a redirect is not followed, the answer is bounded, all within the deadline.
+    let make = || client.get(&url).header(AUTHORIZATION, auth.clone());
+    let status = match http::exchange(make, crate::source::rest::READ_RETRY, deadline).await {
+        Ok(answer) => answer.status,
+        Err(http::HttpError::Status(status)) => status,
+        Err(http::HttpError::Unreachable(why)) => {
+            return Outcome::Unreachable(format!("asking Stripe at `{shown}`: {why}"));
         }
     };
-    match response.status().as_u16() {
+    match status.as_u16() {
         200 => Outcome::Valid,
         401 => Outcome::Invalid("Stripe rejected the key (401)".to_owned()),
         403 => Outcome::Limited(

@@ -208,6 +208,30 @@ fn probe_accepts_a_working_key() {
     assert_eq!(requests[0].method, "GET");
 }
 
+/// The probe goes through the stores' exchange: Stripe throttling (429) or a
+/// passing server error is retried, not reported.
+#[test]
+fn a_throttled_probe_is_retried() {
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let stripe = stub::serve(move |request| {
+        if request.method != "GET" || request.path != "/v1/balance" {
+            return (404, "{}".into());
+        }
+        match seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+            0 => (429, r#"{"error":{"type":"rate_limit_error"}}"#.into()),
+            _ => (200, r#"{"object":"balance"}"#.into()),
+        }
+    });
+    Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\n"))
+        .env("SECRETRUN_STRIPE_API_BASE", stripe.url())
+        .args(["check", "--pure", "--probe"])
+        .run()
+        .success();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
 #[test]
 fn probe_rejects_an_invalid_key() {
     let stripe = stripe_stub();
