@@ -194,15 +194,19 @@ fn stripe_stub() -> stub::Stub {
     })
 }
 
+/// `check --probe` of the good test key against a Stripe stand-in at `url`.
+fn check_with_probe(url: &str) -> crate::util::Run {
+    Test::new()
+        .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\n"))
+        .env("SECRETRUN_STRIPE_API_BASE", url)
+        .args(["check", "--pure", "--probe"])
+        .run()
+}
+
 #[test]
 fn probe_accepts_a_working_key() {
     let stripe = stripe_stub();
-    Test::new()
-        .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\n"))
-        .env("SECRETRUN_STRIPE_API_BASE", stripe.url())
-        .args(["check", "--pure", "--probe"])
-        .run()
-        .success();
+    check_with_probe(&stripe.url()).success();
     let requests = stripe.requests.lock().unwrap();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].method, "GET");
@@ -223,12 +227,7 @@ fn a_throttled_probe_is_retried() {
             _ => (200, r#"{"object":"balance"}"#.into()),
         }
     });
-    Test::new()
-        .file(".env", format!("STRIPE_SECRET_KEY={GOOD_TEST_KEY}\n"))
-        .env("SECRETRUN_STRIPE_API_BASE", stripe.url())
-        .args(["check", "--pure", "--probe"])
-        .run()
-        .success();
+    check_with_probe(&stripe.url()).success();
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
 
