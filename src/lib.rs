@@ -100,7 +100,9 @@ pub fn run(cli: Cli) -> Result<u8> {
             let exposed = validate::exposure::exposed(&env, &report);
             report.warnings.extend(exposed);
             if *probe {
-                validate::probe::probe_all(&env, &mut report, started + config.steps.fetch.timeout);
+                let parent = |name: &str| parent::var(pipeline.parent(), name);
+                let deadline = started + config.steps.fetch.timeout;
+                validate::probe::probe_all(&env, &mut report, deadline, &parent);
             }
             let mut out = std::io::stdout().lock();
             check::print(&env, &report, *format, *colour, &mut out)?;

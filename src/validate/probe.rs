@@ -9,6 +9,7 @@ use reqwest::header::AUTHORIZATION;
 use super::{Finding, Report};
 use crate::detectors::{Detector, KeyKind, Provider};
 use crate::env::ChildEnv;
+use crate::parent::ParentEnv;
 use crate::secret::SecretValue;
 use crate::source::http::{self, LATE, Roots};
 
@@ -46,7 +47,16 @@ fn probe_for(detector: &Detector) -> Option<Probe> {
 /// Probes every detected key of the command's environment and adds what the
 /// providers said to the report, counting the keys whose provider could not be
 /// asked. The keys stay secret values, zeroed when dropped, up to the request.
-pub fn probe_all(env: &ChildEnv, report: &mut Report, deadline: std::time::Instant) {
+pub fn probe_all(
+    env: &ChildEnv,
+    report: &mut Report,
+    deadline: std::time::Instant,
+    parent: ParentEnv<'_>,
+) {
+    // Where Stripe is: its API, unless the parent's environment names a stand-in.
+    let stripe = parent("SECRETRUN_STRIPE_API_BASE")
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| STRIPE_API_BASE.to_owned());
     let values: Vec<(&str, SecretValue)> = env
         .vars
         .iter()
@@ -60,7 +70,7 @@ pub fn probe_all(env: &ChildEnv, report: &mut Report, deadline: std::time::Insta
         .iter()
         .map(|(name, value)| (*name, report.detected[*name], value))
         .collect();
-    for (name, outcome) in run(&keys, deadline) {
+    for (name, outcome) in run(&keys, deadline, &stripe) {
         let finding = |message: String| Finding {
             names: vec![name.clone()],
             message,
@@ -85,6 +95,7 @@ pub fn probe_all(env: &ChildEnv, report: &mut Report, deadline: std::time::Insta
 fn run(
     keys: &[(&str, &'static Detector, &SecretValue)],
     deadline: std::time::Instant,
+    base: &str,
 ) -> Vec<(String, Outcome)> {
     let probes: Vec<(&str, Probe, &SecretValue)> = keys
         .iter()
@@ -93,9 +104,7 @@ fn run(
     if probes.is_empty() {
         return Vec::new();
     }
-    let base =
-        std::env::var("SECRETRUN_STRIPE_API_BASE").unwrap_or_else(|_| STRIPE_API_BASE.to_owned());
-    let roots = Roots::for_address(&base);
+    let roots = Roots::for_address(base);
     let unreachable = |why: String| -> Vec<(String, Outcome)> {
         probes
             .iter()
@@ -113,7 +122,7 @@ fn run(
     let deadline = tokio::time::Instant::from_std(deadline);
     let outcomes = runtime.block_on(async {
         let calls = probes.iter().map(|&(_, probe, value)| match probe {
-            Probe::StripeBalance => stripe_balance(&client, &base, value, deadline),
+            Probe::StripeBalance => stripe_balance(&client, base, value, deadline),
         });
         tokio::time::timeout_at(deadline, futures_util::future::join_all(calls)).await
     });
