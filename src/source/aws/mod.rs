@@ -75,19 +75,16 @@ async fn without_metadata_service(
     if env("AWS_EC2_METADATA_DISABLED").is_some() || on_ec2() {
         return loader;
     }
-    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
     let conf = ProviderConfig::without_region().with_http_client(http);
     let mut region_in_profile = ProfileFileRegionProvider::builder().configure(&conf);
     let mut profile = ProfileFileCredentialsProvider::builder();
-    if let Some(name) = file.profile.as_deref().filter(|_| !set("AWS_PROFILE")) {
+    if let Some(name) = file_profile(file, env) {
         region_in_profile = region_in_profile.profile_name(name);
         profile = profile.profile_name(name);
     }
-    let region = match file.region.as_deref() {
-        Some(region) if !set("AWS_REGION") && !set("AWS_DEFAULT_REGION") => {
-            Some(aws_config::Region::new(region.to_owned()))
-        }
-        _ => {
+    let region = match file_region(file, env) {
+        Some(region) => Some(aws_config::Region::new(region.to_owned())),
+        None => {
             RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
                 .or_else(region_in_profile.build())
                 .region()
@@ -135,6 +132,20 @@ fn check_credentials(env: ParentEnv<'_>) -> Result<()> {
     Ok(())
 }
 
+/// `[aws] profile`, unless the environment names one (`AWS_PROFILE`).
+fn file_profile<'f>(file: &'f FileSettings, env: ParentEnv<'_>) -> Option<&'f str> {
+    let set = env("AWS_PROFILE").is_some_and(|v| !v.is_empty());
+    file.profile.as_deref().filter(|_| !set)
+}
+
+/// `[aws] region`, unless the environment names one (`AWS_REGION`,
+/// `AWS_DEFAULT_REGION`).
+fn file_region<'f>(file: &'f FileSettings, env: ParentEnv<'_>) -> Option<&'f str> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
+    let by_env = set("AWS_REGION") || set("AWS_DEFAULT_REGION");
+    file.region.as_deref().filter(|_| !by_env)
+}
+
 /// The config file's `[aws]` profile, region and endpoint, each where the
 /// environment sets none; an endpoint only when the user trusts its origin.
 fn with_file_settings(
@@ -143,16 +154,11 @@ fn with_file_settings(
     env: ParentEnv<'_>,
 ) -> Result<aws_config::ConfigLoader> {
     let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
-    if let Some(profile) = &file.profile
-        && !set("AWS_PROFILE")
-    {
+    if let Some(profile) = file_profile(file, env) {
         loader = loader.profile_name(profile);
     }
-    if let Some(region) = &file.region
-        && !set("AWS_REGION")
-        && !set("AWS_DEFAULT_REGION")
-    {
-        loader = loader.region(aws_config::Region::new(region.clone()));
+    if let Some(region) = file_region(file, env) {
+        loader = loader.region(aws_config::Region::new(region.to_owned()));
     }
     if let Some(endpoint) = &file.endpoint
         && !set("AWS_ENDPOINT_URL")
