@@ -1,8 +1,17 @@
-//! Signals taken synchronously: a set of signals blocked in this thread, and waited
-//! for with a timeout. Supervise mode and `edit` both take their signals so, never in
-//! a handler. A leaf.
+//! Signals as supervise mode and `edit` both handle them: sent to one process, and
+//! taken synchronously (a set blocked in this thread and waited for with a timeout),
+//! never in a handler. A leaf.
 
 use std::time::Duration;
+
+/// Sends `sig` to process `pid` alone (not its group); a process already gone is
+/// no error.
+pub fn send_to_process(pid: libc::pid_t, sig: libc::c_int) {
+    use rustix::process::{Pid, Signal, kill_process};
+    if let (Some(pid), Some(sig)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
+        let _ = kill_process(pid, sig);
+    }
+}
 
 /// A set of signals.
 #[derive(Clone, Copy)]

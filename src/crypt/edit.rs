@@ -157,12 +157,7 @@ fn run_editor(copy: &Path, signals: &Blocked, cx: &Context) -> Result<Ended> {
 
 /// Passes the signal to the editor, and kills it if it has not gone in 3 s.
 fn stop(child: &mut Child, sig: i32) {
-    if let (Some(pid), Some(sig)) = (
-        rustix::process::Pid::from_raw(child.id() as i32),
-        rustix::process::Signal::from_named_raw(sig),
-    ) {
-        let _ = rustix::process::kill_process(pid, sig);
-    }
+    crate::sigset::send_to_process(child.id() as libc::pid_t, sig);
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {

@@ -72,10 +72,7 @@ pub fn send(pid: libc::pid_t, sig: libc::c_int) {
 /// Sends `sig` to the command's own process (not its group); one that is gone
 /// already is no error.
 pub fn to_command(pid: libc::pid_t, sig: libc::c_int) {
-    use rustix::process::{Pid, Signal, kill_process};
-    if let (Some(pid), Some(sig)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
-        let _ = kill_process(pid, sig);
-    }
+    crate::sigset::send_to_process(pid, sig);
 }
 
 /// The signals supervise mode takes: the forwarded ones the parent did not ignore,
