@@ -31,7 +31,7 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 
 /// The core-dump limit we found, restored for the child just before exec.
 pub struct SavedCoreLimit {
-    core: libc::rlimit,
+    core: rustix::process::Rlimit,
 }
 
 /// Turns off core dumps for as long as secretrun holds secrets.
@@ -44,11 +44,7 @@ pub fn harden() -> io::Result<SavedCoreLimit> {
     };
     setrlimit(Resource::Core, off)?;
     rustix::process::set_dumpable_behavior(DumpableBehavior::NotDumpable)?;
-    let raw = |limit: Option<u64>| limit.unwrap_or(libc::RLIM_INFINITY);
-    let core = libc::rlimit {
-        rlim_cur: raw(found.current),
-        rlim_max: raw(found.maximum),
-    };
+    let core = found;
     Ok(SavedCoreLimit { core })
 }
 
@@ -185,7 +181,7 @@ pub fn command(program: &Path, args: &[OsString], env: &ChildEnv) -> std::proces
 
 impl SavedCoreLimit {
     /// The core-dump limit secretrun found, for a child.
-    pub fn core_limit(&self) -> libc::rlimit {
+    pub fn core_limit(&self) -> rustix::process::Rlimit {
         self.core
     }
 }
@@ -245,15 +241,16 @@ fn interpreter(program: &Path) -> Option<PathBuf> {
 /// # Safety
 /// Only async-signal-safe calls: safe between fork and exec. It changes the calling
 /// process's signal state, so call it only in the process that is about to exec.
-pub unsafe fn hand_over(core: &libc::rlimit) {
+pub unsafe fn hand_over(core: &rustix::process::Rlimit) {
     let sigpipe = if crate::start::parent_ignored_sigpipe() {
         libc::SIG_IGN
     } else {
         libc::SIG_DFL
     };
+    // A raw prlimit64 system call: no allocation, safe between fork and exec.
+    let _ = rustix::process::setrlimit(rustix::process::Resource::Core, *core);
     // SAFETY: plain syscalls on valid pointers (the caller's contract covers the rest).
     unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, core);
         libc::signal(libc::SIGPIPE, sigpipe);
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
@@ -380,21 +377,13 @@ mod tests {
 
     #[test]
     fn harden_turns_off_dumps() {
-        use rustix::process::{DumpableBehavior, Resource, Rlimit};
+        use rustix::process::{DumpableBehavior, Resource};
         let saved = harden().unwrap();
         let dumpable = rustix::process::dumpable_behavior().unwrap();
         let core = rustix::process::getrlimit(Resource::Core).current;
         assert_eq!(dumpable, DumpableBehavior::NotDumpable);
         assert_eq!(core, Some(0));
-        let back = |raw| (raw != libc::RLIM_INFINITY).then_some(raw);
-        rustix::process::setrlimit(
-            Resource::Core,
-            Rlimit {
-                current: back(saved.core.rlim_cur),
-                maximum: back(saved.core.rlim_max),
-            },
-        )
-        .unwrap();
+        rustix::process::setrlimit(Resource::Core, saved.core).unwrap();
     }
 
     /// argv and envp as execve gets them; the buffer holding the values is zeroed
