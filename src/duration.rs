@@ -57,6 +57,21 @@ fn parse_any(text: &str) -> Option<Duration> {
     (!text.is_empty()).then_some(total)
 }
 
+/// A duration in a config file, parsed when the file is read (by a
+/// `deserialize_with` function that names its `key`): a bad one is refused there,
+/// at its line, without its text.
+pub fn optional<'de, D>(deserializer: D, key: &str) -> Result<Option<Duration>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let text: String = serde::Deserialize::deserialize(deserializer)?;
+    parse_duration(&text).map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "{key} is not a duration such as `30s`, `500ms` or `2m` (at most 100 years)"
+        ))
+    })
+}
+
 /// An age or a time left, in its largest whole unit: `412d`, `5h`, `3m`, `12s`.
 pub fn show_coarse(seconds: u64) -> String {
     match seconds {

@@ -12,12 +12,6 @@ use crate::escape::Escaped;
 use crate::secret::SecretJson;
 use crate::source::http::{self, HttpError};
 
-/// How hard to try a token request.
-pub const RETRY: http::Retry = http::Retry {
-    max_retries: 2,
-    per_attempt: std::time::Duration::from_secs(10),
-};
-
 /// A form body, `application/x-www-form-urlencoded`.
 pub fn form(pairs: &[(&str, &str)]) -> String {
     let mut out = String::new();
@@ -62,7 +56,7 @@ pub async fn post_form(
             .body(body.as_bytes().to_vec())
     };
     token_answer(
-        http::exchange(make, RETRY, deadline).await,
+        http::exchange(make, crate::source::rest::RETRY, deadline).await,
         url,
         token_field,
         whose,
@@ -83,9 +77,11 @@ pub fn token_answer(
             Kind::Unreachable,
             format!("getting {whose} token: `{at}` {why}"),
         ),
-        HttpError::Status(s) => Failure::new(
-            http::status_kind(s.as_u16()),
-            format!("getting {whose} token: `{at}` answered {}", s.as_u16()),
+        HttpError::Status(s) => crate::source::rest::status_failure(
+            &format!("getting {whose} token"),
+            &format!("`{at}`"),
+            s.as_u16(),
+            None,
         ),
     })?;
     let doc = SecretJson::parse(&answer.body).unwrap_or(SecretJson(Value::Null));

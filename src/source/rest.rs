@@ -14,10 +14,12 @@ use super::http::Retry;
 use crate::error::{Failure, Kind};
 use crate::escape::Escaped;
 
-/// How hard a store's read is tried (Key Vault's, Secret Manager's): three attempts
-/// after the first, ten seconds each at most, inside the launch's one deadline.
-pub const READ_RETRY: Retry = Retry {
-    max_retries: 3,
+/// How hard every request to a store is tried (a read, a token, a probe): two
+/// attempts after the first, as the AWS SDK's standard mode and Vault's
+/// `VAULT_MAX_RETRIES` do by default, ten seconds each at most, all inside the
+/// launch's one deadline. Vault's settings may change both for Vault.
+pub const RETRY: Retry = Retry {
+    max_retries: 2,
     per_attempt: Duration::from_secs(10),
 };
 
@@ -79,6 +81,37 @@ pub fn read_credential(
     ))
 }
 
+/// What a store's unwanted status says, in the words every store uses: `WHAT:
+/// SERVICE refused access (403)` (denied, with `grant` as the hint: what the
+/// identity needs), `WHAT: not found on SERVICE`, else `WHAT: SERVICE answered
+/// CODE` (unreachable when the server is busy or failing, else a configuration
+/// problem). A store names what only it knows before it comes here: a disabled
+/// secret, a destroyed version.
+pub fn status_failure(what: &str, service: &str, status: u16, grant: Option<&str>) -> Failure {
+    match status {
+        401 | 403 => {
+            let failure = Failure::new(
+                Kind::Denied,
+                format!("{what}: {service} refused access ({status})"),
+            );
+            match grant {
+                Some(grant) => failure.with_hint(grant),
+                None => failure,
+            }
+        }
+        404 => Failure::new(Kind::Config, format!("{what}: not found on {service}")),
+        429 => Failure::new(
+            Kind::Unreachable,
+            format!("{what}: {service} answered 429 (too many requests)"),
+        )
+        .with_hint("the store limits requests per minute: the launch waited as long as its deadline allowed (`--timeout` gives it longer)"),
+        code => Failure::new(
+            super::http::status_kind(code),
+            format!("{what}: {service} answered {code}"),
+        ),
+    }
+}
+
 /// The runtime a fetch runs on: one thread (the caller's), timers and sockets.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -110,5 +143,31 @@ mod tests {
         assert_eq!(raw.to_str().unwrap(), "s.token");
         assert!(raw.is_sensitive());
         assert!(credential_header(Some("Bearer"), "a\nb").is_none());
+    }
+
+    #[test]
+    fn statuses_read_the_same_for_every_store() {
+        let denied = status_failure("reading `x`", "Vault at `v`", 403, Some("grant it"));
+        assert_eq!(denied.kind, Kind::Denied);
+        assert_eq!(
+            denied.to_string(),
+            "reading `x`: Vault at `v` refused access (403)"
+        );
+        assert_eq!(denied.hint(), Some("grant it"));
+        let missing = status_failure("reading `x`", "Vault at `v`", 404, Some("grant it"));
+        assert_eq!(missing.kind, Kind::Config);
+        assert_eq!(
+            missing.to_string(),
+            "reading `x`: not found on Vault at `v`"
+        );
+        assert_eq!(missing.hint(), None);
+        let busy = status_failure("reading `x`", "Vault at `v`", 503, None);
+        assert_eq!(busy.kind, Kind::Unreachable);
+        assert_eq!(busy.to_string(), "reading `x`: Vault at `v` answered 503");
+        let throttled = status_failure("reading `x`", "Vault at `v`", 429, None);
+        assert_eq!(throttled.kind, Kind::Unreachable);
+        assert!(throttled.hint().unwrap().contains("--timeout"));
+        let wrong = status_failure("reading `x`", "Vault at `v`", 400, None);
+        assert_eq!(wrong.kind, Kind::Config);
     }
 }

@@ -150,7 +150,7 @@ async fn stripe_balance(
     // The stores' exchange: throttling and server errors are retried with backoff,
     // a redirect is not followed, the answer is bounded, all within the deadline.
     let make = || client.get(&url).header(AUTHORIZATION, auth.clone());
-    let status = match http::exchange(make, crate::source::rest::READ_RETRY, deadline).await {
+    let status = match http::exchange(make, crate::source::rest::RETRY, deadline).await {
         Ok(answer) => answer.status,
         Err(http::HttpError::Status(status)) => status,
         Err(http::HttpError::Unreachable(why)) => {

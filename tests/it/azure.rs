@@ -397,7 +397,7 @@ fn a_disabled_secret_and_a_missing_version_are_configuration_errors_naming_them(
         .run();
     run.status(78)
         .no_canary()
-        .stderr_has("that version is not found");
+        .stderr_has("version `0123abcd`: not found on Key Vault");
 }
 
 #[test]

@@ -265,6 +265,7 @@ impl Run {
         self
     }
 
+    #[track_caller]
     pub fn stderr_has(&self, part: &str) -> &Run {
         assert!(
             self.stderr.contains(part),

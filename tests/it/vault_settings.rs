@@ -677,3 +677,40 @@ fn a_mistyped_address_never_echoes_its_password() {
             .no_canary();
     }
 }
+
+/// `[vault]` settings are parsed when the config is read, not when a Vault is
+/// first asked: a bad one fails every command, even one that reads no Vault, at its
+/// line and naming its key, without showing what was written there.
+#[test]
+fn bad_vault_settings_are_refused_when_the_config_is_read() {
+    for (setting, key) in [
+        (
+            "client_timeout",
+            "`[vault] client_timeout` is not a duration",
+        ),
+        ("auth", "`[vault] auth` is not a Vault auth method"),
+    ] {
+        Test::new()
+            .file(".env", "A=1\n")
+            .file(
+                "secretrun.toml",
+                format!("[vault]\n{setting} = \"{CANARY}\"\n"),
+            )
+            .args(["list"])
+            .run()
+            .status(78)
+            .stderr_has("secretrun.toml:2")
+            .stderr_has(key)
+            .no_canary();
+    }
+    // From the environment, the variable is named.
+    Test::new()
+        .file(".env", "A=1\n")
+        .args(["--from", "vault://secret/app", "list"])
+        .env("VAULT_ADDR", "http://127.0.0.1:9")
+        .env("VAULT_TOKEN", "t")
+        .env("SECRETRUN_VAULT_AUTH", "password")
+        .run()
+        .status(78)
+        .stderr_has("SECRETRUN_VAULT_AUTH `password` is not a Vault auth method");
+}

@@ -205,7 +205,7 @@ async fn app_service_token(
     let value = crate::source::rest::credential_header(None, header)
         .ok_or_else(|| Failure::new(Kind::Config, "IDENTITY_HEADER is not a valid header value"))?;
     let make = || client.get(&url).header("X-IDENTITY-HEADER", value.clone());
-    let answer = http::exchange(make, oauth::RETRY, deadline).await;
+    let answer = http::exchange(make, crate::source::rest::RETRY, deadline).await;
     oauth::token_answer(answer, endpoint, "access_token", "a managed identity")
 }
 
@@ -228,7 +228,7 @@ async fn imds_token(
 ) -> Result<Zeroizing<String>> {
     let url = identity_url(IMDS, "2018-02-01", resource, client_id);
     let make = || client.get(&url).header("Metadata", "true");
-    let answer = http::exchange(make, oauth::RETRY, deadline).await;
+    let answer = http::exchange(make, crate::source::rest::RETRY, deadline).await;
     oauth::token_answer(answer, IMDS, "access_token", "a managed identity")
 }
 

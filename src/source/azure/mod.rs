@@ -33,7 +33,7 @@ const API_VERSION: &str = "7.5";
 
 /// Reads in flight at once, per store: Key Vault throttles a vault at some
 /// thousands of reads per 10 s, and a launch needs no more than this.
-use crate::source::rest::IN_FLIGHT;
+use crate::source::rest::{self, IN_FLIGHT};
 
 /// Key Vault's DNS suffixes, by cloud, with the resource a token is asked for.
 const CLOUDS: &[(&str, &str)] = &[
@@ -110,7 +110,7 @@ pub async fn fetch(
             .await
             .with_context(|| match refs {
                 [one] => format!("reading `{one}`"),
-                [first, rest @ ..] => format!("reading `{first}` and {} more", rest.len()),
+                [first, others @ ..] => format!("reading `{first}` and {} more", others.len()),
                 [] => "reading from Azure Key Vault".to_owned(),
             })?;
     Ok(client.read_all(refs, vaults, deadline).await)
@@ -140,7 +140,7 @@ impl Client {
         let http = http::builder(Roots::System)
             .build()
             .map_err(|e| Failure::new(Kind::Config, format!("building the HTTP client: {e}")))?;
-        let retry = crate::source::rest::READ_RETRY;
+        let retry = rest::RETRY;
         let mut resources: Vec<&'static str> =
             vaults.iter().flatten().map(|v| v.resource).collect();
         resources.sort();
@@ -211,7 +211,7 @@ impl Client {
 
 /// A token as the header that carries it, marked sensitive.
 fn bearer(token: &Zeroizing<String>) -> Result<HeaderValue> {
-    crate::source::rest::credential_header(Some("Bearer"), token).ok_or_else(|| {
+    rest::credential_header(Some("Bearer"), token).ok_or_else(|| {
         Failure::new(
             Kind::Unreachable,
             "the Azure token is not a valid header value",
@@ -228,39 +228,23 @@ fn status_failure(r: &RemoteRef, shown: &str, status: StatusCode, body: &[u8]) -
     let disabled = code("/error/innererror/code") == "SecretDisabled"
         || code("/error/code") == "SecretDisabled";
     let at = format!("Key Vault at `{shown}`");
+    let version = r
+        .version_id
+        .as_deref()
+        .map(|v| format!(" version `{}`", Escaped(v)))
+        .unwrap_or_default();
     match status.as_u16() {
         403 if disabled => Failure::new(
             Kind::Config,
-            format!(
-                "reading `{r}`: the secret{} is disabled on {at}",
-                r.version_id
-                    .as_deref()
-                    .map(|v| format!(" version `{}`", Escaped(v)))
-                    .unwrap_or_default()
-            ),
+            format!("reading `{r}`: the secret{version} is disabled on {at}"),
         ),
-        401 | 403 => Failure::new(
-            Kind::Denied,
-            format!(
-                "reading `{r}`: {at} refused access ({}): the identity has no `get` \
-                 permission on its secrets",
-                status.as_u16()
+        code => rest::status_failure(
+            &format!("reading `{r}`{version}"),
+            &at,
+            code,
+            Some(
+                "the identity needs the `get` permission on the vault's secrets (an access policy, or the role Key Vault Secrets User)",
             ),
-        ),
-        404 => Failure::new(
-            Kind::Config,
-            format!(
-                "reading `{r}`: {} not found on {at}",
-                if r.version_id.is_some() {
-                    "the secret or that version is"
-                } else {
-                    "the secret is"
-                }
-            ),
-        ),
-        code => Failure::new(
-            http::status_kind(code),
-            format!("reading `{r}`: {at} answered {code}"),
         ),
     }
 }

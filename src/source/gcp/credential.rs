@@ -195,6 +195,6 @@ async fn metadata_token(
     }
     let url = format!("http://{host}/computeMetadata/v1/instance/service-accounts/default/token");
     let make = || client.get(&url).header("Metadata-Flavor", "Google");
-    let answer = http::exchange(make, oauth::RETRY, deadline).await;
+    let answer = http::exchange(make, crate::source::rest::RETRY, deadline).await;
     oauth::token_answer(answer, &url, "access_token", "a Google")
 }

@@ -14,8 +14,8 @@ use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::secret::SecretJson;
 use crate::source::http;
-use crate::source::oauth::RETRY;
 use crate::source::oauth::{self, form};
+use crate::source::rest::RETRY;
 
 pub async fn exchange(
     client: &reqwest::Client,

@@ -21,15 +21,12 @@ use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretJson, SecretValue};
 use crate::source::http::{self, HttpError, Roots};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
+use crate::source::rest::{self, IN_FLIGHT, RETRY};
 
 use credential::Credential;
 
 /// Secret Manager's endpoint.
 const ENDPOINT: &str = "https://secretmanager.googleapis.com";
-
-/// Reads in flight at once, per store (Secret Manager's quota is per minute; a
-/// launch needs no more than this at once).
-use crate::source::rest::{self, IN_FLIGHT, READ_RETRY as RETRY};
 
 /// Reads every reference: one token, then the versions.
 pub async fn fetch(
@@ -135,23 +132,13 @@ fn status_failure(r: &RemoteRef, version: &str, status: StatusCode, body: &[u8])
                 format!("reading `{r}`: version `{version}` is {which} on Secret Manager"),
             )
         }
-        401 | 403 => Failure::new(
-            Kind::Denied,
-            format!(
-                "reading `{r}`: Secret Manager refused access ({}): the identity needs \
-                 `secretmanager.versions.access` on the secret",
-                status.as_u16()
+        code => rest::status_failure(
+            &format!("reading `{r}` version `{version}`"),
+            "Secret Manager",
+            code,
+            Some(
+                "the identity needs `secretmanager.versions.access` on the secret (the role Secret Manager Secret Accessor)",
             ),
-        ),
-        404 => Failure::new(
-            Kind::Config,
-            format!(
-                "reading `{r}`: the secret or version `{version}` is not found on Secret Manager"
-            ),
-        ),
-        code => Failure::new(
-            http::status_kind(code),
-            format!("reading `{r}`: Secret Manager answered {code}"),
         ),
     }
 }

@@ -21,7 +21,7 @@ use crate::secret::Dates;
 use crate::secret::SecretJson;
 use crate::source::address;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
-use crate::source::rest::IN_FLIGHT;
+use crate::source::rest::{self, IN_FLIGHT};
 use crate::timestamp;
 
 mod dynamic;
@@ -396,27 +396,15 @@ impl Client {
     fn failure(&self, e: HttpError, what: &str) -> Failure {
         let at = &self.shown;
         match e {
-            HttpError::Status(StatusCode::NOT_FOUND) => Failure::new(
-                Kind::Config,
-                format!("{what}: not found on Vault at `{at}`"),
+            HttpError::Status(s) => rest::status_failure(
+                what,
+                &format!("Vault at `{at}`"),
+                s.as_u16(),
+                Some(
+                    "the token's policies must allow `read` on that path (`vault token \
+                     capabilities PATH` shows them)",
+                ),
             ),
-            HttpError::Status(s) => {
-                let code = s.as_u16();
-                let kind = http::status_kind(code);
-                let said = match kind {
-                    Kind::Denied => format!("refused access ({code})"),
-                    _ => format!("answered {code}"),
-                };
-                let failure = Failure::new(kind, format!("{what}: Vault at `{at}` {said}"));
-                if kind == Kind::Denied {
-                    failure.with_hint(
-                        "the token's policies must allow `read` on that path (`vault token \
-                         capabilities PATH` shows them)",
-                    )
-                } else {
-                    failure
-                }
-            }
             HttpError::Unreachable(why) => {
                 Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}")).with_hint(
                     "check VAULT_ADDR and that the server is up; a slow server gets \

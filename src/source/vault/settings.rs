@@ -31,9 +31,11 @@ pub struct FileSettings {
     pub tls_server_name: Option<String>,
     pub skip_verify: Option<bool>,
     pub max_retries: Option<u32>,
-    pub client_timeout: Option<String>,
+    #[serde(default, deserialize_with = "client_timeout")]
+    pub client_timeout: Option<Duration>,
     /// `token` (default), `approle`, `jwt` or `kubernetes`.
-    pub auth: Option<String>,
+    #[serde(default, deserialize_with = "Method::optional")]
+    pub auth: Option<Method>,
     /// Where the auth method is mounted; default: the method's name.
     pub auth_mount: Option<String>,
     /// The role, for JWT and Kubernetes login.
@@ -43,6 +45,60 @@ pub struct FileSettings {
     pub secret_id_file: Option<PathBuf>,
     /// The JWT to log in with (Kubernetes: the service account token).
     pub jwt_file: Option<PathBuf>,
+}
+
+/// `[vault] client_timeout`, parsed when the config is read.
+fn client_timeout<'de, D>(deserializer: D) -> std::result::Result<Option<Duration>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    crate::duration::optional(deserializer, "`[vault] client_timeout`")
+}
+
+/// A Vault auth method secretrun logs in with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Token,
+    AppRole,
+    Jwt,
+    Kubernetes,
+}
+
+impl Method {
+    const NAMES: &[(&str, Method)] = &[
+        ("token", Method::Token),
+        ("approle", Method::AppRole),
+        ("jwt", Method::Jwt),
+        ("kubernetes", Method::Kubernetes),
+    ];
+
+    fn parse(text: &str) -> Option<Method> {
+        Self::NAMES
+            .iter()
+            .find(|(n, _)| *n == text)
+            .map(|(_, m)| *m)
+    }
+
+    fn name(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, m)| *m == self)
+            .map_or("token", |(n, _)| n)
+    }
+
+    /// `[vault] auth`, refused at its line when it names no method (without its
+    /// text: a value pasted into the wrong key is not shown).
+    fn optional<'de, D>(deserializer: D) -> std::result::Result<Option<Method>, D::Error>
+    where
+        D: serde::Deserializer<'de>,
+    {
+        let text: String = Deserialize::deserialize(deserializer)?;
+        Method::parse(&text).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(
+                "`[vault] auth` is not a Vault auth method (token, approle, jwt, kubernetes)",
+            )
+        })
+    }
 }
 
 const K8S_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
@@ -115,23 +171,21 @@ impl Settings {
             Some(v) => v
                 .parse()
                 .map_err(|_| Failure::new(Kind::Config, "VAULT_MAX_RETRIES is not a number"))?,
-            None => file.max_retries.unwrap_or(2),
+            None => file
+                .max_retries
+                .unwrap_or(crate::source::rest::RETRY.max_retries),
         };
-        let (client_timeout, key) = match env.var(&["VAULT_CLIENT_TIMEOUT"]) {
-            Some(v) => (Some(v), "VAULT_CLIENT_TIMEOUT"),
-            None => (file.client_timeout.clone(), "`[vault] client_timeout`"),
-        };
-        let client_timeout = match client_timeout {
+        let client_timeout = match env.var(&["VAULT_CLIENT_TIMEOUT"]) {
             Some(v) => parse_duration(&v).ok_or_else(|| {
                 Failure::new(
                     Kind::Config,
                     format!(
-                        "{key} `{}` is not a duration such as `30s` (at most 100 years)",
+                        "VAULT_CLIENT_TIMEOUT `{}` is not a duration such as `30s` (at most 100 years)",
                         Escaped(&v)
                     ),
                 )
             })?,
-            None => Duration::from_secs(60),
+            None => file.client_timeout.unwrap_or(Duration::from_secs(60)),
         };
         Ok(Settings {
             addr,
@@ -266,36 +320,45 @@ fn check_trust(file: &FileSettings, env: &Env, addr: &str) -> Result<()> {
 /// How to get a token: `token` (VAULT_TOKEN, else ~/.vault-token), `approle`, `jwt`
 /// or `kubernetes`.
 fn resolve_auth(file: &FileSettings, env: &Env) -> Result<Auth> {
-    let method = env
-        .var(&["SECRETRUN_VAULT_AUTH"])
-        .or_else(|| file.auth.clone())
-        .unwrap_or_else(|| "token".into());
+    let method = match env.var(&["SECRETRUN_VAULT_AUTH"]) {
+        Some(text) => Method::parse(&text).ok_or_else(|| {
+            Failure::new(
+                Kind::Config,
+                format!(
+                    "SECRETRUN_VAULT_AUTH `{}` is not a Vault auth method (token, approle, jwt, kubernetes)",
+                    Escaped(&text)
+                ),
+            )
+        })?,
+        None => file.auth.unwrap_or(Method::Token),
+    };
     let mount = env
         .var(&["SECRETRUN_VAULT_AUTH_MOUNT"])
         .or_else(|| file.auth_mount.clone());
     if let Some(mount) = &mount {
         check_auth_mount(mount)?;
     }
-    match method.as_str() {
-        "token" => token(env),
-        "approle" => Ok(Auth::AppRole {
+    let name = method.name();
+    match method {
+        Method::Token => token(env),
+        Method::AppRole => Ok(Auth::AppRole {
             mount: mount.unwrap_or_else(|| "approle".into()),
             role_id: approle_role_id(file, env)?,
             secret_id: approle_secret_id(file, env)?,
         }),
-        "jwt" | "kubernetes" => {
+        Method::Jwt | Method::Kubernetes => {
             let Some(role) = env
                 .var(&["SECRETRUN_VAULT_ROLE"])
                 .or_else(|| file.role.clone())
             else {
                 return fail(
                     Kind::Config,
-                    format!("{method} login needs a role: `[vault] role` or SECRETRUN_VAULT_ROLE"),
+                    format!("{name} login needs a role: `[vault] role` or SECRETRUN_VAULT_ROLE"),
                 );
             };
             let token_path = match env.path(&["SECRETRUN_VAULT_JWT_FILE"], &file.jwt_file) {
                 Some(p) => p,
-                None if method == "kubernetes" => PathBuf::from(K8S_TOKEN),
+                None if method == Method::Kubernetes => PathBuf::from(K8S_TOKEN),
                 None => {
                     return fail(
                         Kind::Config,
@@ -305,17 +368,10 @@ fn resolve_auth(file: &FileSettings, env: &Env) -> Result<Auth> {
             };
             Ok(Auth::Jwt {
                 jwt: read_credential(&token_path, "the login token", Named)?,
-                mount: mount.unwrap_or_else(|| method.clone()),
+                mount: mount.unwrap_or_else(|| name.to_owned()),
                 role,
             })
         }
-        other => fail(
-            Kind::Config,
-            format!(
-                "`{}` is not a Vault auth method (token, approle, jwt, kubernetes)",
-                Escaped(other)
-            ),
-        ),
     }
 }
 
