@@ -3,7 +3,7 @@
 //! formats); `Config::from_cli` merges the rest with the config file and the
 //! environment.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,6 +14,7 @@ mod quick;
 use crate::duration::parse_duration;
 use crate::mode::Mode;
 pub use crate::output::{OutputFormat, ScanFormat};
+use crate::parent::Parent;
 use crate::supervise::parse_signal;
 
 /// Load secrets from dotenv files, Vault/OpenBao, AWS Secrets Manager, Azure Key Vault
@@ -45,18 +46,23 @@ impl Cli {
     /// launch's parsing time (bench/launch.sh, README). Anything else, and anything
     /// the launch's definitions refuse (`--help` too), goes to the whole command
     /// line, which answers as it always did.
-    pub fn from_args_of(args: Vec<OsString>) -> Cli {
-        launch_only(&args).unwrap_or_else(|| Cli::parse_from(args))
+    ///
+    /// The quick reader reads its `SECRETRUN_*` settings from `parent`; clap reads
+    /// the same from the process's environment, which secretrun never writes, so
+    /// the two are the same.
+    pub fn from_args_of(args: Vec<OsString>, parent: &Parent) -> Cli {
+        launch_only(&args, parent).unwrap_or_else(|| Cli::parse_from(args))
     }
 }
 
 /// `args` parsed as a launch, when they name no subcommand and the launch's
 /// definitions accept them.
-fn launch_only(args: &[OsString]) -> Option<Cli> {
+fn launch_only(args: &[OsString], parent: &Parent) -> Option<Cli> {
     if names_a_subcommand(args) {
         return None;
     }
-    quick::parse(args, |name| std::env::var_os(name)).or_else(|| launch_by_clap(args))
+    quick::parse(args, |name| parent.var_os(name).map(OsStr::to_os_string))
+        .or_else(|| launch_by_clap(args))
 }
 
 /// `args` parsed by clap as a launch: the launch's definitions without the
@@ -442,7 +448,10 @@ mod tests {
             &["--watch", "0s", "--", "app"],
             &["--exec", "--redact", "--", "app"],
         ] {
-            assert!(launch_only(&words(args)).is_none(), "{args:?}");
+            assert!(
+                launch_only(&words(args), &Parent::of(Vec::new())).is_none(),
+                "{args:?}"
+            );
         }
     }
 
@@ -544,7 +553,7 @@ mod tests {
                 .map(OsString::from)
                 .collect();
             let _ = quick::parse(&args, |_| None);
-            let _ = launch_only(&args);
+            let _ = launch_only(&args, &Parent::of(Vec::new()));
             let _ = Cli::try_parse_from(&args);
         });
     }

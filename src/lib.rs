@@ -63,14 +63,12 @@ use crate::prepare::Pipeline;
 
 /// Runs what the command line asks. For a launch this returns only on failure; for
 /// the subcommands it returns the exit status.
-pub fn run(cli: Cli) -> Result<u8> {
+pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
     if let Some(code) = generate(&cli)? {
         return Ok(code);
     }
     let core = exec::harden().context("disabling core dumps")?;
     let started = Instant::now();
-    // The parent's environment, once, before anything reads it.
-    let parent = parent::Parent::snapshot();
     let config = Config::from_cli(&cli, &parent)?;
     let pipeline = Pipeline::new(config.steps.clone(), parent.into_vars());
     match &config.action {

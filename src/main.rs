@@ -34,7 +34,10 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 }
 
 fn run(args: Vec<OsString>) -> u8 {
-    let cli = Cli::from_args_of(args);
+    // The parent's environment, once, before anything reads it: the command line's
+    // SECRETRUN_* settings, the configuration, the stores.
+    let parent = secretrun::parent::Parent::snapshot();
+    let cli = Cli::from_args_of(args, &parent);
     if cli.subcommand.is_none() && cli.launch.command.is_empty() {
         Cli::command()
             .error(
@@ -43,7 +46,7 @@ fn run(args: Vec<OsString>) -> u8 {
             )
             .exit();
     }
-    match secretrun::run(cli) {
+    match secretrun::run(cli, parent) {
         Ok(code) => code,
         // A closed pipe (`secretrun list | head`) is the reader's choice, not an error.
         Err(err) if is_broken_pipe(&err) => 0,

@@ -13,6 +13,11 @@ impl Parent {
         Parent(std::env::vars_os().collect())
     }
 
+    /// A parent of these variables (tests; a launch takes the snapshot).
+    pub fn of(vars: Vec<(OsString, OsString)>) -> Parent {
+        Parent(vars)
+    }
+
     /// A variable as the parent set it, set and not empty.
     pub fn var_os(&self, name: &str) -> Option<&OsStr> {
         self.0

@@ -205,7 +205,8 @@ mod tests {
             let args = words(args);
             assert!(parse(&args, |_| None).is_none(), "{args:?}");
             if let Ok(whole) = Cli::try_parse_from(&args) {
-                let by = launch_only(&args).map(|cli| format!("{cli:?}"));
+                let by = launch_only(&args, &crate::parent::Parent::of(Vec::new()))
+                    .map(|cli| format!("{cli:?}"));
                 assert_eq!(by, Some(format!("{whole:?}")), "{args:?}");
             }
         }

@@ -8,7 +8,7 @@
 //! `/etc/ssl/certs` (some 150 files: README, "Performance"); where the distribution
 //! keeps one bundle file, reading just that file gives the same roots.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use zeroize::Zeroizing;
 
 use crate::error::{Kind, chain};
+use crate::parent::ParentEnv;
 
 /// The words for a request the deadline cut short, in every message that says so.
 pub const LATE: &str = "did not answer before the deadline";
@@ -34,14 +35,22 @@ const BUNDLES: &[&str] = &[
     "/etc/ssl/cert.pem",
 ];
 
-/// The PEM text of the system's CA bundle (`SSL_CERT_FILE` first, as OpenSSL does),
-/// read once a process, or `None` where there is no bundle file and the default
-/// loader must do.
-pub fn system_roots_pem() -> Option<&'static [u8]> {
+/// Where the parent's environment says the CA bundle is (`SSL_CERT_FILE`, as
+/// OpenSSL reads it), if it says.
+pub fn cert_file(env: ParentEnv<'_>) -> Option<PathBuf> {
+    env("SSL_CERT_FILE")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The PEM text of the system's CA bundle (`cert_file` first, then the
+/// distributions' places), read once a process, or `None` where there is no bundle
+/// file and the default loader must do.
+pub fn system_roots_pem(cert_file: Option<&Path>) -> Option<&'static [u8]> {
     static PEM: OnceLock<Option<Vec<u8>>> = OnceLock::new();
     PEM.get_or_init(|| {
-        std::env::var_os("SSL_CERT_FILE")
-            .map(PathBuf::from)
+        cert_file
+            .map(Path::to_path_buf)
             .into_iter()
             .chain(BUNDLES.iter().map(PathBuf::from))
             .find(|p| p.is_file())
@@ -53,8 +62,8 @@ pub fn system_roots_pem() -> Option<&'static [u8]> {
 
 /// What trusts a server's certificate.
 pub enum Roots {
-    /// The system's bundle.
-    System,
+    /// The system's bundle, from the file [`cert_file`] names if any.
+    System(Option<PathBuf>),
     /// These certificates only (a store's own CA setting).
     Only(Vec<reqwest::Certificate>),
     /// None: the address is plain `http://`, so loading roots would be wasted time.
@@ -63,11 +72,11 @@ pub enum Roots {
 
 impl Roots {
     /// The system's roots for an `https://` address; none for a plain `http://` one.
-    pub fn for_address(address: &str) -> Roots {
+    pub fn for_address(address: &str, cert_file: Option<PathBuf>) -> Roots {
         if address.starts_with("http://") {
             Roots::Plain
         } else {
-            Roots::System
+            Roots::System(cert_file)
         }
     }
 }
@@ -81,7 +90,7 @@ pub fn builder(roots: Roots) -> reqwest::ClientBuilder {
     match roots {
         Roots::Only(certs) => builder.tls_certs_only(certs),
         Roots::Plain => builder.tls_certs_only(Vec::new()),
-        Roots::System => match system_roots_pem()
+        Roots::System(cert_file) => match system_roots_pem(cert_file.as_deref())
             .and_then(|pem| reqwest::Certificate::from_pem_bundle(pem).ok())
         {
             Some(bundle) => builder.tls_certs_only(bundle),

@@ -70,7 +70,7 @@ pub fn probe_all(
         .iter()
         .map(|(name, value)| (*name, report.detected[*name], value))
         .collect();
-    for (name, outcome) in run(&keys, deadline, &stripe) {
+    for (name, outcome) in run(&keys, deadline, &stripe, parent) {
         let finding = |message: String| Finding {
             names: vec![name.clone()],
             message,
@@ -96,6 +96,7 @@ fn run(
     keys: &[(&str, &'static Detector, &SecretValue)],
     deadline: std::time::Instant,
     base: &str,
+    parent: ParentEnv<'_>,
 ) -> Vec<(String, Outcome)> {
     let probes: Vec<(&str, Probe, &SecretValue)> = keys
         .iter()
@@ -104,7 +105,7 @@ fn run(
     if probes.is_empty() {
         return Vec::new();
     }
-    let roots = Roots::for_address(base);
+    let roots = Roots::for_address(base, http::cert_file(parent));
     let unreachable = |why: String| -> Vec<(String, Outcome)> {
         probes
             .iter()

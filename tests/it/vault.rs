@@ -273,6 +273,23 @@ fn base64url(bytes: &[u8]) -> String {
     out
 }
 
+/// The system's CA bundle is the file the parent's `SSL_CERT_FILE` names, as
+/// OpenSSL and the vendors' tools take it: with the test server's CA there, the
+/// handshake works without `VAULT_CACERT`.
+#[test]
+fn the_system_bundle_is_where_ssl_cert_file_says() {
+    let server = bao::tls_server();
+    let ca = server.tls_dir.as_ref().unwrap().join("vault-ca.pem");
+    Test::new()
+        .env("VAULT_ADDR", &server.addr)
+        .env("VAULT_TOKEN", ROOT_TOKEN)
+        .env("SSL_CERT_FILE", &ca)
+        .args(["--from", "vault://secret/none", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("not found on Vault");
+}
+
 #[test]
 fn tls_needs_the_ca() {
     let server = bao::tls_server();

@@ -253,7 +253,7 @@ impl Client {
     ) -> Result<Client> {
         check_credentials(env)?;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        let http = http_client()?;
+        let http = http_client(env)?;
         let loader = aws_config::defaults(BehaviorVersion::latest())
             .http_client(http.clone())
             .timeout_config(
@@ -424,11 +424,13 @@ fn into_answer(
 
 /// The SDK's HTTPS client (rustls with aws-lc), trusting the system's CA bundle read
 /// as one file rather than file by file.
-fn http_client() -> Result<SharedHttpClient> {
+fn http_client(env: ParentEnv<'_>) -> Result<SharedHttpClient> {
     use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
     let builder = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc));
-    let Some(pem) = crate::source::http::system_roots_pem() else {
+    let Some(pem) =
+        crate::source::http::system_roots_pem(crate::source::http::cert_file(env).as_deref())
+    else {
         return Ok(SharedHttpClient::new(Unvalidated(builder.build_https())));
     };
     let context = TlsContext::builder()

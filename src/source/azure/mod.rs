@@ -137,7 +137,7 @@ impl Client {
             .map(|r| vault_of(r, trusted.as_deref()))
             .collect();
         let credential = Credential::find(env)?;
-        let http = http::builder(Roots::System)
+        let http = http::builder(Roots::System(http::cert_file(env)))
             .build()
             .map_err(|e| Failure::new(Kind::Config, format!("building the HTTP client: {e}")))?;
         let retry = rest::RETRY;

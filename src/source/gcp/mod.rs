@@ -36,7 +36,7 @@ pub async fn fetch(
 ) -> Result<Vec<Result<Answer>>> {
     let endpoint = endpoint(env)?;
     let credential = Credential::find(env)?;
-    let client = http::builder(Roots::System)
+    let client = http::builder(Roots::System(http::cert_file(env)))
         .build()
         .map_err(|e| Failure::new(Kind::Config, format!("building the HTTP client: {e}")))?;
     let token = credential.token(&client, deadline).await?;

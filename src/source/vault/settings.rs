@@ -133,6 +133,8 @@ pub struct Settings {
     pub skip_verify: bool,
     pub(super) max_retries: u32,
     pub(super) client_timeout: Duration,
+    /// The system's CA bundle, when the parent's `SSL_CERT_FILE` names it.
+    pub(super) cert_file: Option<PathBuf>,
 }
 
 /// The parent's environment, as settings read it: an empty value is no value.
@@ -203,6 +205,7 @@ impl Settings {
             skip_verify,
             max_retries,
             client_timeout,
+            cert_file: crate::source::http::cert_file(env.0),
         })
     }
 }

@@ -83,7 +83,7 @@ pub(super) fn build_http(
         // A custom CA replaces the system roots, as the Vault CLI does.
         Roots::Only(certs)
     } else {
-        Roots::for_address(&settings.addr)
+        Roots::for_address(&settings.addr, settings.cert_file.clone())
     };
     let mut builder = http::builder(roots).redirect(reqwest::redirect::Policy::custom(|attempt| {
         match redirect_refusal(attempt.previous(), attempt.url()) {
