@@ -139,7 +139,7 @@ pub struct LaunchArgs {
 
     /// The signal `--on-change signal` sends.
     #[arg(long, value_name = "SIGNAL", default_value = ON_CHANGE_SIGNAL, value_parser = signal)]
-    pub on_change_signal: libc::c_int,
+    pub on_change_signal: crate::sigset::Signal,
 
     /// The command to run and its arguments, after `--`.
     #[arg(last = true, value_name = "COMMAND")]
@@ -350,7 +350,7 @@ fn interval(text: &str) -> Result<Duration, String> {
 }
 
 /// A signal `--on-change signal` may send.
-fn signal(text: &str) -> Result<libc::c_int, String> {
+fn signal(text: &str) -> Result<crate::sigset::Signal, String> {
     parse_signal(text).ok_or_else(|| "takes HUP, INT, QUIT, TERM, USR1, USR2 or WINCH".to_owned())
 }
 
@@ -498,7 +498,7 @@ mod tests {
         .unwrap();
         assert_eq!(cli.launch.kill_timeout, Duration::from_millis(200));
         assert_eq!(cli.launch.watch, Some(Duration::from_secs(120)));
-        assert_eq!(cli.launch.on_change_signal, libc::SIGUSR1);
+        assert_eq!(cli.launch.on_change_signal, crate::sigset::Signal::USR1);
         for bad in [
             ["--watch", "0s"],
             ["--watch", "soon"],

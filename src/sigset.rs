@@ -4,11 +4,14 @@
 
 use std::time::Duration;
 
+/// A signal, typed: secretrun handles only the named ones (no real-time signals).
+pub use rustix::process::Signal;
+
 /// Sends `sig` to process `pid` alone (not its group); a process already gone is
 /// no error.
-pub fn send_to_process(pid: libc::pid_t, sig: libc::c_int) {
-    use rustix::process::{Pid, Signal, kill_process};
-    if let (Some(pid), Some(sig)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
+pub fn send_to_process(pid: libc::pid_t, sig: Signal) {
+    use rustix::process::{Pid, kill_process};
+    if let Some(pid) = Pid::from_raw(pid) {
         let _ = kill_process(pid, sig);
     }
 }
@@ -18,7 +21,7 @@ pub fn send_to_process(pid: libc::pid_t, sig: libc::c_int) {
 pub struct SignalSet(libc::sigset_t);
 
 impl SignalSet {
-    pub fn of(signals: &[libc::c_int]) -> SignalSet {
+    pub fn of(signals: &[Signal]) -> SignalSet {
         // SAFETY: `sigset_t` is plain data; sigemptyset then makes it a valid set.
         let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
         // SAFETY: sigset operations on a local set, with signal numbers of this
@@ -26,7 +29,7 @@ impl SignalSet {
         unsafe {
             libc::sigemptyset(&mut set);
             for &sig in signals {
-                libc::sigaddset(&mut set, sig);
+                libc::sigaddset(&mut set, sig.as_raw());
             }
         }
         SignalSet(set)
@@ -49,14 +52,14 @@ impl SignalSet {
 
     /// Waits up to `timeout` for one of these signals (blocked, so pending until
     /// taken here); the signal, or `None`.
-    pub fn wait(&self, timeout: Duration) -> Option<libc::c_int> {
+    pub fn wait(&self, timeout: Duration) -> Option<Signal> {
         let tick = libc::timespec {
             tv_sec: timeout.as_secs() as libc::time_t,
             tv_nsec: timeout.subsec_nanos() as libc::c_long,
         };
         // SAFETY: a valid set and timeout; no siginfo wanted.
         let sig = unsafe { libc::sigtimedwait(&self.0, std::ptr::null_mut(), &tick) };
-        (sig > 0).then_some(sig)
+        Signal::from_named_raw(sig)
     }
 }
 
@@ -68,12 +71,12 @@ mod tests {
     fn a_blocked_signal_raised_is_taken_by_wait_and_the_mask_comes_back() {
         // On a thread of its own: the mask is per thread.
         std::thread::spawn(|| {
-            let usr2 = SignalSet::of(&[libc::SIGUSR2]);
+            let usr2 = SignalSet::of(&[Signal::USR2]);
             let old = usr2.block();
             assert_eq!(usr2.wait(Duration::ZERO), None, "nothing pending yet");
             // SAFETY: a signal to this thread, which has it blocked.
             unsafe { libc::pthread_kill(libc::pthread_self(), libc::SIGUSR2) };
-            assert_eq!(usr2.wait(Duration::from_secs(5)), Some(libc::SIGUSR2));
+            assert_eq!(usr2.wait(Duration::from_secs(5)), Some(Signal::USR2));
             old.set_as_mask();
         })
         .join()

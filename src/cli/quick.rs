@@ -156,7 +156,7 @@ fn empty() -> Cli {
             kill_timeout: std::time::Duration::ZERO,
             watch: None,
             on_change: None,
-            on_change_signal: 0,
+            on_change_signal: crate::sigset::Signal::USR1,
             command: Vec::new(),
         },
     }

@@ -21,7 +21,7 @@ use crate::encrypted::passphrase;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::os;
 use crate::messages;
-use crate::sigset::SignalSet;
+use crate::sigset::{Signal, SignalSet};
 
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 const RAMFS_MAGIC: i64 = 0x8584_58f6;
@@ -60,8 +60,11 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
     let edited = loop {
         match run_editor(&copy, &signals, cx)? {
             Ended::Signal(sig) => {
-                messages::note(&format!("stopped by signal {sig}: `{shown}` is unchanged"));
-                return Ok(128 + sig as u8);
+                messages::note(&format!(
+                    "stopped by signal {}: `{shown}` is unchanged",
+                    sig.as_raw()
+                ));
+                return Ok(128 + sig.as_raw() as u8);
             }
             Ended::Status(status) if !status.success() => {
                 messages::note(&format!(
@@ -95,7 +98,7 @@ pub fn edit(file: &Path, to: &Recipients, cx: &Context) -> Result<u8> {
     write::replace(file, &sealed, mode)?;
     drop(dir);
     messages::note(&format!("`{shown}` encrypted to {}", recipients.said));
-    Ok(signals.pending().map_or(0, |sig| 128 + sig as u8))
+    Ok(signals.pending().map_or(0, |sig| 128 + sig.as_raw() as u8))
 }
 
 /// Asks on the terminal whether to edit again after a malformed save.
@@ -120,7 +123,7 @@ fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 
 enum Ended {
     Status(ExitStatus),
-    Signal(i32),
+    Signal(Signal),
 }
 
 /// Runs `$VISUAL`, else `$EDITOR`, else `vi`, through `sh` as git does (the variable
@@ -145,18 +148,15 @@ fn run_editor(copy: &Path, signals: &Blocked, cx: &Context) -> Result<Ended> {
         if let Some(status) = child.try_wait()? {
             return Ok(Ended::Status(status));
         }
-        match signals.wait(Duration::from_millis(50)) {
-            Some(sig) if sig == libc::SIGTERM || sig == libc::SIGHUP => {
-                stop(&mut child, sig);
-                return Ok(Ended::Signal(sig));
-            }
-            _ => {}
+        if let Some(sig @ (Signal::TERM | Signal::HUP)) = signals.wait(Duration::from_millis(50)) {
+            stop(&mut child, sig);
+            return Ok(Ended::Signal(sig));
         }
     }
 }
 
 /// Passes the signal to the editor, and kills it if it has not gone in 3 s.
-fn stop(child: &mut Child, sig: i32) {
+fn stop(child: &mut Child, sig: Signal) {
     crate::sigset::send_to_process(child.id() as libc::pid_t, sig);
     let deadline = Instant::now() + Duration::from_secs(3);
     while Instant::now() < deadline {
@@ -179,21 +179,21 @@ struct Blocked {
 
 impl Blocked {
     fn new() -> Blocked {
-        let set = SignalSet::of(&[libc::SIGINT, libc::SIGQUIT, libc::SIGTERM, libc::SIGHUP]);
+        let set = SignalSet::of(&[Signal::INT, Signal::QUIT, Signal::TERM, Signal::HUP]);
         let old = set.block();
         Blocked { set, old }
     }
 
     /// A blocked signal that arrives within `timeout`.
-    fn wait(&self, timeout: Duration) -> Option<i32> {
+    fn wait(&self, timeout: Duration) -> Option<Signal> {
         self.set.wait(timeout)
     }
 
     /// A stopping signal (TERM, HUP) that came while nothing was waiting for one.
-    fn pending(&self) -> Option<i32> {
+    fn pending(&self) -> Option<Signal> {
         let mut stopping = None;
         while let Some(sig) = self.wait(Duration::ZERO) {
-            if sig == libc::SIGTERM || sig == libc::SIGHUP {
+            if matches!(sig, Signal::TERM | Signal::HUP) {
                 stopping = Some(sig);
             }
         }

@@ -34,7 +34,7 @@ pub enum Event {
     /// Restart the command with these fresh values (and their leases).
     Restart(SecretSet),
     /// Send the command this signal: a lease is ending.
-    Signal(libc::c_int),
+    Signal(crate::sigset::Signal),
     /// Stop the command: its credentials are over. The text says why.
     Stop(String),
 }
@@ -222,7 +222,7 @@ impl Keeper {
     /// `--on-change SIGNAL`: the signal once, and a stop at the expiry.
     fn signal(
         &mut self,
-        sig: libc::c_int,
+        sig: crate::sigset::Signal,
         why: String,
         now: Instant,
         expired: bool,

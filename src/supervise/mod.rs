@@ -323,15 +323,15 @@ impl Supervisor<'_> {
                 State::Running => {}
             }
             match self.signals.wait(TICK) {
-                None | Some(libc::SIGCHLD) => {}
+                None | Some(Signal::CHILD) => {}
                 Some(sig) => {
-                    if sig == libc::SIGWINCH {
+                    if sig == Signal::WINCH {
                         for (ours, master) in &running.ptys {
                             terminal::copy_size(*ours, master);
                         }
                     }
                     signals::send(pid, sig);
-                    if matches!(sig, libc::SIGTERM | libc::SIGINT) && kill_at.is_none() {
+                    if matches!(sig, Signal::TERM | Signal::INT) && kill_at.is_none() {
                         kill_at = Some(Instant::now() + self.options.kill_timeout);
                         // Shutting down: no more restarts.
                         stopping = true;
@@ -339,7 +339,7 @@ impl Supervisor<'_> {
                 }
             }
             if kill_at.is_some_and(|at| Instant::now() >= at) {
-                signals::send(pid, libc::SIGKILL);
+                signals::send(pid, Signal::KILL);
                 kill_at = None;
             }
             if stopping {
@@ -395,7 +395,7 @@ impl Supervisor<'_> {
     /// Stops the command for a restart: TERM to its group, KILL after the grace
     /// period, then reaps it.
     fn stop(&self, pid: libc::pid_t) -> Result<()> {
-        signals::send(pid, libc::SIGTERM);
+        signals::send(pid, Signal::TERM);
         let kill_at = Instant::now() + self.options.kill_timeout;
         let mut killed = false;
         loop {
@@ -404,7 +404,7 @@ impl Supervisor<'_> {
             }
             self.signals.wait(Duration::from_millis(50));
             if !killed && Instant::now() >= kill_at {
-                signals::send(pid, libc::SIGKILL);
+                signals::send(pid, Signal::KILL);
                 killed = true;
             }
         }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 pub enum State {
     Running,
     /// It stopped (Ctrl-Z, SIGSTOP): the signal that stopped it.
-    Stopped(libc::c_int),
+    Stopped(crate::sigset::Signal),
     /// It ended: the status to leave with (its code, or 128+N for signal N).
     Ended(u8),
 }
@@ -56,7 +56,8 @@ pub fn reap(pid: libc::pid_t, all: bool, stops: bool) -> Result<State> {
         }
         if let Some(sig) = status.stopping_signal() {
             // Only the command is waited for with WUNTRACED in effect that matters.
-            return Ok(State::Stopped(sig));
+            let sig = crate::sigset::Signal::from_named_raw(sig);
+            return Ok(State::Stopped(sig.unwrap_or(crate::sigset::Signal::STOP)));
         }
         state = State::Ended(exit_status(status.as_raw()));
         if !all {
@@ -105,7 +106,10 @@ mod tests {
     #[test]
     fn a_stop_is_reported_only_when_asked() {
         let pid = spawn("kill -STOP $$; exit 5");
-        assert_eq!(wait_for(pid, true), State::Stopped(libc::SIGSTOP));
+        assert_eq!(
+            wait_for(pid, true),
+            State::Stopped(crate::sigset::Signal::STOP)
+        );
         let child = rustix::process::Pid::from_raw(pid).unwrap();
         rustix::process::kill_process(child, rustix::process::Signal::CONT).unwrap();
         assert_eq!(wait_for(pid, true), State::Ended(5));

@@ -12,25 +12,25 @@
 //! something (USR1, USR2, WINCH, and `--on-change-signal`) go to the command alone:
 //! a helper without a handler (a `sleep` the app started) would die of them.
 
-use crate::sigset::SignalSet;
+use crate::sigset::{Signal, SignalSet};
 use crate::start::is_ignored;
 
 /// The signals forwarded to the command.
-pub const FORWARDED: &[libc::c_int] = &[
-    libc::SIGTERM,
-    libc::SIGINT,
-    libc::SIGHUP,
-    libc::SIGQUIT,
-    libc::SIGUSR1,
-    libc::SIGUSR2,
-    libc::SIGWINCH,
+pub const FORWARDED: &[Signal] = &[
+    Signal::TERM,
+    Signal::INT,
+    Signal::HUP,
+    Signal::QUIT,
+    Signal::USR1,
+    Signal::USR2,
+    Signal::WINCH,
 ];
 
 /// Blocked in the supervisor but never waited for: with them blocked the kernel lets
 /// a background process group change the terminal's foreground group and write to
 /// it, where it would otherwise stop the process (and with it every signal we
 /// forward).
-const TERMINAL_STOPS: &[libc::c_int] = &[libc::SIGTTOU, libc::SIGTTIN];
+const TERMINAL_STOPS: &[Signal] = &[Signal::TTOU, Signal::TTIN];
 
 /// Where a forwarded signal goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,11 +42,9 @@ pub enum Target {
 }
 
 /// Who gets `sig` (see the module comment).
-pub fn target(sig: libc::c_int) -> Target {
+pub fn target(sig: Signal) -> Target {
     match sig {
-        libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT | libc::SIGKILL => {
-            Target::Group
-        }
+        Signal::TERM | Signal::INT | Signal::HUP | Signal::QUIT | Signal::KILL => Target::Group,
         _ => Target::Command,
     }
 }
@@ -54,14 +52,14 @@ pub fn target(sig: libc::c_int) -> Target {
 /// Sends `sig` to the command (pid `pid`, leader of its own group) as [`target`]
 /// says. A signal that ends a program is followed by CONT, so that a stopped command
 /// can act on it (KILL needs no help).
-pub fn send(pid: libc::pid_t, sig: libc::c_int) {
-    use rustix::process::{Pid, Signal, kill_process_group};
+pub fn send(pid: libc::pid_t, sig: Signal) {
+    use rustix::process::{Pid, kill_process_group};
     match target(sig) {
         Target::Command => to_command(pid, sig),
         Target::Group => {
-            if let (Some(group), Some(signal)) = (Pid::from_raw(pid), Signal::from_named_raw(sig)) {
-                let _ = kill_process_group(group, signal);
-                if signal != Signal::KILL {
+            if let Some(group) = Pid::from_raw(pid) {
+                let _ = kill_process_group(group, sig);
+                if sig != Signal::KILL {
                     let _ = kill_process_group(group, Signal::CONT);
                 }
             }
@@ -71,7 +69,7 @@ pub fn send(pid: libc::pid_t, sig: libc::c_int) {
 
 /// Sends `sig` to the command's own process (not its group); one that is gone
 /// already is no error.
-pub fn to_command(pid: libc::pid_t, sig: libc::c_int) {
+pub fn to_command(pid: libc::pid_t, sig: Signal) {
     crate::sigset::send_to_process(pid, sig);
 }
 
@@ -86,11 +84,11 @@ impl Signals {
     /// Finds which signals are ignored and blocks the rest in this, the only, thread;
     /// threads started later inherit the mask, so every signal is taken here.
     pub fn block() -> Signals {
-        let taken: Vec<libc::c_int> = FORWARDED
+        let taken: Vec<Signal> = FORWARDED
             .iter()
             .copied()
-            .filter(|&sig| !is_ignored(sig))
-            .chain([libc::SIGCHLD])
+            .filter(|&sig| !is_ignored(sig.as_raw()))
+            .chain([Signal::CHILD])
             .collect();
         SignalSet::of(&[&taken[..], TERMINAL_STOPS].concat()).block();
         Signals {
@@ -99,22 +97,22 @@ impl Signals {
     }
 
     /// Waits up to `timeout` for a signal; the signal, or `None`.
-    pub fn wait(&self, timeout: std::time::Duration) -> Option<libc::c_int> {
+    pub fn wait(&self, timeout: std::time::Duration) -> Option<Signal> {
         self.wait.wait(timeout)
     }
 }
 
 /// Parses a signal name for `--on-change-signal`: `HUP`, `SIGUSR1`, …
-pub fn parse(name: &str) -> Option<libc::c_int> {
+pub fn parse(name: &str) -> Option<Signal> {
     let name = name.trim_start_matches("SIG");
     Some(match name {
-        "HUP" => libc::SIGHUP,
-        "INT" => libc::SIGINT,
-        "QUIT" => libc::SIGQUIT,
-        "TERM" => libc::SIGTERM,
-        "USR1" => libc::SIGUSR1,
-        "USR2" => libc::SIGUSR2,
-        "WINCH" => libc::SIGWINCH,
+        "HUP" => Signal::HUP,
+        "INT" => Signal::INT,
+        "QUIT" => Signal::QUIT,
+        "TERM" => Signal::TERM,
+        "USR1" => Signal::USR1,
+        "USR2" => Signal::USR2,
+        "WINCH" => Signal::WINCH,
         _ => return None,
     })
 }
@@ -125,18 +123,18 @@ mod tests {
 
     #[test]
     fn ending_signals_go_to_the_group_requests_to_the_command() {
-        for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
-            assert_eq!(target(sig), Target::Group, "{sig}");
+        for sig in [Signal::TERM, Signal::INT, Signal::HUP, Signal::QUIT] {
+            assert_eq!(target(sig), Target::Group, "{sig:?}");
         }
-        for sig in [libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH] {
-            assert_eq!(target(sig), Target::Command, "{sig}");
+        for sig in [Signal::USR1, Signal::USR2, Signal::WINCH] {
+            assert_eq!(target(sig), Target::Command, "{sig:?}");
         }
     }
 
     #[test]
     fn signal_names() {
-        assert_eq!(parse("HUP"), Some(libc::SIGHUP));
-        assert_eq!(parse("SIGUSR1"), Some(libc::SIGUSR1));
+        assert_eq!(parse("HUP"), Some(Signal::HUP));
+        assert_eq!(parse("SIGUSR1"), Some(Signal::USR1));
         assert_eq!(parse("KILL"), None);
         assert_eq!(parse("hup"), None);
     }

@@ -23,7 +23,7 @@ pub enum OnChange {
     Restart,
     /// Send it this signal; it keeps its environment (no process can change
     /// another's), so this is for commands that re-read their secrets themselves.
-    Signal(libc::c_int),
+    Signal(crate::sigset::Signal),
 }
 
 /// `--watch`: re-fetch the sources on an interval.
