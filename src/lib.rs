@@ -23,6 +23,7 @@ pub mod exec;
 mod freed;
 #[cfg(test)]
 mod fuzz;
+pub mod launch;
 pub mod lease;
 pub mod list;
 pub mod messages;
@@ -58,7 +59,6 @@ use clap::CommandFactory;
 
 use crate::cli::{Cli, Command};
 use crate::config::{Action, Config};
-use crate::error::{Failure, Kind};
 use crate::prepare::Pipeline;
 
 /// Runs what the command line asks. For a launch this returns only on failure; for
@@ -114,7 +114,7 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
             out.flush()?;
             Ok(status)
         }
-        Action::Run { command, how } => launch(&pipeline, command, how, core),
+        Action::Run { command, how } => launch::launch(&pipeline, command, how, core),
     }
 }
 
@@ -131,99 +131,4 @@ fn generate(cli: &Cli) -> Result<Option<u8>> {
         _ => return Ok(None),
     }
     Ok(Some(0))
-}
-
-/// Prepares the secrets and runs the command with them, when they pass validation:
-/// exec, or supervise. A leased secret keeps secretrun as the command's parent, to
-/// renew the lease and revoke it at the end, unless `--exec`.
-fn launch(
-    pipeline: &Pipeline,
-    command: &[std::ffi::OsString],
-    how: &config::Launching,
-    core: exec::SavedCoreLimit,
-) -> Result<u8> {
-    // From here on, a way out before the command runs drops the leases: revoked.
-    let secrets = pipeline.load()?;
-    let env = pipeline.env(&secrets);
-    let report = pipeline.validate(&env);
-    for warning in &report.warnings {
-        messages::warning(&warning.message);
-    }
-    if !report.errors.is_empty() {
-        let lines: Vec<String> = report
-            .errors
-            .iter()
-            .map(|f| format!("  {}", f.message))
-            .collect();
-        return Err(Failure::new(
-            Kind::Invalid,
-            format!("validation failed, nothing was run:\n{}", lines.join("\n")),
-        )
-        .into());
-    }
-    let program = exec::resolve(&command[0], pipeline.path())?;
-    exec::check_limits(&program, command, &env)?;
-    let keep_parent = lease_keeps_parent(&secrets, how)?;
-    if !how.supervise && !keep_parent {
-        // An exec that works never comes back, and leaves the leases as they are;
-        // one that fails returns, and the leases are revoked on the way out.
-        return Err(exec::exec(&program, command, &env, core).into());
-    }
-    drop(env);
-    let launch = supervise::Launch {
-        program: &program,
-        args: command,
-        secrets: std::sync::Arc::new(pipeline.clone()),
-    };
-    supervise::run(launch, secrets, core, &how.options)
-}
-
-/// Whether the leases make secretrun stay as the command's parent. `--exec` says
-/// no (with a warning: the lease expires on its own); `--no-init` as PID 1 asks
-/// for an exec without saying so about leases, and is refused; `--watch` would
-/// read new credentials every interval, and is refused.
-fn lease_keeps_parent(secrets: &secret::SecretSet, how: &config::Launching) -> Result<bool> {
-    let Some(first) = secrets.leases().first() else {
-        return Ok(false);
-    };
-    let source = &first.source;
-    if how.options.watch.is_some() {
-        return Err(Failure::new(
-            Kind::Config,
-            format!(
-                "`{source}` is leased: --watch reads every source again on its interval, \
-                 which would make new credentials each time; a lease is renewed instead, \
-                 without --watch"
-            ),
-        )
-        .into());
-    }
-    if how.supervise {
-        // Supervised anyway (`--redact`, `--init`): no exec was asked for.
-        return Ok(true);
-    }
-    match how.exec_asked {
-        Some("--exec") => {
-            for lease in secrets.leases() {
-                messages::warning(&format!(
-                    "`{}` is leased, and with --exec nothing renews or revokes the lease: \
-                     the credentials stop working when it expires, in {}s",
-                    lease.source,
-                    lease.duration.as_secs()
-                ));
-            }
-            Ok(false)
-        }
-        Some(flag) => Err(Failure::new(
-            Kind::Config,
-            format!(
-                "`{source}` is leased: secretrun stays as the command's parent to renew the \
-                 lease and revoke it when the command ends, and {flag} asks for an exec \
-                 instead; drop {flag}, or give --exec to exec anyway (the lease then \
-                 expires on its own)"
-            ),
-        )
-        .into()),
-        None => Ok(true),
-    }
 }
