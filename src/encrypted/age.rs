@@ -350,6 +350,7 @@ fn damaged(shown: &str) -> Failure {
         Kind::Invalid,
         format!("`{shown}` does not decrypt: it is damaged, cut short or was altered"),
     )
+    .with_hint("restore it from version control (`git checkout -- FILE`), or encrypt the plain file again with `secretrun encrypt`")
 }
 
 /// Decrypts an age file in memory. `shown` names it in messages; `identities` are
@@ -389,6 +390,11 @@ pub fn decrypt(
                 DecryptError::NoMatchingKeys => Failure::new(
                     Kind::Config,
                     format!("no identity opens `{shown}`: {}", found.tried()),
+                )
+                .with_hint(
+                    "the file was encrypted to other recipients: ask whoever can open it \
+                     to add your public key (`secretrun keygen` prints it) and run \
+                     `secretrun encrypt` again",
                 ),
                 DecryptError::KeyDecryptionFailed => Failure::new(
                     Kind::Denied,
@@ -436,6 +442,7 @@ fn open_with_passphrase<'b>(
             DecryptError::DecryptionFailed | DecryptError::NoMatchingKeys => {
                 passphrases.set(shown, None);
                 Failure::new(Kind::Denied, format!("`{shown}`: wrong passphrase"))
+                    .with_hint("it is the passphrase the file was encrypted with (`age -p`); run again to be asked once more")
             }
             DecryptError::ExcessiveWork { .. } => Failure::new(
                 Kind::Invalid,

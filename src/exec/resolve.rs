@@ -54,7 +54,8 @@ pub fn resolve(program: &OsStr, path: Option<&OsStr>) -> Result<PathBuf, Failure
                 "`{shown}` was found at `{}` but is not executable",
                 os(found.as_os_str())
             ),
-        )),
+        )
+        .with_hint(format!("`chmod +x {}` makes it so", os(found.as_os_str())))),
         None => {
             let failure = Failure::new(Kind::NotFound, format!("`{shown}` was not found on PATH"));
             // A program beside us is not on PATH, as in a shell.

@@ -112,6 +112,35 @@ pub fn status_failure(what: &str, service: &str, status: u16, grant: Option<&str
     }
 }
 
+/// Who did not answer: the store (`Vault at `…``), what sets its address, and
+/// what names the CA its certificate is checked against.
+pub struct Unanswered<'a> {
+    pub service: &'a str,
+    pub address: &'a str,
+    pub ca: &'a str,
+}
+
+/// A store that did not answer, in the words every store uses (`WHAT: SERVICE
+/// WHY`), with what to check: the CA setting when the server's certificate was not
+/// trusted, else what sets the address and the time the launch gives it.
+pub fn unreachable_failure(what: &str, why: &str, to: Unanswered<'_>) -> Failure {
+    let Unanswered {
+        service,
+        address,
+        ca,
+    } = to;
+    let hint = if why.contains("certificate") {
+        format!(
+            "the server's certificate is not trusted here: {ca} names a file with the CA that signed it"
+        )
+    } else {
+        format!(
+            "check {address} and that the server is up; a slow server gets longer with `--timeout 30s`"
+        )
+    };
+    Failure::new(Kind::Unreachable, format!("{what}: {service} {why}")).with_hint(hint)
+}
+
 /// The runtime a fetch runs on: one thread (the caller's), timers and sockets.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
@@ -143,6 +172,28 @@ mod tests {
         assert_eq!(raw.to_str().unwrap(), "s.token");
         assert!(raw.is_sensitive());
         assert!(credential_header(Some("Bearer"), "a\nb").is_none());
+    }
+
+    #[test]
+    fn an_untrusted_certificate_points_at_the_ca_setting_else_at_the_address() {
+        let to = || Unanswered {
+            service: "Vault at `v`",
+            address: "VAULT_ADDR",
+            ca: "VAULT_CACERT",
+        };
+        let tls = unreachable_failure(
+            "reading `x`",
+            "is unreachable: invalid peer certificate",
+            to(),
+        );
+        assert_eq!(tls.kind, Kind::Unreachable);
+        assert_eq!(
+            tls.to_string(),
+            "reading `x`: Vault at `v` is unreachable: invalid peer certificate"
+        );
+        assert!(tls.hint().unwrap().contains("VAULT_CACERT names"));
+        let down = unreachable_failure("reading `x`", "is unreachable: connection refused", to());
+        assert!(down.hint().unwrap().starts_with("check VAULT_ADDR"));
     }
 
     #[test]

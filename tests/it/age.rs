@@ -456,13 +456,16 @@ fn a_wrong_key_or_a_damaged_file_fails_closed() {
     altered[middle] ^= 0x40;
     let cut = sealed[..sealed.len() - 10].to_vec();
     let (right, _) = (keys.dir().join("a.txt"), ());
-    let cases: [(&str, Vec<u8>, &Path, i32, &str); 3] = [
+    // What went wrong, the file, the identity, the status, what is said, the hint.
+    type Case<'a> = (&'a str, Vec<u8>, &'a Path, i32, &'a str, &'a str);
+    let cases: [Case; 3] = [
         (
             "wrong key",
             sealed.clone(),
             &other,
             78,
             "no identity opens `.env.age`",
+            "hint: the file was encrypted to other recipients",
         ),
         (
             "altered",
@@ -470,17 +473,25 @@ fn a_wrong_key_or_a_damaged_file_fails_closed() {
             &right,
             65,
             "`.env.age` does not decrypt",
+            "hint: restore it from version control",
         ),
-        ("cut short", cut, &right, 65, "`.env.age` does not decrypt"),
+        (
+            "cut short",
+            cut,
+            &right,
+            65,
+            "`.env.age` does not decrypt",
+            "hint: restore it from version control",
+        ),
     ];
-    for (what, bytes, identity, code, says) in cases {
+    for (what, bytes, identity, code, says, hint) in cases {
         let run = Test::new()
             .file(".env.age", &bytes)
             .args(["-i".as_ref(), identity.as_os_str()])
             .args(["--from", ".env.age", "--", "sh", "-c", "echo ran"])
             .run();
         assert_eq!(run.status, Some(code), "{what}");
-        run.no_canary().stderr_has(says);
+        run.no_canary().stderr_has(says).stderr_has(hint);
         assert!(!run.stdout.contains("ran"), "{what}: the command ran");
     }
     // No identity anywhere: says where to put one.

@@ -130,7 +130,11 @@ fn forty_five_secrets_and_one_missing_among_them_fails_all() {
         .run()
         .status(78)
         .stdout_is("")
-        .stderr_is("error: reading `aws-sm://many/missing`: not found\n");
+        .stderr_is(
+            "error: reading `aws-sm://many/missing`: not found on AWS Secrets Manager\n\
+             hint: check the name and the region (AWS_REGION, the profile's region or `[aws] \
+             region`): a secret lives in one region\n",
+        );
 }
 
 #[test]

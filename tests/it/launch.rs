@@ -193,7 +193,9 @@ fn command_not_executable_is_126() {
     let path = format!("{}:{PATH}", bin.display());
     let test = test.env("PATH", &path);
     let run = test.run_with(&["--", "tool"]);
-    run.status(126).stderr_has("`tool` was found at");
+    run.status(126)
+        .stderr_has("`tool` was found at")
+        .stderr_has("hint: `chmod +x ");
     let run = test.run_with(&["--", "./bin"]);
     run.status(126).stderr_has("running `./bin`");
     std::fs::set_permissions(bin.join("tool"), std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -302,7 +302,8 @@ fn tls_needs_the_ca() {
     without
         .status(69)
         .no_canary()
-        .stderr_has("Vault at `https://127.0.0.1:");
+        .stderr_has("Vault at `https://127.0.0.1:")
+        .stderr_has("hint: the server's certificate is not trusted here: VAULT_CACERT names");
     // With the CA the TLS handshake works: the secret is simply not there.
     Test::new()
         .env("VAULT_ADDR", &server.addr)

@@ -14,14 +14,55 @@ use crate::source::reference::RemoteRef;
 /// the secret.
 pub(super) fn code_failure(r: &RemoteRef, code: &str) -> Failure {
     let (kind, why) = code_words(code);
-    Failure::new(kind, format!("reading `{r}`: {why}"))
+    with_code_hint(Failure::new(kind, format!("reading `{r}`: {why}")), code)
+}
+
+/// The failure for a call that failed, naming the secret, with what to do when the
+/// service's error code says.
+pub(super) fn call_failure<E>(r: &RemoteRef, e: &SdkError<E, HttpResponse>, shown: &str) -> Failure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let (kind, why) = classify(e, shown);
+    let failure = Failure::new(kind, format!("reading `{r}`: {why}"));
+    match e {
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(code) => with_code_hint(failure, code),
+            None => failure,
+        },
+        _ => failure,
+    }
+}
+
+/// What the user can do about an error code.
+fn with_code_hint(failure: Failure, code: &str) -> Failure {
+    let hint = match code {
+        "ExpiredTokenException" => {
+            "the session's credentials have expired: renew them (`aws sso login`, or a new \
+             AWS_SESSION_TOKEN)"
+        }
+        c if is_denied(c) => {
+            "the identity needs `secretsmanager:GetSecretValue` on the secret (and \
+             `kms:Decrypt` on its KMS key when it has its own); `aws sts \
+             get-caller-identity` names the identity"
+        }
+        "ResourceNotFoundException" => {
+            "check the name and the region (AWS_REGION, the profile's region or `[aws] \
+             region`): a secret lives in one region"
+        }
+        "DecryptionFailure" => "the identity needs `kms:Decrypt` on the secret's KMS key",
+        _ => return failure,
+    };
+    failure.with_hint(hint)
 }
 
 /// What an error code of Secrets Manager means, in the words every message uses.
 pub(super) fn code_words(code: &str) -> (Kind, String) {
     match code {
         c if is_denied(c) => (Kind::Denied, format!("refused access ({c})")),
-        "ResourceNotFoundException" => (Kind::Config, "not found".to_owned()),
+        "ResourceNotFoundException" => {
+            (Kind::Config, "not found on AWS Secrets Manager".to_owned())
+        }
         "DecryptionFailure" => (
             Kind::Config,
             "could not be decrypted with its KMS key (DecryptionFailure)".to_owned(),

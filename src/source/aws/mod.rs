@@ -26,7 +26,7 @@ use crate::secret::{Dates, SecretValue};
 
 use crate::source::http::LATE;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
-use failure::{classify, code_failure};
+use failure::{call_failure, code_failure};
 
 mod failure;
 
@@ -337,10 +337,9 @@ impl Client {
         let output = match tokio::time::timeout_at(deadline, call).await {
             Ok(Ok(output)) => output,
             Ok(Err(e)) => {
-                let (kind, why) = classify(&e, &self.shown);
                 return chunk
                     .iter()
-                    .map(|&i| fail(kind, format!("reading `{}`: {why}", refs[i])))
+                    .map(|&i| Err(call_failure(refs[i], &e, &self.shown).into()))
                     .collect();
             }
             Err(_) => {
@@ -373,10 +372,7 @@ impl Client {
                 output.secret_binary,
                 output.created_date,
             ),
-            Ok(Err(e)) => {
-                let (kind, why) = classify(&e, &self.shown);
-                fail(kind, format!("reading `{r}`: {why}"))
-            }
+            Ok(Err(e)) => Err(call_failure(r, &e, &self.shown).into()),
             Err(_) => fail(
                 Kind::Unreachable,
                 format!("reading `{r}`: AWS Secrets Manager {LATE}"),

@@ -196,9 +196,14 @@ impl Client {
         let answer = http::exchange(make, self.retry, deadline)
             .await
             .map_err(|e| match e {
-                HttpError::Unreachable(why) => Failure::new(
-                    Kind::Unreachable,
-                    format!("reading `{r}`: Key Vault at `{shown}` {why}"),
+                HttpError::Unreachable(why) => rest::unreachable_failure(
+                    &format!("reading `{r}`"),
+                    &why,
+                    rest::Unanswered {
+                        service: &format!("Key Vault at `{shown}`"),
+                        address: "the vault's name in the reference",
+                        ca: "SSL_CERT_FILE",
+                    },
                 ),
                 HttpError::Status(s) => status_failure(r, &shown, s, &[]),
             })?;

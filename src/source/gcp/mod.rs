@@ -98,12 +98,17 @@ impl Reader {
         let answer = http::exchange(make, RETRY, deadline)
             .await
             .map_err(|e| match e {
-                HttpError::Unreachable(why) => Failure::new(
-                    Kind::Unreachable,
-                    format!(
-                        "reading `{r}`: Secret Manager at `{}` {why}",
-                        crate::source::address::shown(&self.endpoint)
-                    ),
+                HttpError::Unreachable(why) => rest::unreachable_failure(
+                    &format!("reading `{r}`"),
+                    &why,
+                    rest::Unanswered {
+                        service: &format!(
+                            "Secret Manager at `{}`",
+                            crate::source::address::shown(&self.endpoint)
+                        ),
+                        address: "the way out to Google (a proxy, a firewall)",
+                        ca: "SSL_CERT_FILE",
+                    },
                 ),
                 HttpError::Status(s) => status_failure(r, &version, s, &[]),
             })?;

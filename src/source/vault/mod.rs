@@ -405,12 +405,15 @@ impl Client {
                      capabilities PATH` shows them)",
                 ),
             ),
-            HttpError::Unreachable(why) => {
-                Failure::new(Kind::Unreachable, format!("{what}: Vault at `{at}` {why}")).with_hint(
-                    "check VAULT_ADDR and that the server is up; a slow server gets \
-                         longer with `--timeout 30s`",
-                )
-            }
+            HttpError::Unreachable(why) => rest::unreachable_failure(
+                what,
+                &why,
+                rest::Unanswered {
+                    service: &format!("Vault at `{at}`"),
+                    address: "VAULT_ADDR",
+                    ca: "VAULT_CACERT",
+                },
+            ),
         }
     }
 }
