@@ -423,7 +423,12 @@ fn wire_output(command: &mut std::process::Command) -> Result<Vec<Channel>> {
     };
     let mut channels = Vec::new();
     for &fd in streams {
-        let (reader, writer, pty) = match terminal::open_pty_like(fd)? {
+        let pty = if fd == libc::STDOUT_FILENO {
+            terminal::open_pty_like(std::io::stdout())?
+        } else {
+            terminal::open_pty_like(std::io::stderr())?
+        };
+        let (reader, writer, pty) = match pty {
             Some((master, slave)) => (master, slave, true),
             None => {
                 let (reader, writer) = pipe()?;

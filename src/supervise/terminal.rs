@@ -13,7 +13,7 @@
 //! reads from it and is stopped, the supervisor stops too, so that the shell's `fg`
 //! reaches both.
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 
 use anyhow::{Context, Result};
 
@@ -120,45 +120,39 @@ pub fn merged_streams() -> bool {
 /// and modes, but with output processing off: the terminal we copy to does its own
 /// (`\n` to `\r\n`, tabs), so the filter sees the bytes exactly as the command wrote
 /// them and a multi-line value is caught whatever the terminal does to line ends.
-pub fn open_pty_like(fd: libc::c_int) -> Result<Option<(OwnedFd, OwnedFd)>> {
-    // SAFETY: isatty has no preconditions.
-    if unsafe { libc::isatty(fd) } != 1 {
+///
+/// Both ends are opened close-on-exec (`openpt` with `O_CLOEXEC`, the other end
+/// opened by name with it), so no other thread's child ever inherits them, and the
+/// other end's modes are set before the command gets it.
+pub fn open_pty_like(ours: impl AsFd) -> Result<Option<(OwnedFd, OwnedFd)>> {
+    use rustix::fs::{Mode, OFlags};
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use rustix::termios::{OptionalActions, OutputModes, isatty, tcgetattr, tcsetattr};
+    let ours = ours.as_fd();
+    if !isatty(ours) {
         return Ok(None);
     }
-    let (mut master, mut slave) = (-1, -1);
-    // SAFETY: a window-size struct, a termios struct and two out-pointers, all valid.
-    unsafe {
-        let mut size: libc::winsize = std::mem::zeroed();
-        let size_ptr = if libc::ioctl(fd, libc::TIOCGWINSZ, &mut size) == 0 {
-            &size as *const _
-        } else {
-            std::ptr::null()
-        };
-        let mut modes: libc::termios = std::mem::zeroed();
-        let modes_ptr = if libc::tcgetattr(fd, &mut modes) == 0 {
-            modes.c_oflag &= !libc::OPOST;
-            &modes as *const _
-        } else {
-            std::ptr::null()
-        };
-        if libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            modes_ptr,
-            size_ptr,
-        ) != 0
-        {
-            return Err(std::io::Error::last_os_error())
-                .context("opening a pty for the command's output");
+    let opened = || -> std::io::Result<(OwnedFd, OwnedFd)> {
+        let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC)?;
+        grantpt(&master)?;
+        unlockpt(&master)?;
+        let name = ptsname(&master, Vec::new())?;
+        let slave = rustix::fs::open(
+            name.as_c_str(),
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        if let Ok(mut modes) = tcgetattr(ours) {
+            modes.output_modes.remove(OutputModes::OPOST);
+            tcsetattr(&slave, OptionalActions::Now, &modes)?;
         }
-        libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
-        libc::fcntl(slave, libc::F_SETFD, libc::FD_CLOEXEC);
-        Ok(Some((
-            OwnedFd::from_raw_fd(master),
-            OwnedFd::from_raw_fd(slave),
-        )))
-    }
+        if let Ok(size) = rustix::termios::tcgetwinsize(ours) {
+            rustix::termios::tcsetwinsize(&slave, size)?;
+        }
+        Ok((master, slave))
+    };
+    let (master, slave) = opened().context("opening a pty for the command's output")?;
+    Ok(Some((master, slave)))
 }
 
 /// Copies our terminal's window size to a pty standing in for it.

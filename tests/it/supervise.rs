@@ -284,6 +284,44 @@ fn on_a_terminal_the_command_still_sees_a_terminal() {
     }
 }
 
+/// The command inherits its three standard streams and what secretrun itself
+/// inherited, nothing else: not the pty's other end, not the pipes' read ends, not
+/// a file a store opened. On a terminal (a pty stands in) and on pipes alike.
+#[test]
+fn the_command_inherits_no_descriptor_of_the_supervisor() {
+    let script = "ls /proc/self/fd";
+    let fds = |listing: &str| -> Vec<String> {
+        let mut fds: Vec<String> = listing.split_whitespace().map(str::to_owned).collect();
+        fds.sort();
+        fds
+    };
+    // What a child of this test inherits without secretrun between (`ls` opens
+    // the directory it lists, the lowest free descriptor, in both).
+    let direct = std::process::Command::new("sh")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let expected = fds(&String::from_utf8_lossy(&direct.stdout));
+    assert!(expected.len() >= 4, "{expected:?}");
+    let listing = ["--redact", "--", "sh", "-c", script];
+    let (master, slave) = crate::util::open_pty((24, 80));
+    let test = secrets().args(listing);
+    let mut command = test.command();
+    command.stdout(std::process::Stdio::from(slave));
+    let mut child = command.spawn().unwrap();
+    drop(command);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        fds(&crate::util::read_pty(master)),
+        expected,
+        "on a terminal"
+    );
+    let run = secrets().args(listing).run();
+    run.success();
+    assert_eq!(fds(&run.stdout), expected, "on pipes");
+}
+
 #[test]
 fn the_pty_follows_the_terminal_size() {
     let (master, slave) = crate::util::open_pty((40, 100));
