@@ -693,3 +693,78 @@ fn the_azure_cli_login_is_the_last_resort() {
     no_credentials(&run.stdout);
     no_credentials(&run.stderr);
 }
+
+/// One launch asks Entra for one token, reads each distinct secret once however
+/// many variables take keys of it, and follows no redirect: a Key Vault that
+/// answers 302 to another host is refused, and the other host hears nothing.
+#[test]
+fn one_token_each_secret_read_once_and_no_redirect_followed() {
+    let login = stub::serve_with_body(token_endpoint);
+    let state = Arc::new(Vault::default());
+    let answering = Arc::clone(&state);
+    let vault = stub::serve(move |request| answering.answer(request, "http://vault"));
+    state.put(
+        "db",
+        &json!({"USER": "app", "PASS": "pw"}).to_string(),
+        true,
+    );
+    state.put("api", "key-1", true);
+    let source = |name: &str| format!("azure-kv://{}/{name}", vault.addr);
+    let env = |test: Test| {
+        test.env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .env("AZURE_AUTHORITY_HOST", login.url())
+            .env("SECRETRUN_TRUSTED_ORIGINS", vault.url())
+    };
+    let run = env(Test::new())
+        .file(
+            ".env",
+            format!(
+                "DB_USER={db}#USER\nDB_PASS={db}#PASS\nAPI={api}\nAPI_AGAIN={api}\n",
+                db = source("db"),
+                api = source("api")
+            ),
+        )
+        .args(["--", "env", "-0"])
+        .run();
+    run.success().no_canary();
+    let got = run.env0();
+    assert_eq!(
+        (&got["DB_USER"][..], &got["DB_PASS"][..], &got["API"][..]),
+        ("app", "pw", "key-1")
+    );
+    assert_eq!(login.requests.lock().unwrap().len(), 1, "one token");
+    let reads = vault.requests.lock().unwrap();
+    for name in ["db", "api"] {
+        let of = |r: &&Request| r.path.starts_with(&format!("/secrets/{name}/"));
+        assert_eq!(reads.iter().filter(of).count(), 1, "`{name}` read once");
+    }
+    drop(reads);
+
+    // Key Vault redirects to another host: the token would go with the request.
+    let elsewhere = stub::serve(|_| (200, json!({"value": "from-elsewhere"}).to_string()));
+    let to = elsewhere.url();
+    let redirecting = stub::serve(move |_| (302, format!("{to}/secrets/db?api-version=7.5")));
+    Test::new()
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+        .env("AZURE_AUTHORITY_HOST", login.url())
+        .env("SECRETRUN_TRUSTED_ORIGINS", redirecting.url())
+        .args([
+            "--from",
+            &format!("azure-kv://{}/db?as=X", redirecting.addr),
+            "--",
+            "true",
+        ])
+        .run()
+        .status(78)
+        .no_canary()
+        .stderr_has("answered 302");
+    assert!(
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "the redirect was followed"
+    );
+    assert_eq!(redirecting.requests.lock().unwrap().len(), 1);
+}
