@@ -726,3 +726,45 @@ fn decrypt_warns_on_a_terminal_and_prints_to_a_pipe_quietly() {
         .run();
     piped.success().stderr_is("").stdout_is("A=shown-on-tty\n");
 }
+
+/// `encrypt` never writes the target in place: the sealed file is written beside it
+/// under a name of its own (created exclusively, never an existing file) and renamed
+/// over the target, so a reader sees the old file or the new one, never half of one.
+#[test]
+fn encrypt_writes_beside_the_target_and_renames_it_over() {
+    let test = Test::new()
+        .file("app.env", PLAIN)
+        .file("app.env.age", "old");
+    let (_, recipient) = age_keygen(test.dir(), "id.txt");
+    let trace = crate::trace::strace(
+        &test,
+        crate::trace::FILE_CALLS,
+        &["encrypt", "-r", &recipient, "app.env", "-o", "app.env.age"],
+        &[],
+    );
+    let written: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("O_WRONLY") || l.contains("O_RDWR") || l.contains("O_CREAT"))
+        .filter(|l| !l.contains("\"/dev/"))
+        .collect();
+    assert_eq!(written.len(), 1, "one file written: {written:#?}");
+    let temp = written[0];
+    assert!(
+        temp.contains("\".app.env.age.secretrun-") && temp.contains("O_EXCL"),
+        "not a new file beside the target: {temp}"
+    );
+    assert!(
+        trace.lines().any(|l| l.contains("rename")
+            && l.contains(".app.env.age.secretrun-")
+            && l.contains("\"app.env.age\"")),
+        "no rename over the target:\n{trace}"
+    );
+    let sealed = std::fs::read(test.dir().join("app.env.age")).unwrap();
+    assert!(sealed.starts_with(b"age-encryption.org/v1") || sealed.starts_with(b"-----BEGIN AGE"));
+    let leftovers: Vec<_> = std::fs::read_dir(test.dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("secretrun-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
