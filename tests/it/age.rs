@@ -178,11 +178,10 @@ fn on_pty(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Terminal {
     Terminal::spawn(args, dir, &all)
 }
 
-#[test]
-fn a_passphrase_file_is_asked_for_on_the_terminal_never_echoed() {
-    let test = Test::new().file("plain.env", PLAIN);
-    let dir = test.dir().to_str().unwrap().to_owned();
-    let pass = "horse-CANARY-battery";
+/// `.env.age` in `test`'s directory, sealed by `age -p` with `pass` (typed at its
+/// prompt on a pty, as age asks for it nowhere else); its bytes.
+fn sealed_with_passphrase(test: &Test, pass: &str) -> Vec<u8> {
+    std::fs::write(test.dir().join("plain.env"), PLAIN).unwrap();
     let mut age_pty = on_pty(
         test.dir(),
         &[
@@ -201,6 +200,15 @@ fn a_passphrase_file_is_asked_for_on_the_terminal_never_echoed() {
     drop(age_pty.expect("\n", Duration::from_secs(10)));
     let sealed = wait_for_file(&test.dir().join(".env.age"));
     std::fs::remove_file(test.dir().join("plain.env")).unwrap();
+    sealed
+}
+
+#[test]
+fn a_passphrase_file_is_asked_for_on_the_terminal_never_echoed() {
+    let test = Test::new();
+    let dir = test.dir().to_str().unwrap().to_owned();
+    let pass = "horse-CANARY-battery";
+    let sealed = sealed_with_passphrase(&test, pass);
     let home = [("HOME", dir.as_str())];
     let args = [
         crate::util::BIN,
@@ -767,4 +775,34 @@ fn encrypt_writes_beside_the_target_and_renames_it_over() {
         .filter(|n| n.contains("secretrun-"))
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// A signal that stops secretrun at the passphrase prompt (Ctrl-C, Ctrl-\\ typed at
+/// it) leaves the terminal as it was: echo on again for the shell that ran it, and
+/// secretrun dies of the signal, as it would have.
+#[test]
+fn the_terminal_is_restored_when_a_signal_stops_the_passphrase_prompt() {
+    let test = Test::new();
+    let sealed = sealed_with_passphrase(&test, "pass-CANARY");
+    assert!(!sealed.is_empty());
+    let dir = test.dir().to_str().unwrap().to_owned();
+    for (key, status) in [("\x03", 130), ("\x1c", 131)] {
+        // The shell's traps have handlers, so secretrun gets INT and QUIT with their
+        // default dispositions, as from an interactive shell.
+        let script = format!(
+            "trap 'echo trapped' INT QUIT; {} --from .env.age -- true; \
+             echo \"status=$?\"; stty -a; echo done",
+            crate::util::BIN
+        );
+        let mut pty = on_pty(test.dir(), &["sh", "-c", &script], &[("HOME", dir.as_str())]);
+        pty.expect("Passphrase for .env.age: ", Duration::from_secs(10));
+        pty.send(key);
+        pty.expect(&format!("status={status}"), Duration::from_secs(20));
+        let modes = pty.expect("done", Duration::from_secs(10));
+        let words: Vec<&str> = modes.split_whitespace().collect();
+        assert!(
+            words.contains(&"echo") && !words.contains(&"-echo"),
+            "echo is still off after {key:?}: {modes}"
+        );
+    }
 }
