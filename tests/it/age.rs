@@ -794,7 +794,11 @@ fn the_terminal_is_restored_when_a_signal_stops_the_passphrase_prompt() {
              echo \"status=$?\"; stty -a; echo done",
             crate::util::BIN
         );
-        let mut pty = on_pty(test.dir(), &["sh", "-c", &script], &[("HOME", dir.as_str())]);
+        let mut pty = on_pty(
+            test.dir(),
+            &["sh", "-c", &script],
+            &[("HOME", dir.as_str())],
+        );
         pty.expect("Passphrase for .env.age: ", Duration::from_secs(10));
         pty.send(key);
         pty.expect(&format!("status={status}"), Duration::from_secs(20));
@@ -804,5 +808,38 @@ fn the_terminal_is_restored_when_a_signal_stops_the_passphrase_prompt() {
             words.contains(&"echo") && !words.contains(&"-echo"),
             "echo is still off after {key:?}: {modes}"
         );
+    }
+}
+
+/// A passphrase file that asks for more scrypt work than 2^22 (age writes 2^18) is
+/// refused with 65 before any of that work is done: one such header could hold a
+/// launch for minutes and take gigabytes.
+#[test]
+fn scrypt_work_over_the_cap_is_refused_before_it_is_done() {
+    let test = Test::new();
+    let sealed = sealed_with_passphrase(&test, "pass-CANARY");
+    let text = String::from_utf8_lossy(&sealed).into_owned();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("-> scrypt "))
+        .expect("an scrypt stanza");
+    let (head, work) = line.rsplit_once(' ').unwrap();
+    assert!(work.parse::<u8>().unwrap() <= 22, "age wrote {work}");
+    let dir = test.dir().to_str().unwrap().to_owned();
+    // (2^22 itself, the largest accepted, takes 4 GiB: the file age wrote, within
+    // the cap, opens in `a_passphrase_file_is_asked_for_on_the_terminal_never_echoed`.)
+    for log_n in ["23", "64"] {
+        let bumped = text.replacen(line, &format!("{head} {log_n}"), 1);
+        std::fs::write(test.dir().join(".env.age"), bumped.as_bytes()).unwrap();
+        let args = [crate::util::BIN, "--from", ".env.age", "--", "true"];
+        let mut pty = on_pty(test.dir(), &args, &[("HOME", dir.as_str())]);
+        pty.expect("Passphrase for .env.age: ", Duration::from_secs(10));
+        pty.send("pass-CANARY\n");
+        // age checks the work factor before it derives anything.
+        pty.expect(
+            "asks for more scrypt work than secretrun allows",
+            Duration::from_secs(20),
+        );
+        assert_eq!(pty.exit_code(Duration::from_secs(10)), Some(65));
     }
 }
