@@ -579,3 +579,49 @@ fn named_paths_only_and_no_values_without_sources() {
         "without --no-values the Vault reference must be read"
     );
 }
+
+/// scan's git calls carry paths and commits, never a value it looks for: the
+/// configured password and the live key are found in the history and the index, and
+/// no argument of any program secretrun starts holds either.
+#[test]
+fn no_value_reaches_the_argv_of_scans_git_calls() {
+    let test = repo();
+    write(
+        &test,
+        "app/settings.py",
+        &format!("DB = \"{DB_PASSWORD}\"\nSTRIPE = \"{CANARY}\"\n"),
+    );
+    commit(&test, "add the keys");
+    write(&test, "app/more.py", &format!("PW = \"{DB_PASSWORD}\"\n"));
+    git(test.dir(), &["add", "app/more.py"]);
+    for mode in ["--history", "--staged"] {
+        let output = crate::trace::run_traced(
+            &test,
+            &[
+                "-v",
+                "-e",
+                "trace=execve",
+                "-e",
+                "signal=none",
+                "-s",
+                "4096",
+            ],
+            &["scan", mode, "--format", "json"],
+            &[],
+        );
+        assert_eq!(output.status.code(), Some(1), "{mode}: nothing found");
+        let trace = String::from_utf8_lossy(&output.stderr);
+        let calls: Vec<&str> = trace.lines().filter(|l| l.contains("execve(")).collect();
+        // With -v the trace shows each program's whole argv and environment.
+        assert!(
+            calls
+                .iter()
+                .any(|l| l.contains("\"git\"") && l.contains("\"PATH=")),
+            "{mode}: no git call traced whole"
+        );
+        assert!(
+            !trace.contains("CANARY"),
+            "{mode}: a value was in the argv or environment of a program secretrun started"
+        );
+    }
+}
