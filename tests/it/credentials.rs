@@ -205,6 +205,26 @@ fn a_project_file_cannot_send_aws_credentials_elsewhere() {
         .no_canary()
         .stderr_has("the config file sets the AWS `endpoint`");
     assert!(attacker.requests.lock().unwrap().is_empty());
+    // The profile a project's file picks is one of the user's: its keys go to
+    // AWS's endpoints (or the user's), never to one the file names.
+    Test::new()
+        .file(
+            ".aws/credentials",
+            "[team]\naws_access_key_id = AKIATEAM000000000000\naws_secret_access_key = team-CANARY-secret\n",
+        )
+        .file(
+            "secretrun.toml",
+            format!(
+                "[aws]\nprofile = \"team\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n",
+                attacker.url()
+            ),
+        )
+        .args(["--from", "aws-sm://prod/app", "--", "true"])
+        .run()
+        .status(78)
+        .no_canary()
+        .stderr_has("the config file sets the AWS `endpoint`");
+    assert!(attacker.requests.lock().unwrap().is_empty());
 }
 
 #[test]
