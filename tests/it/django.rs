@@ -384,3 +384,73 @@ fn the_procfile_line_serves_with_gunicorn_on_the_platforms_port() {
     );
     assert!(logs.contains("Shutting down: Master"), "{logs}");
 }
+
+/// `--expect live`: the example's test keys are errors, and so is Django's
+/// `django-insecure-` key; exit 1 through a CommandError, no value shown.
+#[test]
+fn validate_secrets_expect_live_fails_on_test_keys() {
+    let env = django_env(&[]);
+    let (status, out, err) = django(&env, &["validate_secrets", "--expect", "live"]);
+    assert_eq!(status, 1, "{out}{err}");
+    assert!(err.contains("but live keys are expected"), "{err}");
+    assert!(err.contains("CommandError"), "{err}");
+    let insecure = django_env(&[(
+        "SECRET_KEY",
+        "django-insecure-k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8o9",
+    )]);
+    let (status, out, err) = django(&insecure, &["validate_secrets", "--expect", "live"]);
+    assert_eq!(status, 1, "{out}{err}");
+    assert!(err.contains("`SECRET_KEY`"), "{err}");
+    assert!(
+        !format!("{out}{err}").contains("k3j4h5"),
+        "the key was shown"
+    );
+    let (status, out, err) = django(&env, &["validate_secrets", "--expect", "test"]);
+    assert_eq!(status, 0, "{out}{err}");
+}
+
+/// A key that could not be probed (Stripe unreachable) fails the command too (exit
+/// 1): a check that could not be made is not a pass.
+#[test]
+fn validate_secrets_fails_when_a_key_could_not_be_probed() {
+    let closed = format!("http://127.0.0.1:{}", stub::closed_port());
+    let env = django_env(&[("SECRETRUN_STRIPE_API_BASE", &closed)]);
+    let (status, out, err) = django(&env, &["validate_secrets", "--test-stripe"]);
+    assert_eq!(status, 1, "{out}{err}");
+    assert!(err.contains("could not be probed"), "{err}");
+}
+
+/// The values reach `secretrun check` in its environment, never in its argv: every
+/// program the command starts is traced with its whole argv.
+#[test]
+fn validate_secrets_passes_no_value_in_argv() {
+    let env = django_env(&[("STRIPE_SECRET_KEY", CANARY)]);
+    let out = std::process::Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=execve",
+            "-e",
+            "signal=none",
+            "-s",
+            "4096",
+        ])
+        .arg(python())
+        .arg(project().join("manage.py"))
+        .arg("validate_secrets")
+        .env_clear()
+        .envs(env.iter().map(|(n, v)| (n, v)))
+        .output()
+        .unwrap();
+    let trace = String::from_utf8_lossy(&out.stderr);
+    let calls: Vec<&str> = trace.lines().filter(|l| l.contains("execve(")).collect();
+    assert!(
+        calls.iter().any(|l| l.contains("\"check\"")),
+        "secretrun check was not traced: {calls:#?}"
+    );
+    assert!(
+        !calls.iter().any(|l| l.contains("CANARY")),
+        "a value was in an argv"
+    );
+}
