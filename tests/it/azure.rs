@@ -529,7 +529,6 @@ fn reads_run_at_once_with_a_bound_and_throttling_is_waited_out() {
     for (i, name) in names.iter().enumerate() {
         test = test.args(["--from", &format!("{}?as=V{i}", s.source(name))]);
     }
-    let started = Instant::now();
     let run = test.args(["--", "env", "-0"]).run();
     run.success();
     let env = run.env0();
@@ -537,7 +536,6 @@ fn reads_run_at_once_with_a_bound_and_throttling_is_waited_out() {
     assert_eq!(env["V3"], "value-slow-3", "the throttled read was retried");
     let most = s.state.in_flight.max();
     assert!((2..=32).contains(&most), "{most} reads in flight at once");
-    assert!(started.elapsed() < Duration::from_secs(20));
 }
 
 #[test]

@@ -655,3 +655,56 @@ pub fn pem_der(pem: &str) -> Vec<u8> {
         .decode(body)
         .expect("a PEM block holds base64")
 }
+
+/// Watches a file for opens (inotify, close-on-exec): how a test knows a poller
+/// (`--watch`) has read it again, without waiting for time.
+pub struct Opens {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Opens {
+    pub fn of(path: &Path) -> Opens {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: plain system calls; the path is NUL-terminated by CString.
+        unsafe {
+            let fd = libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK);
+            assert!(fd >= 0, "inotify_init1");
+            let name = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+            let watch = libc::inotify_add_watch(fd, name.as_ptr(), libc::IN_OPEN);
+            assert!(watch >= 0, "inotify_add_watch {}", path.display());
+            Opens {
+                fd: std::os::fd::OwnedFd::from_raw_fd(fd),
+            }
+        }
+    }
+
+    /// Waits until the file has been opened `count` more times, for at most
+    /// `limit`; fails with a message if it was not.
+    #[track_caller]
+    pub fn wait_for(&self, count: usize, limit: std::time::Duration) {
+        use std::os::fd::AsRawFd;
+        let deadline = std::time::Instant::now() + limit;
+        let mut seen = 0;
+        let mut buf = [0u8; 4096];
+        while seen < count {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            assert!(!left.is_zero(), "{seen} of {count} opens within {limit:?}");
+            let mut poll = libc::pollfd {
+                fd: self.fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd; a read into a buffer of its length.
+            let n = unsafe {
+                libc::poll(&mut poll, 1, left.as_millis().min(1000) as i32);
+                libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len())
+            };
+            // Events without a name are 16 bytes each (a watch on a file, not a
+            // directory).
+            if n > 0 {
+                seen += n as usize / size_of::<libc::inotify_event>();
+            }
+        }
+    }
+}

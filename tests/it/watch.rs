@@ -141,9 +141,11 @@ fn watch_logs_a_validation_failure_once_and_its_clearing() {
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
     lines.wait_for("W=good-1", LIMIT);
+    let opens = crate::util::Opens::of(&test.dir().join(".env"));
     std::fs::write(test.dir().join(".env"), "W=bad\n").unwrap();
-    // Many intervals pass with the bad value (a second, unrelated change marks time).
-    std::thread::sleep(Duration::from_millis(1500));
+    // Many intervals pass with the bad value: the poller reads it ten more times
+    // (the write above is one open of the ten).
+    opens.wait_for(11, LIMIT);
     std::fs::write(test.dir().join(".env"), "W=good-2\n").unwrap();
     lines.wait_for("W=good-2", LIMIT);
     let stderr = terminate(child);
