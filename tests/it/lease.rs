@@ -192,9 +192,14 @@ impl Started {
     }
 
     /// Sends TERM to secretrun; its exit code and stderr.
-    fn terminate(mut self) -> (Option<i32>, String) {
+    fn terminate(self) -> (Option<i32>, String) {
+        self.signal(libc::SIGTERM)
+    }
+
+    /// Sends `sig` to secretrun; its exit code and stderr.
+    fn signal(mut self, sig: i32) -> (Option<i32>, String) {
         // SAFETY: a plain syscall to our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as i32, sig) };
         let status = self.child.wait().unwrap();
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut self.stderr, &mut stderr).unwrap();
@@ -281,20 +286,41 @@ fn the_lease_is_renewed_and_the_command_works_past_its_first_ttl() {
 }
 
 #[test]
-fn sigterm_to_secretrun_stops_the_command_and_revokes_the_lease() {
+fn a_signal_to_secretrun_stops_the_command_and_revokes_the_lease() {
     let db = engine("1h", "2h");
-    let (_dir, started) = db.start_connected();
-    let user = started.line(Duration::from_secs(20));
-    assert_eq!(db.users(), vec![user.clone()]);
-    let (status, stderr) = started.terminate();
-    assert_eq!(status, Some(143), "{}", redact(&stderr));
-    // Revoked before secretrun exited: no waiting here.
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT] {
+        let (_dir, started) = db.start_connected();
+        let user = started.line(Duration::from_secs(20));
+        assert_eq!(db.users(), vec![user.clone()]);
+        let (status, stderr) = started.signal(sig);
+        assert_eq!(status, Some(128 + sig), "signal {sig}: {}", redact(&stderr));
+        // Revoked before secretrun exited: no waiting here.
+        assert_eq!(
+            db.users(),
+            Vec::<String>::new(),
+            "{user} outlived secretrun (signal {sig})"
+        );
+        assert!(db.leases().is_empty());
+    }
+}
+
+/// A command that cannot be started (not found: 127) leaves no lease behind: the
+/// credentials made for it are revoked on the way out.
+#[test]
+fn a_command_not_found_leaves_no_lease() {
+    let db = engine("1h", "2h");
+    db.test()
+        .args(["--", "no-such-command-here"])
+        .run()
+        .status(127)
+        .no_canary()
+        .stderr_has("was not found on PATH");
     assert_eq!(
         db.users(),
         Vec::<String>::new(),
-        "{user} outlived secretrun"
+        "a user outlived the launch"
     );
-    assert!(db.leases().is_empty());
+    assert!(db.leases().is_empty(), "a lease outlived the launch");
 }
 
 #[test]
