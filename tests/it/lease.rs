@@ -775,3 +775,92 @@ fn a_fresh_read_stuck_on_a_local_file_still_stops_the_command_at_the_expiry() {
         "{stderr}"
     );
 }
+
+/// Fresh credentials are validated before the command is restarted with them: a
+/// store whose later reads give a user name the schema refuses never gets the
+/// command started on them; it is stopped at the lease's expiry (69), as with no
+/// fresh credentials, and every lease read is revoked.
+#[test]
+fn fresh_credentials_that_fail_validation_are_never_run() {
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let revoked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (counting, revoking) = (reads.clone(), revoked.clone());
+    let vault = crate::stub::serve_with_body(move |request, body| {
+        if request.header("x-vault-token") != Some("t") {
+            return (403, r#"{"errors":["permission denied"]}"#.into());
+        }
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v1/sys/internal/ui/mounts/database/creds/app") => (
+                200,
+                r#"{"data":{"path":"database/","type":"database"}}"#.into(),
+            ),
+            ("GET", "/v1/database/creds/app") => {
+                let n = counting.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                let user = if n == 1 {
+                    "app-1".to_owned()
+                } else {
+                    format!("bad user {n}")
+                };
+                (
+                    200,
+                    format!(
+                        r#"{{"lease_id":"database/creds/app/{n}","lease_duration":2,"renewable":false,"data":{{"username":"{user}","password":"pw-CANARY-{n}"}}}}"#
+                    ),
+                )
+            }
+            ("PUT", "/v1/sys/leases/revoke") => {
+                let doc: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+                let id = doc["lease_id"].as_str().unwrap_or("").to_owned();
+                revoking.lock().unwrap().push(id);
+                (204, String::new())
+            }
+            _ => (404, r#"{"errors":[]}"#.into()),
+        }
+    });
+    let test = Test::new()
+        .file(
+            "secretrun.toml",
+            "[vars.username]\npattern = \"app-[0-9]+\"\n",
+        )
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args(["--from", "vault://database/creds/app"]);
+    let mut started = spawn(
+        &test,
+        &[
+            "--",
+            "sh",
+            "-c",
+            "echo \"started as $username\"; exec sleep 60",
+        ],
+    );
+    let limit = Duration::from_secs(30);
+    assert_eq!(started.line(limit), "started as app-1");
+    let status = crate::util::wait_within(&mut started.child, limit);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut started.stderr, &mut stderr).unwrap();
+    assert_eq!(status, Some(69), "{stderr}");
+    assert_eq!(
+        started.stdout.next_within(Duration::from_secs(5)),
+        None,
+        "the command was started again"
+    );
+    assert!(
+        reads.load(std::sync::atomic::Ordering::SeqCst) >= 2,
+        "no fresh read"
+    );
+    assert!(
+        stderr.contains("username"),
+        "the failure is not named: {stderr}"
+    );
+    assert!(
+        !stderr.contains("CANARY") && !stderr.contains("bad user"),
+        "a value was logged"
+    );
+    let revoked = revoked.lock().unwrap();
+    let read = reads.load(std::sync::atomic::Ordering::SeqCst);
+    for n in 1..=read {
+        let id = format!("database/creds/app/{n}");
+        assert!(revoked.contains(&id), "{id} was not revoked: {revoked:?}");
+    }
+}
