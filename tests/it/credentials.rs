@@ -7,7 +7,7 @@ use serde_json::json;
 use crate::bao::{self, ROOT_TOKEN};
 use crate::moto::{ACCESS_KEY, SECRET_KEY};
 use crate::stub;
-use crate::util::Test;
+use crate::util::{CANARY, Test};
 
 /// A Vault stub that answers every read as OpenBao would for a KV v2 secret, and
 /// records what it was sent.
@@ -356,4 +356,29 @@ fn a_trusted_origin_cannot_be_spoofed_in_the_address() {
             .no_canary();
     }
     assert!(attacker.requests.lock().unwrap().is_empty());
+}
+
+/// A dotenv file's `$NAME` sees only the file's own earlier lines, never
+/// secretrun's environment: a project cannot copy the user's token into its
+/// command. An undefined name is an error; a default is taken as written.
+#[test]
+fn dotenv_expansion_never_reads_secretruns_environment() {
+    for reference in ["${VAULT_TOKEN}", "$AWS_SECRET_ACCESS_KEY", "${HOME}"] {
+        Test::new()
+            .file(".env", format!("X={reference}\n"))
+            .env("VAULT_TOKEN", CANARY)
+            .env("AWS_SECRET_ACCESS_KEY", CANARY)
+            .args(["--", "echo", "RAN"])
+            .run()
+            .status(65)
+            .stdout_is("")
+            .no_canary();
+    }
+    let run = Test::new()
+        .file(".env", "X=${VAULT_TOKEN:-none}\n")
+        .env("VAULT_TOKEN", CANARY)
+        .args(["--pure", "--", "env", "-0"])
+        .run();
+    run.success().no_canary();
+    assert_eq!(run.env0()["X"], "none");
 }

@@ -165,6 +165,11 @@ fn a_project_config_cannot_choose_the_login_or_its_credential_files() {
         "auth = \"kubernetes\"\nrole = \"r\"\n",
         "auth_mount = \"x\"\n",
         "client_cert = \"loot\"\nclient_key = \"loot\"\n",
+        // How safely the token travels is the user's choice too.
+        "skip_verify = true\n",
+        "cacert = \"loot\"\n",
+        "capath = \".\"\n",
+        "tls_server_name = \"vault.example\"\n",
     ];
     for config in configs {
         read(

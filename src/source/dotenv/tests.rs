@@ -278,6 +278,10 @@ fn the_shell_forms_of_expansion() {
     }
     let deep = format!("A={}x{}", "${Z:-".repeat(40), "}".repeat(40));
     assert!(err(&deep).message.contains("deep"));
+    // The bound is 16 levels: 16 expand, 17 are refused.
+    let nested = |levels: usize| format!("A={}x{}", "${Z:-".repeat(levels), "}".repeat(levels));
+    assert_eq!(one(&nested(16)), "x");
+    assert!(err(&nested(17)).message.contains("deep"));
 }
 
 #[test]
