@@ -165,15 +165,26 @@ pub struct Answer {
     pub body: Zeroizing<Vec<u8>>,
 }
 
+/// Throttling answers (429) a request may get and still be sent again, besides the
+/// [`Retry`]'s other retries: a store that throttles a fleet starting at once is
+/// asked again until the deadline, but never more than this often by one request.
+pub const THROTTLED_RETRIES: u32 = 12;
+
 /// As [`send`], but an unwanted status that is not retried (or no longer) comes
-/// back as an answer with its body. A throttling answer's `Retry-After` (seconds)
-/// is waited for when the deadline allows it.
+/// back as an answer with its body.
+///
+/// A throttling answer (429) is asked again after its `Retry-After` (seconds) plus
+/// a random part of the backoff (full jitter: a fleet told to come back in a second
+/// does not come back in one wave), up to [`THROTTLED_RETRIES`] times, while the
+/// deadline allows; when the wait would pass the deadline, the 429 is the answer at
+/// once. Other retryable failures get the [`Retry`]'s retries.
 pub async fn exchange(
     make: impl Fn() -> reqwest::RequestBuilder,
     retry: Retry,
     deadline: Instant,
 ) -> Result<Answer, HttpError> {
     let mut attempt = 0;
+    let mut throttled = 0;
     loop {
         let now = Instant::now();
         if now >= deadline {
@@ -183,6 +194,16 @@ pub async fn exchange(
         let mut wait = None;
         let error = match tokio::time::timeout_at(deadline, request.send()).await {
             Err(_) => return Err(HttpError::Unreachable(LATE.into())),
+            Ok(Ok(resp)) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
+                let pause = retry_after(&resp).unwrap_or_default() + full_jitter(throttled);
+                if throttled >= THROTTLED_RETRIES || Instant::now() + pause >= deadline {
+                    return read_answer(resp).await;
+                }
+                drop(resp);
+                tokio::time::sleep(pause).await;
+                throttled += 1;
+                continue;
+            }
             Ok(Ok(resp)) => {
                 let status = resp.status();
                 let failed = HttpError::Status(status);
@@ -282,6 +303,16 @@ pub fn backoff(attempt: u32) -> Duration {
         .min(Duration::from_secs(2));
     let nanos = ceiling.as_nanos() as u64;
     Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
+}
+
+/// A wait of anything from nothing to the backoff's ceiling for this attempt (100 ms
+/// doubling, at most 2 s): "full jitter", which spreads many clients' retries the
+/// most.
+pub fn full_jitter(attempt: u32) -> Duration {
+    let ceiling = Duration::from_millis(100)
+        .saturating_mul(1 << attempt.min(5))
+        .min(Duration::from_secs(2));
+    Duration::from_nanos(random_u64() % (ceiling.as_nanos() as u64 + 1))
 }
 
 /// A random number, good enough for jitter (not for keys).

@@ -18,6 +18,7 @@ mod dotenvx;
 mod edit;
 mod features;
 mod gcp;
+mod herd;
 mod launch;
 mod leaks;
 mod lease;
