@@ -23,6 +23,7 @@ pub mod exec;
 mod freed;
 #[cfg(test)]
 mod fuzz;
+pub mod jitter;
 pub mod launch;
 pub mod lease;
 pub mod list;

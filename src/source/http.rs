@@ -195,7 +195,8 @@ pub async fn exchange(
         let error = match tokio::time::timeout_at(deadline, request.send()).await {
             Err(_) => return Err(HttpError::Unreachable(LATE.into())),
             Ok(Ok(resp)) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
-                let pause = retry_after(&resp).unwrap_or_default() + full_jitter(throttled);
+                let pause =
+                    retry_after(&resp).unwrap_or_default() + crate::jitter::full_jitter(throttled);
                 if throttled >= THROTTLED_RETRIES || Instant::now() + pause >= deadline {
                     return read_answer(resp).await;
                 }
@@ -302,30 +303,7 @@ pub fn backoff(attempt: u32) -> Duration {
         .saturating_mul(1 << attempt.min(5))
         .min(Duration::from_secs(2));
     let nanos = ceiling.as_nanos() as u64;
-    Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
-}
-
-/// A wait of anything from nothing to the backoff's ceiling for this attempt (100 ms
-/// doubling, at most 2 s): "full jitter", which spreads many clients' retries the
-/// most.
-pub fn full_jitter(attempt: u32) -> Duration {
-    let ceiling = Duration::from_millis(100)
-        .saturating_mul(1 << attempt.min(5))
-        .min(Duration::from_secs(2));
-    Duration::from_nanos(random_u64() % (ceiling.as_nanos() as u64 + 1))
-}
-
-/// A random number, good enough for jitter (not for keys).
-pub fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos(),
-    );
-    hasher.finish()
+    Duration::from_nanos(nanos / 2 + crate::jitter::random_u64() % (nanos / 2 + 1))
 }
 
 #[cfg(test)]

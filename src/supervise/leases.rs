@@ -362,7 +362,7 @@ impl Held {
 /// When a lease granted `duration` at `since` is renewed: at 60–72% of it (two
 /// thirds, give or take, so many launches spread out).
 fn renew_time(since: Instant, duration: Duration) -> Instant {
-    let share = 600 + crate::source::http::random_u64() % 121;
+    let share = 600 + crate::jitter::random_u64() % 121;
     since + duration * share as u32 / 1000
 }
 

@@ -33,6 +33,15 @@ pub struct Watch {
     pub on_change: OnChange,
 }
 
+/// One wait of `--watch`: the interval less a random tenth of it at the most. Never
+/// longer than asked; and replicas of a fleet started at once, all watching on the
+/// same interval, drift apart within a few rounds instead of asking their store in
+/// lock-step.
+fn splayed(every: Duration) -> Duration {
+    let tenth = (every / 10).as_nanos() as u64;
+    every - Duration::from_nanos(crate::jitter::random_u64() % (tenth + 1))
+}
+
 /// The state of watching across intervals.
 pub struct Watcher<'w> {
     watch: &'w Watch,
@@ -47,7 +56,7 @@ impl<'w> Watcher<'w> {
     pub fn new(watch: &'w Watch) -> Watcher<'w> {
         Watcher {
             watch,
-            next: Some(Instant::now() + watch.every),
+            next: Some(Instant::now() + splayed(watch.every)),
             refetch: Refetch::default(),
             problem: None,
         }
@@ -63,7 +72,7 @@ impl<'w> Watcher<'w> {
     pub fn poll(&mut self, secrets: &Arc<dyn Secrets>, current: &SecretSet) -> Option<SecretSet> {
         let Some(fetched) = self.refetch.poll() else {
             if !self.refetch.busy() && self.next.is_some_and(|at| Instant::now() >= at) {
-                self.next = Some(Instant::now() + self.watch.every);
+                self.next = Some(Instant::now() + splayed(self.watch.every));
                 self.refetch.start(secrets, None);
             }
             return None;
@@ -163,6 +172,15 @@ pub fn changed_names<'a>(current: &'a SecretSet, new: &'a SecretSet) -> Vec<&'a 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_watch_interval_is_splayed_by_at_most_a_tenth_and_never_lengthened() {
+        let every = Duration::from_secs(30);
+        let waits: Vec<Duration> = (0..200).map(|_| splayed(every)).collect();
+        assert!(waits.iter().all(|w| *w <= every && *w >= every * 9 / 10));
+        let distinct: std::collections::HashSet<_> = waits.iter().collect();
+        assert!(distinct.len() > 100, "replicas would stay in step");
+    }
 
     #[test]
     fn changed_gone_and_new_names() {

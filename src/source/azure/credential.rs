@@ -347,7 +347,7 @@ fn certificate_assertion(
         "aud": audience,
         "iss": client_id,
         "sub": client_id,
-        "jti": format!("{:016x}{:016x}", http::random_u64(), http::random_u64()),
+        "jti": format!("{:016x}{:016x}", crate::jitter::random_u64(), crate::jitter::random_u64()),
         "nbf": now,
         "iat": now,
         "exp": now + 600,

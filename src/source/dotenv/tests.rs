@@ -42,7 +42,7 @@ fn comments() {
     // A value that is only a comment is empty (python-dotenv 1.2.4 reads it so).
     assert_eq!(one("A= # note"), "");
     assert_eq!(one("A=\t# note"), "");
-    // A `$` before anything but a name or `{` is literal.
+    // A `$` before anything but a name or an opening brace is literal.
     assert_eq!(one("A=cost$"), "cost$");
     assert_eq!(one("A=$5 and $-"), "$5 and $-");
 }
