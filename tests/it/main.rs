@@ -29,6 +29,7 @@ mod moto;
 mod pinned;
 mod postgres;
 mod promises;
+mod round_trips;
 mod scan;
 mod stub;
 mod supervise;
