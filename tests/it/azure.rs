@@ -766,3 +766,45 @@ fn one_token_each_secret_read_once_and_no_redirect_followed() {
     );
     assert_eq!(redirecting.requests.lock().unwrap().len(), 1);
 }
+
+/// Round trips: one for the token, one wave for the reads, for 1 secret as for 20
+/// (`round_trips.rs` counts the waves at proxies that hold each answer).
+#[test]
+fn two_round_trips_for_one_secret_or_twenty() {
+    use crate::round_trips::{holding_proxy, waves};
+    let s = servers();
+    let (login, logins) = holding_proxy(s.login.url());
+    let (vault, reads) = holding_proxy(s.vault.url());
+    for count in [1, 20] {
+        logins.lock().unwrap().clear();
+        reads.lock().unwrap().clear();
+        let mut test = Test::new()
+            .env("AZURE_TENANT_ID", TENANT)
+            .env("AZURE_CLIENT_ID", CLIENT_ID)
+            .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+            .env("AZURE_AUTHORITY_HOST", login.url())
+            .env("SECRETRUN_TRUSTED_ORIGINS", vault.url())
+            .args(["--timeout", "60s", "--pure"]);
+        for i in 0..count {
+            let name = format!("trip-{count}-{i}");
+            s.state.put(&name, &format!("v{i}"), true);
+            test = test.args([
+                "--from",
+                &format!("azure-kv://{}/{name}?as=V{i}", vault.addr),
+            ]);
+        }
+        let run = test.args(["--", "env", "-0"]).run();
+        run.success().no_canary();
+        assert_eq!(run.env0().len(), count);
+        let mut all = logins.lock().unwrap().clone();
+        assert_eq!(all.len(), 1, "one token");
+        let reads = reads.lock().unwrap().clone();
+        assert_eq!(reads.len(), count, "each secret once");
+        all.extend(reads);
+        assert_eq!(
+            waves(all),
+            2,
+            "{count} secrets: the token, then one wave of reads"
+        );
+    }
+}

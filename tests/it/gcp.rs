@@ -752,3 +752,30 @@ fn a_google_launch_writes_nothing_to_disk() {
         assert_nothing_written(&format!("{args:?}"), &trace);
     }
 }
+
+/// Round trips: the reads of 1 secret or of 20 are one wave at Secret Manager
+/// (`round_trips.rs` counts the waves at a proxy that holds each answer).
+#[test]
+fn one_wave_of_reads_for_one_secret_or_twenty() {
+    use crate::round_trips::{holding_proxy, waves};
+    let s = servers();
+    let (manager, reads) = holding_proxy(s.manager.url());
+    for count in [1, 20] {
+        reads.lock().unwrap().clear();
+        let mut test = s
+            .allowed(Test::new())
+            .env("SECRETRUN_GCP_ENDPOINT", manager.url())
+            .args(["--timeout", "60s", "--pure"]);
+        for i in 0..count {
+            let name = format!("trip-{count}-{i}");
+            s.state.put(&name, format!("v{i}").as_bytes(), true, false);
+            test = test.args(["--from", &format!("{}?as=V{i}", s.source(&name))]);
+        }
+        let run = test.args(["--", "env", "-0"]).run();
+        run.success().no_canary();
+        assert_eq!(run.env0().len(), count);
+        let reads = reads.lock().unwrap().clone();
+        assert_eq!(reads.len(), count, "each secret once");
+        assert_eq!(waves(reads), 1, "{count} secrets: one wave of reads");
+    }
+}

@@ -13,15 +13,42 @@ use crate::util::Test;
 /// How long every answer is held: long enough that the requests of one wave,
 /// sent at once, arrive far closer together than two waves do, even on a busy
 /// machine.
-const HOLD: Duration = Duration::from_millis(400);
+pub const HOLD: Duration = Duration::from_millis(400);
 
 /// The waves in these arrival times: a gap of more than half the hold starts one.
-fn waves(mut arrivals: Vec<Instant>) -> usize {
+pub fn waves(mut arrivals: Vec<Instant>) -> usize {
     arrivals.sort();
     1 + arrivals
         .windows(2)
         .filter(|w| w[1].duration_since(w[0]) > HOLD / 2)
         .count()
+}
+
+/// When each request came, as a proxy records it.
+pub type Arrivals = Arc<Mutex<Vec<Instant>>>;
+
+/// A proxy to `target` (`http://…`) a round trip away: it records when each request
+/// came, holds it [`HOLD`], then forwards it with its method, path, headers and body.
+pub fn holding_proxy(target: String) -> (stub::Stub, Arrivals) {
+    let arrivals: Arrivals = Arc::default();
+    let seen = arrivals.clone();
+    let proxy = stub::serve_with_body(move |request, body| {
+        seen.lock().unwrap().push(Instant::now());
+        std::thread::sleep(HOLD);
+        let headers: Vec<(&str, &str)> = request
+            .headers
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), "host" | "content-length" | "connection"))
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        stub::http(
+            &request.method,
+            &format!("{target}{}", request.path),
+            &headers,
+            body,
+        )
+    });
+    (proxy, arrivals)
 }
 
 #[test]
