@@ -315,3 +315,54 @@ fn max_age_adds_no_request() {
         "2024-01-02T03:04:05Z"
     );
 }
+
+/// A fleet is throttled: with no retry settings of the user's, a launch keeps asking
+/// through `ThrottlingException`s (here the first seven calls: more than the SDK's
+/// three attempts twice over) inside its deadline; with the user's
+/// `AWS_MAX_ATTEMPTS`, the SDK's attempts are all it gets.
+#[test]
+fn throttling_is_waited_out_unless_the_user_chose_the_attempts() {
+    let throttled = |first: usize| {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let count = calls.clone();
+        let server = batch_stub(move |_, body| {
+            if count.fetch_add(1, Ordering::SeqCst) < first {
+                return Some((
+                    400,
+                    r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into(),
+                ));
+            }
+            let id = body["SecretIdList"][0].as_str().unwrap_or("");
+            let value = json!({
+                "Name": id,
+                "ARN": format!("arn:aws:secretsmanager:us-east-1:1:secret:{id}"),
+                "SecretString": "{\"T\":\"through\"}",
+                "VersionId": "v1",
+                "CreatedDate": 1.7e9,
+            });
+            Some((
+                200,
+                json!({"SecretValues": [value], "Errors": []}).to_string(),
+            ))
+        });
+        (server, calls)
+    };
+    let (server, calls) = throttled(7);
+    let run = fetch(aws(Test::new(), &server.url()), "aws-sm://app");
+    run.success().no_canary();
+    assert_eq!(run.env0()["T"], "through");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        8,
+        "seven throttled, then the answer"
+    );
+    let (server, calls) = throttled(7);
+    fetch(
+        aws(Test::new(), &server.url()).env("AWS_MAX_ATTEMPTS", "3"),
+        "aws-sm://app",
+    )
+    .status(69)
+    .no_canary()
+    .stderr_has("ThrottlingException");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}

@@ -24,8 +24,10 @@ use crate::error::{Failure, Kind, chain, fail};
 use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretValue};
 
-use crate::source::http::LATE;
+use crate::source::http::{LATE, THROTTLED_RETRIES};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
+use aws_sdk_secretsmanager::config::http::HttpResponse;
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use failure::{call_failure, code_failure};
 
 mod failure;
@@ -241,6 +243,9 @@ fn answers_of_batch(
 /// A Secrets Manager client, configured.
 pub struct Client {
     sm: aws_sdk_secretsmanager::Client,
+    /// Calls sent again while Secrets Manager throttles them, beyond the SDK's own
+    /// attempts: none when the user chose the SDK's retries.
+    throttled_retries: u32,
     /// Where it sends its calls, for messages.
     shown: String,
 }
@@ -288,8 +293,12 @@ impl Client {
                 let region = config.region().map_or("", |r| r.as_ref());
                 format!("https://secretsmanager.{region}.amazonaws.com")
             });
+        let chosen = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
+            .iter()
+            .any(|name| env(name).is_some_and(|v| !v.is_empty()));
         Ok(Client {
             sm: aws_sdk_secretsmanager::Client::new(&config),
+            throttled_retries: if chosen { 0 } else { THROTTLED_RETRIES },
             shown: crate::source::address::shown(&shown),
         })
     }
@@ -329,12 +338,13 @@ impl Client {
         deadline: Instant,
     ) -> Vec<Result<Answer>> {
         let ids: Vec<String> = chunk.iter().map(|&i| refs[i].path.clone()).collect();
-        let call = self
-            .sm
-            .batch_get_secret_value()
-            .set_secret_id_list(Some(ids.clone()))
-            .send();
-        let output = match tokio::time::timeout_at(deadline, call).await {
+        let call = || {
+            self.sm
+                .batch_get_secret_value()
+                .set_secret_id_list(Some(ids.clone()))
+                .send()
+        };
+        let output = match self.through_throttling(call, deadline).await {
             Ok(Ok(output)) => output,
             Ok(Err(e)) => {
                 return chunk
@@ -357,15 +367,46 @@ impl Client {
         answers_of_batch(refs, chunk, output)
     }
 
+    /// Makes the call, and makes it again while Secrets Manager throttles it
+    /// (`ThrottlingException` after the SDK's own attempts), after full jitter, up
+    /// to [`Client::throttled_retries`] times and while the deadline allows: a fleet
+    /// starting at once gets through as it does with the other stores. `Err` when
+    /// the deadline passed.
+    async fn through_throttling<T, E, F, Fut>(
+        &self,
+        call: F,
+        deadline: Instant,
+    ) -> Result<Result<T, SdkError<E, HttpResponse>>, tokio::time::error::Elapsed>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata,
+    {
+        let mut throttled = 0;
+        loop {
+            let outcome = tokio::time::timeout_at(deadline, call()).await?;
+            let again = matches!(&outcome, Err(SdkError::ServiceError(e))
+                if e.err().code() == Some("ThrottlingException"))
+                && throttled < self.throttled_retries;
+            let pause = crate::jitter::full_jitter(throttled);
+            if !again || Instant::now() + pause >= deadline {
+                return Ok(outcome);
+            }
+            tokio::time::sleep(pause).await;
+            throttled += 1;
+        }
+    }
+
     async fn single(&self, r: &RemoteRef, deadline: Instant) -> Result<Answer> {
-        let call = self
-            .sm
-            .get_secret_value()
-            .secret_id(&r.path)
-            .set_version_stage(r.stage.clone())
-            .set_version_id(r.version_id.clone())
-            .send();
-        match tokio::time::timeout_at(deadline, call).await {
+        let call = || {
+            self.sm
+                .get_secret_value()
+                .secret_id(&r.path)
+                .set_version_stage(r.stage.clone())
+                .set_version_id(r.version_id.clone())
+                .send()
+        };
+        match self.through_throttling(call, deadline).await {
             Ok(Ok(output)) => into_answer(
                 r,
                 output.secret_string,
