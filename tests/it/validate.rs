@@ -356,3 +356,62 @@ fn a_number_failure_is_reported_once_and_ports_are_strict() {
         ]
     );
 }
+
+/// Every format the README names is a name the config takes, and checks what it
+/// says: a valid sample passes under each, and a value of the wrong shape fails.
+#[test]
+fn every_named_format_is_taken_by_its_name() {
+    let samples = [
+        ("stripe-secret-key", "sk_test_4eC39HqLyjWDarjtT1zdp7dc"),
+        ("stripe-publishable-key", "pk_test_TYooMQauvdEDq54NiTphI7jx"),
+        ("stripe-webhook-secret", "whsec_5fbd0c3a7e4b4f2c9a1d8e6b"),
+        ("url", "https://example.com/path"),
+        ("postgres-url", "postgres://u:pw@db:5432/app"),
+        ("database-url", "mysql://u@h/db"),
+        ("redis-url", "redis://cache:6379/0"),
+        ("email", "ops@example.com"),
+        ("int", "-42"),
+        ("number", "0.15"),
+        ("bool", "yes"),
+        ("port", "8000"),
+        ("base64", "aGVsbG8="),
+        ("hex", "deadBEEF"),
+        ("fernet-key", "cw_0x689RpI-jtRR7oE8h_eQsKImvJapLeSbXpwF4e4="),
+        (
+            "django-secret-key",
+            "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8o9p0z1x2c3v4b5n6m7",
+        ),
+        ("aws-access-key-id", "AKIAIOSFODNN7EXAMPLE"),
+        (
+            "pem-private-key",
+            "\"-----BEGIN PRIVATE KEY-----\\nMIIBVQIBADANBgkqhkiG9w0BAQEFAASC\\n-----END PRIVATE KEY-----\\n\"",
+        ),
+        ("jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"),
+    ];
+    let mut config = String::new();
+    let mut good = String::new();
+    let mut bad = String::new();
+    for (i, (format, value)) in samples.iter().enumerate() {
+        config.push_str(&format!("[vars.V{i}]\nformat = \"{format}\"\n"));
+        good.push_str(&format!("V{i}={value}\n"));
+        bad.push_str(&format!("V{i}=@not-this-shape@\n"));
+    }
+    Test::new()
+        .file("secretrun.toml", &config)
+        .file(".env", &good)
+        .args(["check", "--pure"])
+        .run()
+        .success();
+    let run = Test::new()
+        .file("secretrun.toml", &config)
+        .file(".env", &bad)
+        .args(["check", "--pure", "--format", "json"])
+        .run();
+    run.status(65);
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["errors"].as_array().unwrap().len(),
+        samples.len(),
+        "each format refuses the wrong shape"
+    );
+}
