@@ -33,6 +33,7 @@ pub fn run_all(backend: &dyn Backend, tag: &str) {
     plain_value(backend, tag);
     json_object(backend, tag);
     missing_key(backend, tag);
+    implied_key(backend, tag);
     missing_secret(backend, tag);
     denied(backend, tag);
     unreachable(backend, tag);
@@ -288,6 +289,38 @@ fn missing_key(b: &dyn Backend, tag: &str) {
         .no_canary()
         .stdout_is("")
         .stderr_is(&format!("error: `{source}#absent` has no key `absent`\n"));
+}
+
+/// `API_TOKEN=REF` in a dotenv file, without `#KEY`: the key named as the variable,
+/// else the only key there is; a secret of several keys, none of that name, is an
+/// error that says to pick one.
+fn implied_key(b: &dyn Backend, tag: &str) {
+    let (named, only, several) = (
+        format!("{tag}-named"),
+        format!("{tag}-only"),
+        format!("{tag}-several"),
+    );
+    b.put(&named, json!({ "API_TOKEN": "by-name", "OTHER": "x" }));
+    b.put(&only, json!({ "value": "the-only-one" }));
+    b.put(&several, json!({ "a": CANARY, "b": CANARY }));
+    let dotenv = format!("API_TOKEN={}\nSOLE={}\n", b.source(&named), b.source(&only));
+    let run = b
+        .allowed(Test::new().file(".env", dotenv))
+        .args(["--pure", "--", "env", "-0"])
+        .run();
+    run.success();
+    let env = run.env0();
+    assert_eq!(
+        (&env["API_TOKEN"][..], &env["SOLE"][..]),
+        ("by-name", "the-only-one")
+    );
+    b.allowed(Test::new().file(".env", format!("PICK={}\n", b.source(&several))))
+        .args(["--", "echo", "RAN"])
+        .run()
+        .status(78)
+        .no_canary()
+        .stdout_is("")
+        .stderr_has("holds 2 keys and none is `PICK`: pick one with `#KEY`");
 }
 
 fn missing_secret(b: &dyn Backend, tag: &str) {
