@@ -864,3 +864,64 @@ fn fresh_credentials_that_fail_validation_are_never_run() {
         assert!(revoked.contains(&id), "{id} was not revoked: {revoked:?}");
     }
 }
+
+/// A renewal that fails for want of Vault (503s) is tried again, and said once;
+/// when it goes through, the command runs on. Lease messages start with
+/// `secretrun: lease:` and name the reference, never the lease id, the user or the
+/// password.
+#[test]
+fn a_renewal_that_fails_for_want_of_vault_is_tried_again_and_said_once() {
+    let (renewed_tx, renewed) = std::sync::mpsc::channel::<()>();
+    let renewed_tx = std::sync::Mutex::new(renewed_tx);
+    let renewals = std::sync::atomic::AtomicUsize::new(0);
+    let vault = crate::stub::serve(move |request| {
+        if request.header("x-vault-token") != Some("t") {
+            return (403, r#"{"errors":["permission denied"]}"#.into());
+        }
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v1/sys/internal/ui/mounts/database/creds/app") => (
+                200,
+                r#"{"data":{"path":"database/","type":"database"}}"#.into(),
+            ),
+            ("GET", "/v1/database/creds/app") => (
+                200,
+                r#"{"lease_id":"database/creds/app/LEASE-ID-7f3","lease_duration":10,"renewable":true,"data":{"username":"user-CANARY-9","password":"pw-CANARY-9"}}"#.into(),
+            ),
+            ("PUT", "/v1/sys/leases/renew") => {
+                // Two renewals' worth of 503s (each renewal is tried 1 + 2 times).
+                if renewals.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 6 {
+                    return (503, r#"{"errors":["Vault is sealed"]}"#.into());
+                }
+                let _ = renewed_tx.lock().unwrap().send(());
+                (
+                    200,
+                    r#"{"lease_id":"database/creds/app/LEASE-ID-7f3","lease_duration":10,"renewable":true}"#.into(),
+                )
+            }
+            ("PUT", "/v1/sys/leases/revoke") => (204, String::new()),
+            _ => (404, r#"{"errors":[]}"#.into()),
+        }
+    });
+    let test = Test::new()
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "t")
+        .args(["--from", "vault://database/creds/app"]);
+    let started = spawn(&test, &["--", "sh", "-c", "echo started; exec sleep 60"]);
+    assert_eq!(started.line(Duration::from_secs(30)), "started");
+    renewed
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the renewal never went through");
+    let (status, stderr) = started.terminate();
+    assert_eq!(status, Some(143), "{}", redact(&stderr));
+    let failures: Vec<&str> = stderr.lines().filter(|l| l.contains("renewing")).collect();
+    assert_eq!(failures.len(), 1, "said once: {}", redact(&stderr));
+    assert!(
+        failures[0].starts_with("secretrun: lease: ")
+            && failures[0].contains("`vault://database/creds/app`"),
+        "{}",
+        failures[0]
+    );
+    for hidden in ["LEASE-ID", "CANARY"] {
+        assert!(!stderr.contains(hidden), "a lease message holds {hidden}");
+    }
+}
