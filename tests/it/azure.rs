@@ -808,3 +808,33 @@ fn two_round_trips_for_one_secret_or_twenty() {
         );
     }
 }
+
+/// A PKCS #12 certificate (its password set) is refused with the `openssl` line
+/// that converts it, and an authority that is plain http off loopback is refused:
+/// both 78.
+#[test]
+fn a_pkcs12_certificate_and_a_plain_http_authority_are_refused() {
+    let s = servers();
+    Test::new()
+        .file("cert.pfx", "not read")
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_CERTIFICATE_PATH", "cert.pfx")
+        .env("AZURE_CLIENT_CERTIFICATE_PASSWORD", "pfx-CANARY-pass")
+        .env("AZURE_AUTHORITY_HOST", s.login.url())
+        .args(["--from", &format!("{}?as=X", s.source("any")), "--", "true"])
+        .run()
+        .status(78)
+        .no_canary()
+        .stderr_has("openssl pkcs12 -in cert.pfx -nodes -out cert.pem");
+    Test::new()
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", CLIENT_SECRET)
+        .env("AZURE_AUTHORITY_HOST", "http://login.example.com")
+        .args(["--from", "azure-kv://my-vault/db?as=X", "--", "true"])
+        .run()
+        .status(78)
+        .no_canary()
+        .stderr_has("AZURE_AUTHORITY_HOST `http://login.example.com` is not an https:// address");
+}
