@@ -259,8 +259,14 @@ impl Manager {
             }
         };
         if !v.enabled {
+            // A version not enabled is disabled, or destroyed (named so here).
+            let state = if secret.starts_with("destroyed") {
+                "DESTROYED"
+            } else {
+                "DISABLED"
+            };
             let message = format!(
-                "Secret Version [projects/1/secrets/{secret}/versions/{n}] is in DISABLED state."
+                "Secret Version [projects/1/secrets/{secret}/versions/{n}] is in {state} state."
             );
             return google_error(400, "FAILED_PRECONDITION", &message);
         }
@@ -495,6 +501,15 @@ fn a_disabled_version_and_a_damaged_payload_are_refused() {
         .no_canary()
         .stdout_is("")
         .stderr_has("version `latest` is disabled");
+    s.state
+        .put("destroyed-one", CANARY.as_bytes(), false, false);
+    s.allowed(Test::new())
+        .args(reads_x(&s.source("destroyed-one")))
+        .run()
+        .status(78)
+        .no_canary()
+        .stdout_is("")
+        .stderr_has("version `latest` is destroyed");
     s.state.put("damaged", CANARY.as_bytes(), true, true);
     let run = s
         .allowed(Test::new())
