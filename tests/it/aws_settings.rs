@@ -366,3 +366,89 @@ fn throttling_is_waited_out_unless_the_user_chose_the_attempts() {
     .stderr_has("ThrottlingException");
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+/// Off EC2 secretrun gives the SDK its chains without the metadata service; the
+/// container's and the web identity's credentials are in them: ECS's endpoint
+/// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, a loopback one here) and EKS's role
+/// (`AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN`, exchanged at STS). Each
+/// launch's call is signed with the key those gave.
+#[test]
+fn container_and_web_identity_credentials_are_in_the_chain_off_ec2() {
+    let container = stub::serve(|request| {
+        if request.path != "/creds" {
+            return (404, "{}".into());
+        }
+        let creds = json!({
+            "AccessKeyId": "ASIACONTAINER0000000",
+            "SecretAccessKey": "container-secret",
+            "Token": "container-session",
+            "Expiration": "2099-01-01T00:00:00Z",
+        });
+        (200, creds.to_string())
+    });
+    let signed_by = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = signed_by.clone();
+    let store = stub::serve_with_body(move |request, body| {
+        // STS's query protocol: AssumeRoleWithWebIdentity with the file's token.
+        if body.contains("Action=AssumeRoleWithWebIdentity") {
+            let ok = body.contains("WebIdentityToken=web-identity-jwt")
+                && body.contains("RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Freader");
+            if !ok {
+                return (
+                    400,
+                    "<ErrorResponse><Error><Code>InvalidParameter</Code></Error></ErrorResponse>"
+                        .into(),
+                );
+            }
+            return (200, "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>ASIAWEBIDENTITY00000</AccessKeyId><SecretAccessKey>web-secret</SecretAccessKey><SessionToken>web-session</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/reader/s</Arn><AssumedRoleId>AROA0000:s</AssumedRoleId></AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>".into());
+        }
+        if let Some(refusal) = stub::aws_checks(request, "BatchGetSecretValue") {
+            return refusal;
+        }
+        let auth = request.header("authorization").unwrap_or("").to_owned();
+        seen.lock().unwrap().push(auth);
+        let values = [
+            json!({"Name": "app", "ARN": "arn:aws:secretsmanager:us-east-1:1:secret:app-AbCdEf", "SecretString": "{\"K\":\"v\"}"}),
+        ];
+        (
+            200,
+            json!({"SecretValues": values, "Errors": []}).to_string(),
+        )
+    });
+    let base = |test: Test| {
+        test.env("AWS_ENDPOINT_URL", store.url())
+            .env("AWS_REGION", "us-east-1")
+    };
+    fetch(
+        base(Test::new()).env(
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+            format!("{}/creds", container.url()),
+        ),
+        "aws-sm://app",
+    )
+    .success()
+    .no_canary();
+    let test = Test::new().file("token", "web-identity-jwt");
+    let token = test.dir().join("token");
+    fetch(
+        base(test)
+            .env("AWS_WEB_IDENTITY_TOKEN_FILE", &token)
+            .env("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/reader")
+            .env("AWS_ROLE_SESSION_NAME", "s"),
+        "aws-sm://app",
+    )
+    .success()
+    .no_canary();
+    let signed_by = signed_by.lock().unwrap();
+    assert_eq!(signed_by.len(), 2, "{signed_by:?}");
+    assert!(
+        signed_by[0].contains("Credential=ASIACONTAINER0000000/"),
+        "{}",
+        signed_by[0]
+    );
+    assert!(
+        signed_by[1].contains("Credential=ASIAWEBIDENTITY00000/"),
+        "{}",
+        signed_by[1]
+    );
+}
