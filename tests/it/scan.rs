@@ -222,6 +222,9 @@ fn ignored_hidden_and_binary_files_are_skipped_unless_asked() {
     let line = format!("k = \"{CANARY}\"\n");
     write(&test, "build/out.js", &line);
     write(&test, ".gitignore", ".env\nbuild/\n");
+    // ripgrep's own ignore file is respected too.
+    write(&test, "vendor/lib.js", &line);
+    write(&test, ".ignore", "vendor/\n");
     write(&test, ".hidden/conf", &line);
     write(&test, "blob.bin", &format!("\0\0{line}"));
     let (code, doc) = scan(&test, &[]);
