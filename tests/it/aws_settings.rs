@@ -452,3 +452,20 @@ fn container_and_web_identity_credentials_are_in_the_chain_off_ec2() {
         signed_by[1]
     );
 }
+
+/// A redirect from the endpoint is not followed: the signed request would go with
+/// it.
+#[test]
+fn a_redirect_is_not_followed() {
+    let elsewhere = stub::serve(|_| (200, "{}".into()));
+    let to = elsewhere.url();
+    let redirecting = stub::serve(move |request| (307, format!("{to}{}", request.path)));
+    let run = fetch(aws(Test::new(), &redirecting.url()), "aws-sm://app");
+    assert_ne!(run.status, Some(0), "{}", run.stderr);
+    run.no_canary();
+    assert!(!redirecting.requests.lock().unwrap().is_empty());
+    assert!(
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "the redirect was followed"
+    );
+}

@@ -794,3 +794,24 @@ fn one_wave_of_reads_for_one_secret_or_twenty() {
         assert_eq!(waves(reads), 1, "{count} secrets: one wave of reads");
     }
 }
+
+/// A redirect from Secret Manager is not followed: the token would go with it.
+#[test]
+fn a_redirect_is_not_followed() {
+    let s = servers();
+    let elsewhere = stub::serve(|_| (200, "{}".into()));
+    let to = elsewhere.url();
+    let redirecting = stub::serve(move |request| (302, format!("{to}{}", request.path)));
+    s.allowed(Test::new())
+        .env("SECRETRUN_GCP_ENDPOINT", redirecting.url())
+        .args(reads_x(&s.source("anything")))
+        .run()
+        .status(78)
+        .no_canary()
+        .stderr_has("answered 302");
+    assert_eq!(redirecting.requests.lock().unwrap().len(), 1);
+    assert!(
+        elsewhere.requests.lock().unwrap().is_empty(),
+        "the redirect was followed"
+    );
+}
