@@ -170,6 +170,20 @@ pub struct Answer {
 /// asked again until the deadline, but never more than this often by one request.
 pub const THROTTLED_RETRIES: u32 = 12;
 
+/// How long a request throttled `throttled` times already waits before it is sent
+/// again: the store's `Retry-After` plus full jitter. `None` when it is not sent
+/// again: `limit` reached, or the wait would pass the deadline (the throttling
+/// is then the answer, at once).
+pub fn throttled_pause(
+    throttled: u32,
+    limit: u32,
+    retry_after: Option<Duration>,
+    deadline: Instant,
+) -> Option<Duration> {
+    let pause = retry_after.unwrap_or_default() + crate::jitter::full_jitter(throttled);
+    (throttled < limit && Instant::now() + pause < deadline).then_some(pause)
+}
+
 /// As [`send`], but an unwanted status that is not retried (or no longer) comes
 /// back as an answer with its body.
 ///
@@ -195,11 +209,11 @@ pub async fn exchange(
         let error = match tokio::time::timeout_at(deadline, request.send()).await {
             Err(_) => return Err(HttpError::Unreachable(LATE.into())),
             Ok(Ok(resp)) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
-                let pause =
-                    retry_after(&resp).unwrap_or_default() + crate::jitter::full_jitter(throttled);
-                if throttled >= THROTTLED_RETRIES || Instant::now() + pause >= deadline {
+                let told = retry_after(&resp);
+                let Some(pause) = throttled_pause(throttled, THROTTLED_RETRIES, told, deadline)
+                else {
                     return read_answer(resp).await;
-                }
+                };
                 drop(resp);
                 tokio::time::sleep(pause).await;
                 throttled += 1;
@@ -227,7 +241,7 @@ pub async fn exchange(
                 HttpError::Unreachable(format!("is unreachable: {}", chain(&e.without_url())))
             }
         };
-        let pause = backoff(attempt).max(wait.unwrap_or_default());
+        let pause = crate::jitter::backoff(attempt).max(wait.unwrap_or_default());
         if !error.retryable() || attempt >= retry.max_retries || Instant::now() + pause >= deadline
         {
             return Err(error);
@@ -296,29 +310,9 @@ async fn read_capped(
     Ok(body)
 }
 
-/// 100 ms doubling per attempt, up to 2 s, with full jitter so that many clients
-/// retrying at once spread out.
-pub fn backoff(attempt: u32) -> Duration {
-    let ceiling = Duration::from_millis(100)
-        .saturating_mul(1 << attempt.min(5))
-        .min(Duration::from_secs(2));
-    let nanos = ceiling.as_nanos() as u64;
-    Duration::from_nanos(nanos / 2 + crate::jitter::random_u64() % (nanos / 2 + 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_grows_with_jitter_and_a_cap() {
-        for attempt in 0..10 {
-            let b = backoff(attempt);
-            let ceiling =
-                Duration::from_millis(100 * (1 << attempt.min(5))).min(Duration::from_secs(2));
-            assert!(b >= ceiling / 2 && b <= ceiling, "{attempt}: {b:?}");
-        }
-    }
 
     #[test]
     fn statuses_map_to_exit_kinds() {

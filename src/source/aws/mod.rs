@@ -24,7 +24,7 @@ use crate::error::{Failure, Kind, chain, fail};
 use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretValue};
 
-use crate::source::http::{LATE, THROTTLED_RETRIES};
+use crate::source::http::{LATE, THROTTLED_RETRIES, throttled_pause};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
@@ -134,17 +134,24 @@ fn check_credentials(env: ParentEnv<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Whether the parent's environment sets any of these, not empty: an AWS setting
+/// there beats `[aws]`, and the user's retry settings beat secretrun's.
+fn any_set(env: ParentEnv<'_>, names: &[&str]) -> bool {
+    names
+        .iter()
+        .any(|name| env(name).is_some_and(|v| !v.is_empty()))
+}
+
 /// `[aws] profile`, unless the environment names one (`AWS_PROFILE`).
 fn file_profile<'f>(file: &'f FileSettings, env: ParentEnv<'_>) -> Option<&'f str> {
-    let set = env("AWS_PROFILE").is_some_and(|v| !v.is_empty());
-    file.profile.as_deref().filter(|_| !set)
+    let by_env = any_set(env, &["AWS_PROFILE"]);
+    file.profile.as_deref().filter(|_| !by_env)
 }
 
 /// `[aws] region`, unless the environment names one (`AWS_REGION`,
 /// `AWS_DEFAULT_REGION`).
 fn file_region<'f>(file: &'f FileSettings, env: ParentEnv<'_>) -> Option<&'f str> {
-    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
-    let by_env = set("AWS_REGION") || set("AWS_DEFAULT_REGION");
+    let by_env = any_set(env, &["AWS_REGION", "AWS_DEFAULT_REGION"]);
     file.region.as_deref().filter(|_| !by_env)
 }
 
@@ -155,7 +162,6 @@ fn with_file_settings(
     file: &FileSettings,
     env: ParentEnv<'_>,
 ) -> Result<aws_config::ConfigLoader> {
-    let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
     if let Some(profile) = file_profile(file, env) {
         loader = loader.profile_name(profile);
     }
@@ -163,8 +169,10 @@ fn with_file_settings(
         loader = loader.region(aws_config::Region::new(region.to_owned()));
     }
     if let Some(endpoint) = &file.endpoint
-        && !set("AWS_ENDPOINT_URL")
-        && !set("AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        && !any_set(
+            env,
+            &["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_SECRETS_MANAGER"],
+        )
     {
         // Every request carries the access key id and any session token: a
         // project's file may not send them to a host the user did not choose.
@@ -293,9 +301,7 @@ impl Client {
                 let region = config.region().map_or("", |r| r.as_ref());
                 format!("https://secretsmanager.{region}.amazonaws.com")
             });
-        let chosen = ["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]
-            .iter()
-            .any(|name| env(name).is_some_and(|v| !v.is_empty()));
+        let chosen = any_set(env, &["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]);
         Ok(Client {
             sm: aws_sdk_secretsmanager::Client::new(&config),
             throttled_retries: if chosen { 0 } else { THROTTLED_RETRIES },
@@ -385,13 +391,14 @@ impl Client {
         let mut throttled = 0;
         loop {
             let outcome = tokio::time::timeout_at(deadline, call()).await?;
-            let again = matches!(&outcome, Err(SdkError::ServiceError(e))
-                if e.err().code() == Some("ThrottlingException"))
-                && throttled < self.throttled_retries;
-            let pause = crate::jitter::full_jitter(throttled);
-            if !again || Instant::now() + pause >= deadline {
+            let is_throttled = matches!(&outcome, Err(SdkError::ServiceError(e))
+                if e.err().code() == Some("ThrottlingException"));
+            let pause = is_throttled
+                .then(|| throttled_pause(throttled, self.throttled_retries, None, deadline))
+                .flatten();
+            let Some(pause) = pause else {
                 return Ok(outcome);
-            }
+            };
             tokio::time::sleep(pause).await;
             throttled += 1;
         }
