@@ -79,6 +79,12 @@ impl Method {
             .map(|(_, m)| *m)
     }
 
+    /// The methods' names, for the message that refuses another.
+    fn choices() -> String {
+        let names: Vec<&str> = Self::NAMES.iter().map(|(n, _)| *n).collect();
+        names.join(", ")
+    }
+
     fn name(self) -> &'static str {
         Self::NAMES
             .iter()
@@ -94,9 +100,10 @@ impl Method {
     {
         let text: String = Deserialize::deserialize(deserializer)?;
         Method::parse(&text).map(Some).ok_or_else(|| {
-            serde::de::Error::custom(
-                "`[vault] auth` is not a Vault auth method (token, approle, jwt, kubernetes)",
-            )
+            serde::de::Error::custom(format!(
+                "`[vault] auth` is not a Vault auth method ({})",
+                Method::choices()
+            ))
         })
     }
 }
@@ -328,8 +335,9 @@ fn resolve_auth(file: &FileSettings, env: &Env) -> Result<Auth> {
             Failure::new(
                 Kind::Config,
                 format!(
-                    "SECRETRUN_VAULT_AUTH `{}` is not a Vault auth method (token, approle, jwt, kubernetes)",
-                    Escaped(&text)
+                    "SECRETRUN_VAULT_AUTH `{}` is not a Vault auth method ({})",
+                    Escaped(&text),
+                    Method::choices()
                 ),
             )
         })?,
