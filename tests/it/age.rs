@@ -615,35 +615,24 @@ fn check_warns_of_a_plain_file_with_live_keys_that_git_would_commit() {
         .no_canary()
         .stderr_is("")
         .stdout_has("`.env` holds live keys (STRIPE_SECRET_KEY) in plain text");
-    std::fs::write(test.dir().join(".gitignore"), "/.env\n").unwrap();
-    let run = test.run();
-    run.success();
-    assert!(
-        !run.stdout.contains("in plain text"),
-        "an ignored file was warned of"
-    );
-    // The repository's exclude file and the user's global one keep it out too.
-    std::fs::remove_file(test.dir().join(".gitignore")).unwrap();
-    let exclude = test.dir().join(".git/info/exclude");
-    std::fs::write(&exclude, "# git's own comment\n/.env\n").unwrap();
-    let run = test.run();
-    run.success();
-    assert!(
-        !run.stdout.contains("in plain text"),
-        "a file .git/info/exclude ignores was warned of"
-    );
-    std::fs::remove_file(&exclude).unwrap();
-    // HOME is the test's directory: its `.config/git/ignore` is the global file.
-    let global = test.dir().join(".config/git/ignore");
-    std::fs::create_dir_all(global.parent().unwrap()).unwrap();
-    std::fs::write(&global, ".env\n").unwrap();
-    let run = test.run();
-    run.success();
-    assert!(
-        !run.stdout.contains("in plain text"),
-        "a file the global excludes file ignores was warned of"
-    );
-    std::fs::remove_file(&global).unwrap();
+    // Each ignore file keeps it out, alone: .gitignore, the repository's exclude
+    // file, and the user's global one (HOME is the test's directory).
+    for (file, rule) in [
+        (".gitignore", "/.env\n"),
+        (".git/info/exclude", "# git's own comment\n/.env\n"),
+        (".config/git/ignore", ".env\n"),
+    ] {
+        let path = test.dir().join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, rule).unwrap();
+        let run = test.run();
+        run.success();
+        assert!(
+            !run.stdout.contains("in plain text"),
+            "a file {file} ignores was warned of"
+        );
+        std::fs::remove_file(&path).unwrap();
+    }
     test.run().success().stdout_has("in plain text");
     // An encrypted file is never warned of.
     let (identity, recipient) = age_keygen(test.dir(), "id.txt");

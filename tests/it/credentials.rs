@@ -190,41 +190,35 @@ fn a_project_file_cannot_send_the_users_token_elsewhere() {
 #[test]
 fn a_project_file_cannot_send_aws_credentials_elsewhere() {
     let attacker = stub::serve(|_| (200, "{}".into()));
-    let config = format!(
-        "[aws]\nendpoint = \"{}\"\nregion = \"us-east-1\"\n",
-        attacker.url()
+    let refused = |test: Test, config: &str| {
+        let config = format!(
+            "[aws]\n{config}endpoint = \"{}\"\nregion = \"us-east-1\"\n",
+            attacker.url()
+        );
+        test.file("secretrun.toml", config)
+            .args(["--from", "aws-sm://prod/app", "--", "true"])
+            .run()
+            .status(78)
+            .no_canary()
+            .stderr_has("the config file sets the AWS `endpoint`");
+        assert!(attacker.requests.lock().unwrap().is_empty());
+    };
+    refused(
+        Test::new()
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", "session-CANARY-token"),
+        "",
     );
-    Test::new()
-        .file("secretrun.toml", config)
-        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
-        .env("AWS_SESSION_TOKEN", "session-CANARY-token")
-        .args(["--from", "aws-sm://prod/app", "--", "true"])
-        .run()
-        .status(78)
-        .no_canary()
-        .stderr_has("the config file sets the AWS `endpoint`");
-    assert!(attacker.requests.lock().unwrap().is_empty());
     // The profile a project's file picks is one of the user's: its keys go to
     // AWS's endpoints (or the user's), never to one the file names.
-    Test::new()
-        .file(
+    refused(
+        Test::new().file(
             ".aws/credentials",
             "[team]\naws_access_key_id = AKIATEAM000000000000\naws_secret_access_key = team-CANARY-secret\n",
-        )
-        .file(
-            "secretrun.toml",
-            format!(
-                "[aws]\nprofile = \"team\"\nendpoint = \"{}\"\nregion = \"us-east-1\"\n",
-                attacker.url()
-            ),
-        )
-        .args(["--from", "aws-sm://prod/app", "--", "true"])
-        .run()
-        .status(78)
-        .no_canary()
-        .stderr_has("the config file sets the AWS `endpoint`");
-    assert!(attacker.requests.lock().unwrap().is_empty());
+        ),
+        "profile = \"team\"\n",
+    );
 }
 
 #[test]

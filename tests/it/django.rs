@@ -425,17 +425,7 @@ fn validate_secrets_fails_when_a_key_could_not_be_probed() {
 #[test]
 fn validate_secrets_passes_no_value_in_argv() {
     let env = django_env(&[("STRIPE_SECRET_KEY", CANARY)]);
-    let out = std::process::Command::new("strace")
-        .args([
-            "-f",
-            "-qq",
-            "-e",
-            "trace=execve",
-            "-e",
-            "signal=none",
-            "-s",
-            "4096",
-        ])
+    let out = crate::trace::strace_command(crate::trace::EXECS)
         .arg(python())
         .arg(project().join("manage.py"))
         .arg("validate_secrets")
@@ -444,7 +434,7 @@ fn validate_secrets_passes_no_value_in_argv() {
         .output()
         .unwrap();
     let trace = String::from_utf8_lossy(&out.stderr);
-    let calls: Vec<&str> = trace.lines().filter(|l| l.contains("execve(")).collect();
+    let calls = crate::trace::execs(&trace);
     assert!(
         calls.iter().any(|l| l.contains("\"check\"")),
         "secretrun check was not traced: {calls:#?}"

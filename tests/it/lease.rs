@@ -664,15 +664,13 @@ fn as_pid_1_a_lease_keeps_init_and_only_exec_gives_it_up() {
     db.revoke_all();
 }
 
-/// A Vault stub with a database engine: the first read of `database/creds/app` gives
-/// credentials under a lease of `seconds` that is not renewable; every later read,
-/// and every revocation, hangs (a store that stopped answering). `hung` hears of
-/// each hanging request (its path) as it starts.
-fn stopped_store(seconds: u64) -> (crate::stub::Stub, std::sync::mpsc::Receiver<String>) {
-    let (tx, hung) = std::sync::mpsc::channel();
-    let tx = std::sync::Mutex::new(tx);
-    let reads = std::sync::atomic::AtomicUsize::new(0);
-    let vault = crate::stub::serve(move |request| {
+/// A Vault stub with a database engine at `database/`, for the token `t`: 403
+/// without it, the mount lookup of `database/creds/app` answered, and every other
+/// request handed with its body to `answer` (404 where that has none).
+fn database_vault(
+    answer: impl Fn(&crate::stub::Request, &str) -> Option<(u16, String)> + Send + Sync + 'static,
+) -> crate::stub::Stub {
+    crate::stub::serve_with_body(move |request, body| {
         if request.header("x-vault-token") != Some("t") {
             return (403, r#"{"errors":["permission denied"]}"#.into());
         }
@@ -682,25 +680,38 @@ fn stopped_store(seconds: u64) -> (crate::stub::Stub, std::sync::mpsc::Receiver<
                 r#"{"data":{"path":"database/","type":"database"}}"#.into(),
             );
         }
+        answer(request, body).unwrap_or_else(|| (404, r#"{"errors":[]}"#.into()))
+    })
+}
+
+/// A Vault stub with a database engine: the first read of `database/creds/app` gives
+/// credentials under a lease of `seconds` that is not renewable; every later read,
+/// and every revocation, hangs (a store that stopped answering). `hung` hears of
+/// each hanging request (its path) as it starts.
+fn stopped_store(seconds: u64) -> (crate::stub::Stub, std::sync::mpsc::Receiver<String>) {
+    let (tx, hung) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let reads = std::sync::atomic::AtomicUsize::new(0);
+    let vault = database_vault(move |request, _| {
         let first_read = request.method == "GET"
             && request.path == "/v1/database/creds/app"
             && reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0;
         if first_read {
-            return (
+            return Some((
                 200,
                 format!(
                     r#"{{"lease_id":"database/creds/app/1","lease_duration":{seconds},"renewable":false,"data":{{"username":"u","password":"pw-CANARY"}}}}"#
                 ),
-            );
+            ));
         }
         let known = request.path == "/v1/database/creds/app"
             || (request.method == "PUT" && request.path == "/v1/sys/leases/revoke");
         if !known {
-            return (404, r#"{"errors":[]}"#.into());
+            return None;
         }
         let _ = tx.lock().unwrap().send(request.path.clone());
         std::thread::sleep(Duration::from_secs(600));
-        (500, "{}".into())
+        Some((500, "{}".into()))
     });
     (vault, hung)
 }
@@ -785,15 +796,8 @@ fn fresh_credentials_that_fail_validation_are_never_run() {
     let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let revoked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let (counting, revoking) = (reads.clone(), revoked.clone());
-    let vault = crate::stub::serve_with_body(move |request, body| {
-        if request.header("x-vault-token") != Some("t") {
-            return (403, r#"{"errors":["permission denied"]}"#.into());
-        }
-        match (request.method.as_str(), request.path.as_str()) {
-            ("GET", "/v1/sys/internal/ui/mounts/database/creds/app") => (
-                200,
-                r#"{"data":{"path":"database/","type":"database"}}"#.into(),
-            ),
+    let vault = database_vault(move |request, body| {
+        Some(match (request.method.as_str(), request.path.as_str()) {
             ("GET", "/v1/database/creds/app") => {
                 let n = counting.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 let user = if n == 1 {
@@ -814,8 +818,8 @@ fn fresh_credentials_that_fail_validation_are_never_run() {
                 revoking.lock().unwrap().push(id);
                 (204, String::new())
             }
-            _ => (404, r#"{"errors":[]}"#.into()),
-        }
+            _ => return None,
+        })
     });
     let test = Test::new()
         .file(
@@ -874,15 +878,8 @@ fn a_renewal_that_fails_for_want_of_vault_is_tried_again_and_said_once() {
     let (renewed_tx, renewed) = std::sync::mpsc::channel::<()>();
     let renewed_tx = std::sync::Mutex::new(renewed_tx);
     let renewals = std::sync::atomic::AtomicUsize::new(0);
-    let vault = crate::stub::serve(move |request| {
-        if request.header("x-vault-token") != Some("t") {
-            return (403, r#"{"errors":["permission denied"]}"#.into());
-        }
-        match (request.method.as_str(), request.path.as_str()) {
-            ("GET", "/v1/sys/internal/ui/mounts/database/creds/app") => (
-                200,
-                r#"{"data":{"path":"database/","type":"database"}}"#.into(),
-            ),
+    let vault = database_vault(move |request, _| {
+        Some(match (request.method.as_str(), request.path.as_str()) {
             ("GET", "/v1/database/creds/app") => (
                 200,
                 r#"{"lease_id":"database/creds/app/LEASE-ID-7f3","lease_duration":10,"renewable":true,"data":{"username":"user-CANARY-9","password":"pw-CANARY-9"}}"#.into(),
@@ -890,7 +887,7 @@ fn a_renewal_that_fails_for_want_of_vault_is_tried_again_and_said_once() {
             ("PUT", "/v1/sys/leases/renew") => {
                 // Two renewals' worth of 503s (each renewal is tried 1 + 2 times).
                 if renewals.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 6 {
-                    return (503, r#"{"errors":["Vault is sealed"]}"#.into());
+                    return Some((503, r#"{"errors":["Vault is sealed"]}"#.into()));
                 }
                 let _ = renewed_tx.lock().unwrap().send(());
                 (
@@ -899,8 +896,8 @@ fn a_renewal_that_fails_for_want_of_vault_is_tried_again_and_said_once() {
                 )
             }
             ("PUT", "/v1/sys/leases/revoke") => (204, String::new()),
-            _ => (404, r#"{"errors":[]}"#.into()),
-        }
+            _ => return None,
+        })
     });
     let test = Test::new()
         .env("VAULT_ADDR", vault.url())

@@ -598,23 +598,12 @@ fn no_value_reaches_the_argv_of_scans_git_calls() {
     write(&test, "app/more.py", &format!("PW = \"{DB_PASSWORD}\"\n"));
     git(test.dir(), &["add", "app/more.py"]);
     for mode in ["--history", "--staged"] {
-        let output = crate::trace::run_traced(
-            &test,
-            &[
-                "-v",
-                "-e",
-                "trace=execve",
-                "-e",
-                "signal=none",
-                "-s",
-                "4096",
-            ],
-            &["scan", mode, "--format", "json"],
-            &[],
-        );
+        let options = [&["-v"][..], crate::trace::EXECS].concat();
+        let output =
+            crate::trace::run_traced(&test, &options, &["scan", mode, "--format", "json"], &[]);
         assert_eq!(output.status.code(), Some(1), "{mode}: nothing found");
         let trace = String::from_utf8_lossy(&output.stderr);
-        let calls: Vec<&str> = trace.lines().filter(|l| l.contains("execve(")).collect();
+        let calls = crate::trace::execs(&trace);
         // With -v the trace shows each program's whole argv and environment.
         assert!(
             calls

@@ -6,6 +6,25 @@ use crate::launch::which;
 use crate::moto::{ACCESS_KEY, SECRET_KEY};
 use crate::util::{CANARY, PATH, Test};
 
+/// strace's options for every program started (`execve`), with its argv whole.
+pub const EXECS: &[&str] = &["-e", "trace=execve", "-e", "signal=none", "-s", "4096"];
+
+/// `strace -f -qq OPTIONS`, to which the traced program and its arguments are added.
+pub fn strace_command(options: &[&str]) -> std::process::Command {
+    assert!(
+        which("strace").is_some(),
+        "strace is needed for this test; the README's test command installs it"
+    );
+    let mut command = std::process::Command::new("strace");
+    command.args(["-f", "-qq"]).args(options);
+    command
+}
+
+/// The `execve` lines of a trace: one for each program started.
+pub fn execs(trace: &str) -> Vec<&str> {
+    trace.lines().filter(|l| l.contains("execve(")).collect()
+}
+
 /// Runs secretrun under `strace -f -qq` with these further options (what to trace,
 /// how to print it); its output, the trace on stderr. Nothing is asserted of it.
 pub fn run_traced(
@@ -14,13 +33,7 @@ pub fn run_traced(
     args: &[&str],
     env: &[(&str, String)],
 ) -> std::process::Output {
-    assert!(
-        which("strace").is_some(),
-        "strace is needed for this test; the README's test command installs it"
-    );
-    std::process::Command::new("strace")
-        .args(["-f", "-qq"])
-        .args(options)
+    strace_command(options)
         .arg(crate::util::BIN)
         .args(args)
         .env_clear()
