@@ -17,11 +17,24 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
 }
 
-/// A wait of anything from nothing to the ceiling ("full jitter"), which spreads
-/// many clients' retries the most: what a throttled request adds to the store's
-/// `Retry-After`.
-pub fn full_jitter(attempt: u32) -> Duration {
-    Duration::from_nanos(random_u64() % (ceiling(attempt).as_nanos() as u64 + 1))
+/// The least time a fleet's throttled requests are spread over: told nothing
+/// (OpenBao's quota says no `Retry-After`, AWS never does), a fleet coming back
+/// within the backoff's first 100 ms would be throttled again at once.
+const THROTTLED_SPREAD: Duration = Duration::from_secs(1);
+
+/// The wait before a throttled request is sent again: the store's `Retry-After`
+/// (`told`), then anything from nothing to the largest of `told`, a second and
+/// the backoff's ceiling, evenly ("full jitter"), but never past `left`. A fleet told to come
+/// back in a second comes back over the next second, not in one wave a second
+/// later: a jitter of the backoff's 100 ms alone would bunch them all there again.
+/// `None` when even `told` does not fit in `left`.
+pub fn throttled_wait(told: Duration, attempt: u32, left: Duration) -> Option<Duration> {
+    let room = left.checked_sub(told).filter(|room| !room.is_zero())?;
+    let spread = told
+        .max(THROTTLED_SPREAD)
+        .max(ceiling(attempt))
+        .min(room - Duration::from_nanos(1));
+    Some(told + Duration::from_nanos(random_u64() % (spread.as_nanos() as u64 + 1)))
 }
 
 /// A random number, good enough for jitter (not for keys).
@@ -51,16 +64,47 @@ mod tests {
         }
     }
 
+    /// Spread over the whole range, not bunched at its top as equal jitter is.
+    fn spans(waits: &[Duration], low: Duration, high: Duration) -> bool {
+        let quarter = (high - low) / 4;
+        waits.iter().all(|w| (low..=high).contains(w))
+            && waits.iter().any(|w| *w < low + quarter)
+            && waits.iter().any(|w| *w > high - quarter)
+    }
+
     #[test]
-    fn full_jitter_spans_nothing_to_the_ceiling() {
+    fn a_throttled_wait_spans_a_second_or_the_ceiling_after_retry_after() {
+        let long = Duration::from_secs(60);
+        let second = Duration::from_secs(1);
         for attempt in 0..10 {
-            let ceiling =
-                Duration::from_millis(100 * (1 << attempt.min(5))).min(Duration::from_secs(2));
-            let waits: Vec<Duration> = (0..200).map(|_| full_jitter(attempt)).collect();
-            assert!(waits.iter().all(|w| *w <= ceiling), "{attempt}");
-            // Spread over the whole range, not bunched at its top as equal jitter is.
-            assert!(waits.iter().any(|w| *w < ceiling / 4), "{attempt}");
-            assert!(waits.iter().any(|w| *w > ceiling * 3 / 4), "{attempt}");
+            // Never bunched into less than a second, even when not told to wait.
+            let ceiling = Duration::from_millis(100 * (1 << attempt.min(5)))
+                .clamp(second, Duration::from_secs(2));
+            let told = |told| -> Vec<_> {
+                (0..200)
+                    .map(|_| throttled_wait(told, attempt, long).unwrap())
+                    .collect()
+            };
+            assert!(
+                spans(&told(Duration::ZERO), Duration::ZERO, ceiling),
+                "{attempt}"
+            );
+            // Told a second: over the next second at least, the ceiling once it is more.
+            let high = second + ceiling;
+            assert!(spans(&told(second), second, high), "{attempt}");
         }
+    }
+
+    #[test]
+    fn a_throttled_wait_stays_inside_what_is_left() {
+        let second = Duration::from_secs(1);
+        let left = Duration::from_millis(1200);
+        let waits: Vec<_> = (0..200)
+            .map(|_| throttled_wait(second, 3, left).unwrap())
+            .collect();
+        assert!(spans(&waits, second, left), "{:?}", waits.iter().max());
+        assert!(waits.iter().all(|w| *w < left));
+        assert_eq!(throttled_wait(second, 0, second), None);
+        assert_eq!(throttled_wait(second, 0, second / 2), None);
     }
 }

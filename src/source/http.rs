@@ -171,17 +171,21 @@ pub struct Answer {
 pub const THROTTLED_RETRIES: u32 = 12;
 
 /// How long a request throttled `throttled` times already waits before it is sent
-/// again: the store's `Retry-After` plus full jitter. `None` when it is not sent
-/// again: `limit` reached, or the wait would pass the deadline (the throttling
-/// is then the answer, at once).
+/// again: the store's `Retry-After` plus full jitter ([`crate::jitter::throttled_wait`]),
+/// ending before the deadline. `None` when it is not sent again: `limit` reached,
+/// or even the `Retry-After` would pass the deadline (the throttling is then the
+/// answer, at once).
 pub fn throttled_pause(
     throttled: u32,
     limit: u32,
     retry_after: Option<Duration>,
     deadline: Instant,
 ) -> Option<Duration> {
-    let pause = retry_after.unwrap_or_default() + crate::jitter::full_jitter(throttled);
-    (throttled < limit && Instant::now() + pause < deadline).then_some(pause)
+    let left = deadline.saturating_duration_since(Instant::now());
+    let told = retry_after.unwrap_or_default();
+    (throttled < limit)
+        .then(|| crate::jitter::throttled_wait(told, throttled, left))
+        .flatten()
 }
 
 /// As [`send`], but an unwanted status that is not retried (or no longer) comes
@@ -191,7 +195,8 @@ pub fn throttled_pause(
 /// a random part of the backoff (full jitter: a fleet told to come back in a second
 /// does not come back in one wave), up to [`THROTTLED_RETRIES`] times, while the
 /// deadline allows; when the wait would pass the deadline, the 429 is the answer at
-/// once. Other retryable failures get the [`Retry`]'s retries.
+/// once, and it is the answer too when a request sent again is still unanswered
+/// at the deadline. Other retryable failures get the [`Retry`]'s retries.
 pub async fn exchange(
     make: impl Fn() -> reqwest::RequestBuilder,
     retry: Retry,
@@ -199,15 +204,24 @@ pub async fn exchange(
 ) -> Result<Answer, HttpError> {
     let mut attempt = 0;
     let mut throttled = 0;
+    // Out of time: a request still throttled when the deadline came was throttled,
+    // whatever its last try was doing; the 429 is the answer that names the cause.
+    let late = |throttled| match throttled {
+        0 => Err(HttpError::Unreachable(LATE.into())),
+        _ => Ok(Answer {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            body: Zeroizing::default(),
+        }),
+    };
     loop {
         let now = Instant::now();
         if now >= deadline {
-            return Err(HttpError::Unreachable(LATE.into()));
+            return late(throttled);
         }
         let request = make().timeout(retry.per_attempt.min(deadline - now));
         let mut wait = None;
         let error = match tokio::time::timeout_at(deadline, request.send()).await {
-            Err(_) => return Err(HttpError::Unreachable(LATE.into())),
+            Err(_) => return late(throttled),
             Ok(Ok(resp)) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
                 let told = retry_after(&resp);
                 let Some(pause) = throttled_pause(throttled, THROTTLED_RETRIES, told, deadline)
@@ -234,9 +248,7 @@ pub async fn exchange(
                     chain(&e.without_url())
                 )));
             }
-            Ok(Err(_)) if Instant::now() >= deadline => {
-                return Err(HttpError::Unreachable(LATE.into()));
-            }
+            Ok(Err(_)) if Instant::now() >= deadline => return late(throttled),
             Ok(Err(e)) => {
                 HttpError::Unreachable(format!("is unreachable: {}", chain(&e.without_url())))
             }

@@ -367,6 +367,34 @@ fn throttling_is_waited_out_unless_the_user_chose_the_attempts() {
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
 
+/// A call made again after Secrets Manager throttled it, and still unanswered at
+/// the deadline, was throttled: the launch names the `ThrottlingException`, not a
+/// store that did not answer. (The SDK's three attempts are throttled first: a call
+/// held inside them is the SDK's to report, and it says nothing of throttling.)
+#[test]
+fn a_call_still_throttled_at_the_deadline_says_it_was_throttled() {
+    let (release, held) = stub::held();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let count = calls.clone();
+    let server = batch_stub(move |_, _| {
+        if count.fetch_add(1, Ordering::SeqCst) < 3 {
+            return Some((
+                400,
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#.into(),
+            ));
+        }
+        held.wait();
+        Some((500, "{}".into()))
+    });
+    let run = aws(Test::new(), &server.url())
+        .args(["--timeout", "6s", "--from", "aws-sm://app", "--", "true"])
+        .run();
+    run.status(69).no_canary().stderr_has("ThrottlingException");
+    assert!(!run.stderr.contains("did not answer"), "{}", run.stderr);
+    drop(release);
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "three throttled, one held");
+}
+
 /// Off EC2 secretrun gives the SDK its chains without the metadata service; the
 /// container's and the web identity's credentials are in them: ECS's endpoint
 /// (`AWS_CONTAINER_CREDENTIALS_FULL_URI`, a loopback one here) and EKS's role

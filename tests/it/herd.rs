@@ -5,6 +5,7 @@
 //! through, what the store saw, and when each client came back.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -126,4 +127,42 @@ fn a_throttled_fleet_gets_through_within_its_deadline() {
             assert!(early <= PATHS + 1, "{token} came back early {early} times");
         }
     }
+}
+
+/// A request sent again after a 429 and still unanswered at the deadline was
+/// throttled: the launch says so (69, the 429, the store), not that the store did
+/// not answer, and it ends at its deadline.
+#[test]
+fn a_launch_still_throttled_at_its_deadline_says_it_was_throttled() {
+    let (release, held) = stub::held();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let count = calls.clone();
+    let vault = stub::serve(move |_: &Request| {
+        if count.fetch_add(1, Ordering::SeqCst) == 0 {
+            return (429, r#"{"errors":["rate limit quota exceeded"]}"#.into());
+        }
+        held.wait();
+        (503, "{}".into())
+    });
+    let run = Test::new()
+        .env("VAULT_ADDR", vault.url())
+        .env("VAULT_TOKEN", "token")
+        .args([
+            "--timeout",
+            "2s",
+            "--from",
+            "vault://secret/app",
+            "--",
+            "true",
+        ])
+        .run();
+    run.status(69)
+        .stderr_has("answered 429 (too many requests)");
+    assert!(!run.stderr.contains("did not answer"), "{}", run.stderr);
+    drop(release);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "one 429, then the held request"
+    );
 }

@@ -5,6 +5,24 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 
+/// Holds a stub's answers while the test's launch runs: [`Held::wait`] returns
+/// once the test drops the [`Release`] (or after half a minute, so a failing test
+/// still ends). A store that does not answer, for as long as the test needs.
+pub struct Held(Mutex<std::sync::mpsc::Receiver<()>>);
+pub struct Release(#[allow(dead_code)] std::sync::mpsc::Sender<()>);
+
+pub fn held() -> (Release, Held) {
+    let (release, held) = std::sync::mpsc::channel();
+    (Release(release), Held(Mutex::new(held)))
+}
+
+impl Held {
+    pub fn wait(&self) {
+        let held = self.0.lock().unwrap();
+        let _ = held.recv_timeout(std::time::Duration::from_secs(30));
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Request {
     pub method: String,

@@ -377,7 +377,8 @@ impl Client {
     /// (`ThrottlingException` after the SDK's own attempts), after full jitter, up
     /// to [`Client::throttled_retries`] times and while the deadline allows: a fleet
     /// starting at once gets through as it does with the other stores. `Err` when
-    /// the deadline passed.
+    /// the deadline passed before any answer; the last throttling answer when the
+    /// deadline passed while the call was made again.
     async fn through_throttling<T, E, F, Fut>(
         &self,
         call: F,
@@ -389,8 +390,13 @@ impl Client {
         E: ProvideErrorMetadata,
     {
         let mut throttled = 0;
+        let mut last = None;
         loop {
-            let outcome = tokio::time::timeout_at(deadline, call()).await?;
+            let outcome = match tokio::time::timeout_at(deadline, call()).await {
+                Ok(outcome) => outcome,
+                // Still throttled when the deadline came: that is the answer.
+                Err(elapsed) => return last.ok_or(elapsed),
+            };
             let is_throttled = matches!(&outcome, Err(SdkError::ServiceError(e))
                 if e.err().code() == Some("ThrottlingException"));
             let pause = is_throttled
@@ -399,6 +405,7 @@ impl Client {
             let Some(pause) = pause else {
                 return Ok(outcome);
             };
+            last = Some(outcome);
             tokio::time::sleep(pause).await;
             throttled += 1;
         }
