@@ -64,7 +64,9 @@ pub async fn post_form(
 }
 
 /// The token of a token endpoint's answer, or what its refusal means: refused
-/// credentials (`invalid_client`, `invalid_grant`, 401, 403) are 77.
+/// credentials (`invalid_client`, `invalid_grant`, 401, 403) are 77; a 400 names
+/// its OAuth error; any other status is the store family's reading of it (429:
+/// throttled).
 pub fn token_answer(
     answer: Result<http::Answer, HttpError>,
     url: &str,
@@ -104,6 +106,16 @@ pub fn token_answer(
     let kind = match (answer.status.as_u16(), code) {
         (_, "invalid_grant" | "invalid_client" | "unauthorized_client") | (401 | 403, _) => {
             Kind::Denied
+        }
+        // Not a word about the credentials: throttled (429), or the endpoint failed.
+        (status @ (402 | 404..), _) => {
+            return Err(crate::source::rest::status_failure(
+                &format!("getting {whose} token"),
+                &format!("`{at}`"),
+                status,
+                None,
+            )
+            .into());
         }
         (status, _) => http::status_kind(status),
     };
@@ -150,5 +162,31 @@ mod tests {
         assert_eq!(crate::error::exit_code(&err), 77);
         assert!(err.to_string().contains("`invalid_client`"));
         assert!(!err.to_string().contains("CANARY"));
+    }
+
+    #[test]
+    fn a_throttled_token_request_is_not_refused_credentials() {
+        for (status, says, code) in [
+            (429, "answered 429 (too many requests)", 69),
+            (503, "answered 503", 69),
+        ] {
+            let answer = http::Answer {
+                status: reqwest::StatusCode::from_u16(status).unwrap(),
+                body: Zeroizing::new(
+                    br#"{"error":{"code":429,"status":"RESOURCE_EXHAUSTED"}}"#.to_vec(),
+                ),
+            };
+            let err = token_answer(
+                Ok(answer),
+                "https://oauth2.example/token",
+                "access_token",
+                "a Google",
+            )
+            .err()
+            .unwrap();
+            let text = err.to_string();
+            assert_eq!(crate::error::exit_code(&err), code, "{text}");
+            assert!(text.contains(says) && !text.contains("refused"), "{text}");
+        }
     }
 }
