@@ -167,8 +167,18 @@ pub struct Answer {
 
 /// Throttling answers (429) a request may get and still be sent again, besides the
 /// [`Retry`]'s other retries: a store that throttles a fleet starting at once is
-/// asked again until the deadline, but never more than this often by one request.
-pub const THROTTLED_RETRIES: u32 = 12;
+/// asked again until the deadline, but not more than 12 times and twice for each
+/// second the launch has left when the request is first sent. A throttled request
+/// waits half a second or more on average ([`crate::jitter::throttled_wait`]), so
+/// the count cuts only an unlucky tail; a count that did not grow with the deadline
+/// would end a request the deadline still has room for, and a fleet given a longer
+/// `--timeout` to get through would not get through.
+pub fn throttled_retries(deadline: Instant) -> u32 {
+    let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+    u32::try_from(left.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .saturating_add(12)
+}
 
 /// How long a request throttled `throttled` times already waits before it is sent
 /// again: the store's `Retry-After` plus full jitter ([`crate::jitter::throttled_wait`]),
@@ -193,7 +203,7 @@ pub fn throttled_pause(
 ///
 /// A throttling answer (429) is asked again after its `Retry-After` (seconds) plus
 /// a random part of the backoff (full jitter: a fleet told to come back in a second
-/// does not come back in one wave), up to [`THROTTLED_RETRIES`] times, while the
+/// does not come back in one wave), up to [`throttled_retries`] times, while the
 /// deadline allows; when the wait would pass the deadline, the 429 is the answer at
 /// once, and it is the answer too when a request sent again is still unanswered
 /// at the deadline. Other retryable failures get the [`Retry`]'s retries.
@@ -204,6 +214,7 @@ pub async fn exchange(
 ) -> Result<Answer, HttpError> {
     let mut attempt = 0;
     let mut throttled = 0;
+    let limit = throttled_retries(deadline);
     // Out of time: a request still throttled when the deadline came was throttled,
     // whatever its last try was doing; the 429 is the answer that names the cause.
     let late = |throttled| match throttled {
@@ -224,8 +235,7 @@ pub async fn exchange(
             Err(_) => return late(throttled),
             Ok(Ok(resp)) if resp.status() == StatusCode::TOO_MANY_REQUESTS => {
                 let told = retry_after(&resp);
-                let Some(pause) = throttled_pause(throttled, THROTTLED_RETRIES, told, deadline)
-                else {
+                let Some(pause) = throttled_pause(throttled, limit, told, deadline) else {
                     return read_answer(resp).await;
                 };
                 drop(resp);
@@ -325,6 +335,14 @@ async fn read_capped(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttled_retries_grow_with_the_time_left() {
+        let after = |seconds: u64| Instant::now() + Duration::from_millis(seconds * 1000 + 500);
+        assert_eq!(throttled_retries(Instant::now()), 12);
+        assert_eq!(throttled_retries(after(10)), 32);
+        assert_eq!(throttled_retries(after(35)), 82);
+    }
 
     #[test]
     fn statuses_map_to_exit_kinds() {

@@ -24,7 +24,7 @@ use crate::error::{Failure, Kind, chain, fail};
 use crate::parent::ParentEnv;
 use crate::secret::{Dates, SecretValue};
 
-use crate::source::http::{LATE, THROTTLED_RETRIES, throttled_pause};
+use crate::source::http::{LATE, throttled_pause, throttled_retries};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 use aws_sdk_secretsmanager::config::http::HttpResponse;
 use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
@@ -251,9 +251,9 @@ fn answers_of_batch(
 /// A Secrets Manager client, configured.
 pub struct Client {
     sm: aws_sdk_secretsmanager::Client,
-    /// Calls sent again while Secrets Manager throttles them, beyond the SDK's own
-    /// attempts: none when the user chose the SDK's retries.
-    throttled_retries: u32,
+    /// Whether calls are sent again while Secrets Manager throttles them, beyond the
+    /// SDK's own attempts: not when the user chose the SDK's retries.
+    outer_retries: bool,
     /// Where it sends its calls, for messages.
     shown: String,
 }
@@ -304,7 +304,7 @@ impl Client {
         let chosen = any_set(env, &["AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"]);
         Ok(Client {
             sm: aws_sdk_secretsmanager::Client::new(&config),
-            throttled_retries: if chosen { 0 } else { THROTTLED_RETRIES },
+            outer_retries: !chosen,
             shown: crate::source::address::shown(&shown),
         })
     }
@@ -375,7 +375,8 @@ impl Client {
 
     /// Makes the call, and makes it again while Secrets Manager throttles it
     /// (`ThrottlingException` after the SDK's own attempts), after full jitter, up
-    /// to [`Client::throttled_retries`] times and while the deadline allows: a fleet
+    /// to [`throttled_retries`] times and while the deadline allows (never when the
+    /// user chose the SDK's retries: [`Client::outer_retries`]): a fleet
     /// starting at once gets through as it does with the other stores. `Err` when
     /// the deadline passed before any answer; the last throttling answer when the
     /// deadline passed while the call was made again.
@@ -391,6 +392,10 @@ impl Client {
     {
         let mut throttled = 0;
         let mut last = None;
+        let limit = match self.outer_retries {
+            true => throttled_retries(deadline),
+            false => 0,
+        };
         loop {
             let outcome = match tokio::time::timeout_at(deadline, call()).await {
                 Ok(outcome) => outcome,
@@ -400,7 +405,7 @@ impl Client {
             let is_throttled = matches!(&outcome, Err(SdkError::ServiceError(e))
                 if e.err().code() == Some("ThrottlingException"));
             let pause = is_throttled
-                .then(|| throttled_pause(throttled, self.throttled_retries, None, deadline))
+                .then(|| throttled_pause(throttled, limit, None, deadline))
                 .flatten();
             let Some(pause) = pause else {
                 return Ok(outcome);
