@@ -81,6 +81,11 @@ pub fn read_credential(
     ))
 }
 
+/// What to do about a store that was still throttling the launch at its deadline.
+pub const THROTTLED_HINT: &str = "the store limits how many requests it takes a second: the \
+     launch waited as long as its deadline allowed (`--timeout` gives a fleet starting at once \
+     longer)";
+
 /// What a store's unwanted status says, in the words every store uses: `WHAT:
 /// SERVICE refused access (403)` (denied, with `grant` as the hint: what the
 /// identity needs), `WHAT: not found on SERVICE`, else `WHAT: SERVICE answered
@@ -104,7 +109,7 @@ pub fn status_failure(what: &str, service: &str, status: u16, grant: Option<&str
             Kind::Unreachable,
             format!("{what}: {service} answered 429 (too many requests)"),
         )
-        .with_hint("the store limits requests per minute: the launch waited as long as its deadline allowed (`--timeout` gives it longer)"),
+        .with_hint(THROTTLED_HINT),
         code => Failure::new(
             super::http::status_kind(code),
             format!("{what}: {service} answered {code}"),

@@ -389,7 +389,10 @@ fn a_call_still_throttled_at_the_deadline_says_it_was_throttled() {
     let run = aws(Test::new(), &server.url())
         .args(["--timeout", "6s", "--from", "aws-sm://app", "--", "true"])
         .run();
-    run.status(69).no_canary().stderr_has("ThrottlingException");
+    run.status(69)
+        .no_canary()
+        .stderr_has("answered ThrottlingException (too many requests)")
+        .stderr_has("`--timeout` gives");
     assert!(!run.stderr.contains("did not answer"), "{}", run.stderr);
     drop(release);
     assert_eq!(calls.load(Ordering::SeqCst), 4, "three throttled, one held");

@@ -51,6 +51,7 @@ fn with_code_hint(failure: Failure, code: &str) -> Failure {
              region`): a secret lives in one region"
         }
         "DecryptionFailure" => "the identity needs `kms:Decrypt` on the secret's KMS key",
+        "ThrottlingException" => crate::source::rest::THROTTLED_HINT,
         _ => return failure,
     };
     failure.with_hint(hint)
@@ -67,9 +68,11 @@ pub(super) fn code_words(code: &str) -> (Kind, String) {
             Kind::Config,
             "could not be decrypted with its KMS key (DecryptionFailure)".to_owned(),
         ),
-        "ThrottlingException" | "InternalServiceError" => {
-            (Kind::Unreachable, format!("failed ({code}) after retries"))
-        }
+        "ThrottlingException" => (
+            Kind::Unreachable,
+            "AWS Secrets Manager answered ThrottlingException (too many requests)".to_owned(),
+        ),
+        "InternalServiceError" => (Kind::Unreachable, format!("failed ({code}) after retries")),
         c => (Kind::Config, format!("failed ({})", Escaped(c))),
     }
 }
