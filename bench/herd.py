@@ -1,22 +1,38 @@
 """Starts N secretrun launches at once against a store and reports who got through.
 
-    python3 bench/herd.py BINARY N TIMEOUT ARGS...   (ARGS: the launch's options)
+    python3 bench/herd.py BINARY N TIMEOUT [--each NAME=FORMAT]... ARGS...
 
-Prints one line: launches, how many succeeded, p50/p99/max wall time, and the exit
-codes of those that failed. The environment (VAULT_ADDR, VAULT_TOKEN, ...) is the
-caller's. For benchmarks only: loopback stores, a bounded count.
+ARGS are the launch's options. `--each VAULT_TOKEN=herd-{i}` gives launch i (from 0)
+a variable of its own, so a counting proxy can tell the launches apart. Prints one
+line: launches, how many succeeded, p50/p99/max wall time, and the exit codes of
+those that failed. The rest of the environment (VAULT_ADDR, ...) is the caller's.
+For benchmarks only: loopback stores, a bounded count.
 """
 import collections
+import os
 import subprocess
 import sys
 import time
 
 binary, count, timeout = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-args = [binary, "--timeout", timeout, *sys.argv[4:], "--", "true"]
+rest, each = sys.argv[4:], []
+while rest[:1] == ["--each"]:
+    each.append(rest[1].split("=", 1))
+    rest = rest[2:]
+args = [binary, "--timeout", timeout, *rest, "--", "true"]
+
+
+def environment(i):
+    env = dict(os.environ)
+    env.update((name, form.format(i=i)) for name, form in each)
+    return env
+
+
+envs = [environment(i) for i in range(count)]
 started = time.monotonic()
-procs = [(time.monotonic(), subprocess.Popen(args, stdout=subprocess.DEVNULL,
+procs = [(time.monotonic(), subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL,
                                               stderr=subprocess.PIPE))
-         for _ in range(count)]
+         for env in envs]
 times, codes, said = [], collections.Counter(), collections.Counter()
 for began, proc in procs:
     _, err = proc.communicate()
