@@ -149,10 +149,18 @@ pub struct LaunchArgs {
 /// Options every subcommand shares.
 #[derive(Debug, Args)]
 pub struct SharedArgs {
-    /// A source to load, in order; a later source wins on a name clash. A path is a
-    /// dotenv file. Default: the config's `sources`, else `./.env`.
+    /// A source to load, in order; a later source wins on a name clash: a dotenv
+    /// file's path, a store reference (vault://, aws-sm://, azure-kv://, gcp-sm://),
+    /// `docker-secrets`, `systemd-creds` or `dir:PATH` (a file a variable). Default:
+    /// the config's `sources`, else `./.env`.
     #[arg(short = 'f', long = "from", value_name = "SOURCE", global = true)]
     pub from: Vec<String>,
+
+    /// Also read each parent variable `NAME_FILE` that names a file, as `NAME` (the
+    /// `*_FILE` convention of Docker images), before the other sources; the
+    /// launcher's own settings (AWS_*, VAULT_*, …) are never read.
+    #[arg(long, global = true)]
+    pub from_file_vars: bool,
 
     /// The config file. Default: `./secretrun.toml` when present.
     #[arg(

@@ -262,25 +262,25 @@ fn sources(
     if environment || scan == Some(true) {
         return Ok(Vec::new());
     }
+    // The parent's `NAME_FILE`s come first: every named source wins over them.
+    let mut sources = match cli.shared.from_file_vars {
+        true => vec![SourceSpec::FileVars],
+        false => Vec::new(),
+    };
     if !cli.shared.from.is_empty() {
-        return cli
-            .shared
-            .from
-            .iter()
-            .map(|s| SourceSpec::parse(s, Path::new("")))
-            .collect();
+        for s in &cli.shared.from {
+            sources.push(SourceSpec::parse(s, Path::new(""))?);
+        }
+    } else if let Some(named) = &file.sources {
+        for s in named {
+            sources.push(SourceSpec::parse(s, base).context("in the config's `sources`")?);
+        }
+    } else if sources.is_empty() && (scan.is_none() || Path::new(DEFAULT_DOTENV).exists()) {
+        // `./.env` when nothing names a source, `--from-file-vars` included (a scan
+        // reads it only when it is there).
+        sources.push(SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?);
     }
-    if let Some(sources) = &file.sources {
-        return sources
-            .iter()
-            .map(|s| SourceSpec::parse(s, base))
-            .collect::<Result<Vec<_>>>()
-            .context("in the config's `sources`");
-    }
-    if scan.is_some() && !Path::new(DEFAULT_DOTENV).exists() {
-        return Ok(Vec::new());
-    }
-    Ok(vec![SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?])
+    Ok(sources)
 }
 
 /// A path written in the config file: `~/` is the home directory (`HOME`), a

@@ -217,6 +217,9 @@ pub enum Origin {
     Parent,
     /// A secret store, named by `--from`.
     Remote { source: String },
+    /// A platform's secret file (`docker-secrets`, `systemd-creds`, `dir:`, a
+    /// parent's `NAME_FILE`).
+    File { path: PathBuf },
     /// A dotenv line whose value is a store reference.
     Reference {
         path: PathBuf,
@@ -244,6 +247,7 @@ impl fmt::Display for Origin {
             }
             Origin::Parent => f.write_str("kept from parent"),
             Origin::Remote { source } => f.write_str(source),
+            Origin::File { path } => f.write_str(&crate::escape::os(path.as_os_str())),
             Origin::Reference { path, line, source } => {
                 write!(f, "{}:{line} ({source})", Escaped(&path.to_string_lossy()))
             }

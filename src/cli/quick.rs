@@ -139,6 +139,7 @@ fn empty() -> Cli {
     Cli {
         shared: SharedArgs {
             from: Vec::new(),
+            from_file_vars: false,
             config: None,
             keep: Vec::new(),
             pure: false,

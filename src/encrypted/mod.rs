@@ -47,6 +47,23 @@ pub fn read_regular_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
     read_bounded(file, MAX_FILE)
 }
 
+/// [`read_regular_file`] with a bound of its own, below [`MAX_FILE`]; a file that is
+/// not regular fails with `InvalidInput`, one over the bound with `InvalidData`.
+pub fn read_regular_file_at_most(path: &Path, limit: u64) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    read_bounded(file, limit.min(MAX_FILE))
+}
+
 /// What went wrong reading a file, for a message: `not found`, or the system's words.
 pub fn read_failure(e: &std::io::Error) -> String {
     match e.kind() {

@@ -20,6 +20,7 @@ pub mod http;
 pub mod jwt;
 #[cfg(any(feature = "azure", feature = "gcp"))]
 pub mod oauth;
+pub mod platform;
 pub mod reference;
 pub mod rest;
 pub mod store;
@@ -46,6 +47,14 @@ pub enum SourceSpec {
     Dotenv(PathBuf),
     /// A secret in a store.
     Remote(RemoteRef),
+    /// A directory of secret files, a variable each: `docker-secrets`,
+    /// `systemd-creds`, `dir:PATH`.
+    Platform {
+        layout: platform::Layout,
+        dir: PathBuf,
+    },
+    /// The parent's `NAME_FILE` variables (`--from-file-vars`).
+    FileVars,
 }
 
 impl SourceSpec {
@@ -53,6 +62,18 @@ impl SourceSpec {
     pub fn parse(text: &str, base: &Path) -> Result<SourceSpec> {
         if let Some(parsed) = RemoteRef::parse(text) {
             return Ok(SourceSpec::Remote(parsed?));
+        }
+        let platform = |layout, dir: PathBuf| Ok(SourceSpec::Platform { layout, dir });
+        match text {
+            "docker-secrets" => return platform(platform::Layout::Docker, PathBuf::new()),
+            "systemd-creds" => return platform(platform::Layout::Systemd, PathBuf::new()),
+            _ => {}
+        }
+        if let Some(dir) = text.strip_prefix("dir:") {
+            if dir.is_empty() {
+                return fail(Kind::Config, "`dir:` names no directory (`dir:PATH`)");
+            }
+            return platform(platform::Layout::Dir, base.join(dir));
         }
         if let Some((scheme, _)) = text.split_once("://")
             && !scheme.is_empty()
@@ -64,7 +85,7 @@ impl SourceSpec {
                 Kind::Config,
                 format!(
                     "`{}://` is not a source secretrun knows (vault://, aws-sm://, azure-kv://, \
-                     gcp-sm://, or a path)",
+                     gcp-sm://, docker-secrets, systemd-creds, dir:PATH, or a path)",
                     Escaped(scheme)
                 ),
             );
@@ -81,6 +102,12 @@ impl std::fmt::Display for SourceSpec {
         match self {
             SourceSpec::Dotenv(path) => f.write_str(&os(path.as_os_str())),
             SourceSpec::Remote(r) => r.fmt(f),
+            SourceSpec::Platform { layout, dir } => match layout {
+                platform::Layout::Docker => f.write_str("docker-secrets"),
+                platform::Layout::Systemd => f.write_str("systemd-creds"),
+                platform::Layout::Dir => write!(f, "dir:{}", os(dir.as_os_str())),
+            },
+            SourceSpec::FileVars => f.write_str("--from-file-vars"),
         }
     }
 }
@@ -128,10 +155,11 @@ pub fn load(
         deadline = deadline.min(Instant::from_std(until));
     }
     let files = parse_files(plan, parent)?;
+    let platform_files = read_platform(plan, parent)?;
     // Every reference, from `--from` and from dotenv values.
     let from_flags = plan.sources.iter().filter_map(|spec| match spec {
         SourceSpec::Remote(r) => Some(r),
-        SourceSpec::Dotenv(_) => None,
+        _ => None,
     });
     let in_files = files
         .iter()
@@ -139,7 +167,7 @@ pub fn load(
     let refs: Vec<&RemoteRef> = from_flags.chain(in_files).collect();
     let fetched = fetch_all(&refs, plan, parent, deadline, notice)?;
     // On an error the answers are dropped, and with them their leases, revoked.
-    let mut set = merge(plan, files, &fetched)?;
+    let mut set = merge(plan, files, platform_files, &fetched)?;
     for lease in fetched.into_values().filter_map(|answer| answer.lease) {
         set.add_lease(lease);
     }
@@ -189,16 +217,47 @@ fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<Parse
     Ok(files)
 }
 
+/// Reads the platforms' secret files, each source's in order, under one budget.
+fn read_platform(
+    plan: &Plan,
+    parent: &[(OsString, OsString)],
+) -> Result<Vec<Vec<platform::FileVar>>> {
+    let budget = platform::Budget::default();
+    let env = |name: &str| crate::parent::var(parent, name);
+    let mut read = Vec::new();
+    for spec in &plan.sources {
+        match spec {
+            SourceSpec::Platform { layout, dir } => {
+                let dir = platform::directory(*layout, dir, &env)?;
+                read.push(platform::read_dir(&spec.to_string(), &dir, &budget)?);
+            }
+            SourceSpec::FileVars => read.push(platform::read_file_vars(parent, &budget)?),
+            _ => {}
+        }
+    }
+    Ok(read)
+}
+
 /// Merges every source, in order, into one set: a later source wins.
 fn merge(
     plan: &Plan,
     files: Vec<ParsedFile>,
+    platform_files: Vec<Vec<platform::FileVar>>,
     fetched: &HashMap<FetchKey, Answer>,
 ) -> Result<SecretSet> {
     let mut set = SecretSet::new();
     let mut files = files.into_iter();
+    let mut platform_files = platform_files.into_iter();
     for spec in &plan.sources {
         match spec {
+            SourceSpec::Platform { .. } | SourceSpec::FileVars => {
+                let read = platform_files
+                    .next()
+                    .expect("one reading per platform source");
+                for var in read {
+                    set.insert(var.name, var.value, Origin::File { path: var.path });
+                }
+            }
             SourceSpec::Dotenv(_) => {
                 let file = files.next().expect("one parsed file per dotenv source");
                 merge_file(&mut set, file, fetched)?;

@@ -27,6 +27,7 @@ mod memory;
 mod messages;
 mod moto;
 mod pinned;
+mod platform;
 mod postgres;
 mod promises;
 mod round_trips;
