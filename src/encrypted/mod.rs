@@ -33,18 +33,7 @@ pub fn read_file_at_most(path: &Path, limit: u64) -> std::io::Result<Zeroizing<V
 /// default identity, the project config's): a FIFO or device there is refused at once
 /// instead of blocking the launch.
 pub fn read_regular_file(path: &Path) -> std::io::Result<Zeroizing<Vec<u8>>> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "not a regular file",
-        ));
-    }
-    read_bounded(file, MAX_FILE)
+    read_regular_file_at_most(path, MAX_FILE)
 }
 
 /// [`read_regular_file`] with a bound of its own, below [`MAX_FILE`]; a file that is
