@@ -178,6 +178,12 @@ pub struct SharedArgs {
     #[arg(long, value_name = "NAME|GLOB", global = true)]
     pub keep: Vec<String>,
 
+    /// Give the command this variable's value as a file in memory, never on disk:
+    /// NAME then holds the file's path; `VAR=NAME` puts the path in VAR instead
+    /// (`DB_PASSWORD_FILE=DB_PASSWORD`) and leaves NAME out. Repeatable.
+    #[arg(long = "file", value_name = "NAME|VAR=NAME", global = true)]
+    pub as_file: Vec<String>,
+
     /// Pass nothing from the parent, not even PATH, HOME, TERM and the rest of the baseline.
     #[arg(long, global = true)]
     pub pure: bool,

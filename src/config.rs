@@ -182,6 +182,7 @@ impl Config {
         let rotation = rotation_policy(&file.rotation, strict)?;
         let home = parent.var_os("HOME");
         let (identity, recipients) = key_files(&args.identity, &file, &base, home);
+        let files = crate::deliver::as_files(&args.as_file, &file.vars)?;
 
         Ok(Config {
             action,
@@ -205,6 +206,7 @@ impl Config {
                 },
                 keep,
                 pure: args.pure || file.pure || environment,
+                files,
             }),
             recipients,
         })

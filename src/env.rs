@@ -16,13 +16,15 @@ pub const BASELINE: &[&str] = &[
 pub enum VarValue<'a> {
     Secret(&'a SecretValue),
     Parent(OsString),
+    /// The path of a file holding a secret (`--file`): not a secret itself.
+    File(OsString),
 }
 
 impl VarValue<'_> {
     pub fn as_os_str(&self) -> &OsStr {
         match self {
             VarValue::Secret(secret) => OsStr::new(secret.expose()),
-            VarValue::Parent(value) => value,
+            VarValue::Parent(value) | VarValue::File(value) => value,
         }
     }
 
@@ -31,6 +33,7 @@ impl VarValue<'_> {
         match self {
             VarValue::Secret(secret) => secret.masked(),
             VarValue::Parent(value) => crate::secret::mask(&value.to_string_lossy()),
+            VarValue::File(path) => path.to_string_lossy().into_owned(),
         }
     }
 }

@@ -23,7 +23,7 @@ pub fn launch(
 ) -> Result<u8> {
     // From here on, a way out before the command runs drops the leases: revoked.
     let secrets = pipeline.load()?;
-    let env = pipeline.env(&secrets);
+    let mut env = pipeline.env(&secrets);
     let report = pipeline.validate(&env);
     for warning in &report.warnings {
         messages::warning(&warning.message);
@@ -41,13 +41,16 @@ pub fn launch(
         .into());
     }
     let program = exec::resolve(&command[0], pipeline.path())?;
-    exec::check_limits(&program, command, &env)?;
     let keep_parent = lease_keeps_parent(&secrets, how)?;
     if !how.supervise && !keep_parent {
+        // Held open until the exec, which hands them on.
+        let _files = crate::deliver::deliver(&mut env, pipeline.files())?;
+        exec::check_limits(&program, command, &env)?;
         // An exec that works never comes back, and leaves the leases as they are;
         // one that fails returns, and the leases are revoked on the way out.
         return Err(exec::exec(&program, command, &env, core).into());
     }
+    exec::check_limits(&program, command, &env)?;
     drop(env);
     let launch = supervise::Launch {
         program: &program,

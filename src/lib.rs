@@ -12,6 +12,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod crypt;
+pub mod deliver;
 pub mod detectors;
 pub mod duration;
 pub mod encrypted;
@@ -84,7 +85,9 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
         Action::List { format } => {
             let secrets = pipeline.load()?;
             let mut out = std::io::stdout().lock();
-            list::print(&pipeline.env(&secrets), *format, &mut out)?;
+            let mut env = pipeline.env(&secrets);
+            deliver::describe(&mut env, pipeline.files())?;
+            list::print(&env, *format, &mut out)?;
             out.flush()?;
             Ok(0)
         }
@@ -94,7 +97,7 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
             colour,
         } => {
             let secrets = pipeline.load()?;
-            let env = pipeline.env(&secrets);
+            let mut env = pipeline.env(&secrets);
             let mut report = pipeline.validate(&env);
             let exposed = validate::exposure::exposed(&env, &report);
             report.warnings.extend(exposed);
@@ -103,6 +106,7 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
                 let deadline = started + config.steps.fetch.timeout;
                 validate::probe::probe_all(&env, &mut report, deadline, &parent);
             }
+            deliver::describe(&mut env, pipeline.files())?;
             let mut out = std::io::stdout().lock();
             check::print(&env, &report, *format, *colour, &mut out)?;
             out.flush()?;

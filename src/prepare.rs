@@ -27,6 +27,8 @@ pub struct Steps {
     pub keep: Vec<String>,
     /// Pass nothing of the parent but what `keep` names.
     pub pure: bool,
+    /// The values the command gets as files: for `launch` and `list`.
+    pub files: Vec<crate::deliver::AsFile>,
 }
 
 /// The steps and the environment secretrun was started with. Cheap to clone, and
@@ -65,6 +67,11 @@ impl Pipeline {
         source::load(&self.steps.fetch, &self.parent, warn, None)
     }
 
+    /// The values the command gets as files.
+    pub fn files(&self) -> &[crate::deliver::AsFile] {
+        &self.steps.files
+    }
+
     /// The command's environment with these secrets.
     pub fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s> {
         ChildEnv::build(secrets, &self.parent, &self.steps.keep, self.steps.pure)
@@ -83,6 +90,10 @@ impl Pipeline {
 impl Secrets for Pipeline {
     fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s> {
         Pipeline::env(self, secrets)
+    }
+
+    fn files(&self) -> &[crate::deliver::AsFile] {
+        Pipeline::files(self)
     }
 
     /// Fetches again; what loading warns of was shown at the start.

@@ -140,6 +140,7 @@ fn empty() -> Cli {
         shared: SharedArgs {
             from: Vec::new(),
             from_file_vars: false,
+            as_file: Vec::new(),
             config: None,
             keep: Vec::new(),
             pure: false,

@@ -85,6 +85,8 @@ pub trait Secrets: Send + Sync {
     fn refetch(&self, until: Option<Instant>) -> Result<SecretSet>;
     /// What validation finds wrong with these secrets, one message each.
     fn problems(&self, secrets: &SecretSet) -> Vec<String>;
+    /// The values the command gets as files.
+    fn files(&self) -> &[crate::deliver::AsFile];
 }
 
 /// What the supervised command runs as.
@@ -115,6 +117,8 @@ struct Running {
     done: mpsc::Receiver<()>,
     /// (our terminal, the pty master standing in for it), to pass on resizes.
     ptys: Vec<(libc::c_int, OwnedFd)>,
+    /// The files the command's paths name: open as long as it runs.
+    _files: crate::deliver::Delivered,
 }
 
 impl Running {
@@ -236,7 +240,8 @@ struct Channel {
 impl Supervisor<'_> {
     fn start(&self, secrets: &SecretSet, previous: Option<libc::pid_t>) -> Result<Running> {
         let launch = &self.launch;
-        let env = launch.secrets.env(secrets);
+        let mut env = launch.secrets.env(secrets);
+        let files = crate::deliver::deliver_supervised(&mut env, launch.secrets.files())?;
         let redactor = if self.options.redact {
             Redactor::new(secrets).map_err(|e| Failure::new(Kind::Invalid, e.to_string()))?
         } else {
@@ -302,6 +307,7 @@ impl Supervisor<'_> {
             pumps,
             done,
             ptys,
+            _files: files,
         })
     }
 

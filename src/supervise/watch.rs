@@ -226,6 +226,9 @@ mod tests {
                 .map(|(name, _)| format!("`{name}` is bad"))
                 .collect()
         }
+        fn files(&self) -> &[crate::deliver::AsFile] {
+            &[]
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ pub mod probe;
 pub mod rotation;
 mod schema;
 
-pub use schema::{Pattern, VarSpec};
+pub use schema::{Deliver, Pattern, VarSpec};
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -28,6 +28,22 @@ pub struct VarSpec {
     /// written.
     #[serde(default, deserialize_with = "max_age")]
     pub max_age: Option<Duration>,
+    /// How the command gets the value: in its environment, or as a file whose path
+    /// the environment holds (`as = "file"`, see `deliver`).
+    #[serde(default, rename = "as")]
+    pub deliver: Deliver,
+    /// With `as = "file"`: the variable that holds the path (`NAME_FILE`, Docker's
+    /// convention); the variable itself by default.
+    pub env: Option<String>,
+}
+
+/// `as = "env"` (the default) or `as = "file"`.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Deliver {
+    #[default]
+    Env,
+    File,
 }
 
 /// A `max_age = "90d"`.

@@ -17,6 +17,7 @@ mod dotenv;
 mod dotenvx;
 mod edit;
 mod features;
+mod files;
 mod gcp;
 mod herd;
 mod launch;

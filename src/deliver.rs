@@ -1,0 +1,279 @@
+//! Secrets delivered as files that never touch a disk: `--file NAME`, `--file
+//! NAME_FILE=NAME`, and `[vars.NAME] as = "file"` (with `env = "NAME_FILE"`).
+//!
+//! The value goes into an anonymous memory file (`memfd_create`): no directory
+//! entry on any filesystem, sealed against writes, growing and shrinking, and gone
+//! when the last process holding it exits, even on SIGKILL. The command inherits
+//! its descriptor, and the variable holds `/proc/PID/fd/N`, PID being the command's
+//! own when secretrun execs it (its PID is secretrun's), the supervisor's when it
+//! supervises ([`deliver_supervised`]). That path, unlike
+//! `/proc/self/fd/N` or `/dev/fd/N`, opens the file from any process of the same
+//! user for as long as the command lives: its children, a child that closed the
+//! descriptors it inherited (Python's `subprocess` closes them by default), workers
+//! a server forks, the command re-executing itself. Each open starts at the
+//! beginning, so a file can be read any number of times.
+//!
+//! The value is validated as any other first; the variable `NAME` itself is not in
+//! the command's environment when `NAME_FILE` names the file.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::os::fd::{AsRawFd, OwnedFd};
+
+use anyhow::Result;
+
+use crate::env::{ChildEnv, Var, VarValue};
+use crate::error::{Failure, Kind, fail};
+use crate::escape::Escaped;
+use crate::names::is_valid_name;
+use crate::validate::{Deliver, VarSpec};
+
+/// One value the command gets as a file: `var` holds the file's path, and the
+/// file holds the value of `name`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AsFile {
+    pub var: String,
+    pub name: String,
+}
+
+/// The files a launch delivers: `--file` (`NAME`, or `VAR=NAME`) and the config's
+/// `as = "file"` variables, each name once.
+pub fn as_files(flags: &[String], vars: &BTreeMap<String, VarSpec>) -> Result<Vec<AsFile>> {
+    let mut files = Vec::new();
+    for flag in flags {
+        let (var, name) = flag.split_once('=').unwrap_or((flag, flag));
+        for n in [var, name] {
+            if !is_valid_name(n) {
+                return fail(
+                    Kind::Config,
+                    format!(
+                        "`--file {}`: `{}` is not a variable name",
+                        Escaped(flag),
+                        Escaped(n)
+                    ),
+                );
+            }
+        }
+        files.push(AsFile {
+            var: var.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+    for (name, spec) in vars {
+        match (spec.deliver, &spec.env) {
+            (Deliver::File, env) => {
+                let var = env.as_deref().unwrap_or(name);
+                if !is_valid_name(var) {
+                    return fail(
+                        Kind::Config,
+                        format!(
+                            "`[vars.{name}] env`: `{}` is not a variable name",
+                            Escaped(var)
+                        ),
+                    );
+                }
+                files.push(AsFile {
+                    var: var.to_owned(),
+                    name: name.clone(),
+                });
+            }
+            (Deliver::Env, Some(_)) => {
+                return fail(
+                    Kind::Config,
+                    format!(
+                        "`[vars.{name}] env` names the variable of a file: it needs `as = \"file\"`"
+                    ),
+                );
+            }
+            (Deliver::Env, None) => {}
+        }
+    }
+    for (i, file) in files.iter().enumerate() {
+        let earlier = &files[..i];
+        if earlier
+            .iter()
+            .any(|f| f.name == file.name || f.var == file.var)
+        {
+            return fail(
+                Kind::Config,
+                format!("`{}` is delivered as a file twice", file.name),
+            );
+        }
+    }
+    Ok(files)
+}
+
+/// The descriptors of the delivered files: the command inherits them, so they must
+/// stay open until the exec (and be dropped if it fails).
+pub struct Delivered(#[allow(dead_code)] Vec<OwnedFd>);
+
+/// Turns each value to deliver into a sealed memory file: `var` gets its path, and
+/// `name` leaves the environment. A name with no value is an error (65): the
+/// command would get a path to nothing.
+pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failure> {
+    let pid = rustix::process::getpid().as_raw_pid();
+    let mut held = Vec::new();
+    for file in files {
+        let mut failed = None;
+        place(env, file, |value| {
+            let made = memory_file(&file.name, value.as_encoded_bytes()).and_then(|fd| {
+                // The command inherits it.
+                rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty())
+                    .map_err(|e| unmade(&file.name, "handing it on", e))?;
+                Ok(fd)
+            });
+            match made {
+                Ok(fd) => {
+                    let path = format!("/proc/{pid}/fd/{}", fd.as_raw_fd());
+                    held.push(fd);
+                    OsString::from(path)
+                }
+                Err(failure) => {
+                    failed = Some(failure);
+                    OsString::new()
+                }
+            }
+        })?;
+        if let Some(failure) = failed {
+            return Err(failure);
+        }
+    }
+    Ok(Delivered(held))
+}
+
+/// What `list` and `check` show of a delivery: `var` holds a memory file's path
+/// (`/proc/PID/fd/N` once the command runs), `name` is not in the environment.
+pub fn describe(env: &mut ChildEnv, files: &[AsFile]) -> Result<(), Failure> {
+    for file in files {
+        place(env, file, |_| {
+            OsString::from(format!("(a file in memory holding {}'s value)", file.name))
+        })?;
+    }
+    Ok(())
+}
+
+/// Takes `name`'s value out of the environment and puts `var` in, holding what
+/// `path` makes of the value.
+fn place(
+    env: &mut ChildEnv,
+    file: &AsFile,
+    path: impl FnOnce(&std::ffi::OsStr) -> OsString,
+) -> Result<(), Failure> {
+    let Some(at) = env.vars.iter().position(|v| v.name == file.name) else {
+        return Err(Failure::new(
+            Kind::Invalid,
+            format!(
+                "`{}` is to be delivered as a file, but it has no value",
+                file.name
+            ),
+        ));
+    };
+    let secret = env.vars.remove(at);
+    let path = path(secret.value.as_os_str());
+    env.vars.retain(|v| v.name != file.var);
+    let at = env.vars.partition_point(|v| v.name < file.var);
+    env.vars.insert(
+        at,
+        Var {
+            name: file.var.clone(),
+            value: VarValue::File(path),
+            origin: secret.origin,
+            dates: secret.dates,
+        },
+    );
+    Ok(())
+}
+
+fn unmade(name: &str, what: &str, e: rustix::io::Errno) -> Failure {
+    Failure::new(
+        Kind::Unreachable,
+        format!("delivering `{name}` as a file: {what}: {e}"),
+    )
+    .with_hint(
+        "secretrun keeps a file's secret in memory only (memfd_create, Linux 3.17 and \
+         later); it never writes one to disk",
+    )
+}
+
+/// [`deliver`] for a command secretrun supervises: the paths name the supervisor's
+/// descriptors (`/proc/SUPERVISOR/fd/N`), which the command's children can open
+/// whatever they closed, and which a changed value can be swapped behind. The
+/// kernel lets another process open `/proc/PID/fd/N` only while PID is dumpable, so
+/// the supervisor becomes dumpable when it delivers files; core dumps stay off
+/// (RLIMIT_CORE 0), and the command, which holds the same values, is dumpable too.
+pub fn deliver_supervised(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failure> {
+    if files.is_empty() {
+        return Ok(Delivered(Vec::new()));
+    }
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable)
+        .map_err(|e| Failure::new(Kind::Unreachable, format!("delivering files: {e}")))?;
+    deliver(env, files)
+}
+
+/// A sealed anonymous memory file holding `bytes` (its descriptor close-on-exec
+/// until [`deliver`] hands it on).
+fn memory_file(name: &str, bytes: &[u8]) -> Result<OwnedFd, Failure> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    let failed = |what: &str, e| unmade(name, what, e);
+    let fd = rustix::fs::memfd_create(name, MemfdFlags::ALLOW_SEALING | MemfdFlags::CLOEXEC)
+        .map_err(|e| failed("no memory file", e))?;
+    let mut written = 0;
+    while written < bytes.len() {
+        written += rustix::io::write(&fd, &bytes[written..]).map_err(|e| failed("writing", e))?;
+    }
+    rustix::fs::fcntl_add_seals(
+        &fd,
+        SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+    )
+    .map_err(|e| failed("sealing", e))?;
+    Ok(fd)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_flags_name_a_variable_and_a_value() {
+        let vars = BTreeMap::new();
+        let files = as_files(
+            &["TLS_KEY".into(), "DB_PASSWORD_FILE=DB_PASSWORD".into()],
+            &vars,
+        )
+        .unwrap();
+        assert_eq!(
+            files,
+            [
+                AsFile {
+                    var: "TLS_KEY".into(),
+                    name: "TLS_KEY".into()
+                },
+                AsFile {
+                    var: "DB_PASSWORD_FILE".into(),
+                    name: "DB_PASSWORD".into()
+                },
+            ]
+        );
+        assert!(as_files(&["A=".into()], &vars).is_err());
+        assert!(as_files(&["A".into(), "B=A".into()], &vars).is_err());
+    }
+
+    #[test]
+    fn a_memory_file_is_sealed_and_reads_from_the_start() {
+        use std::io::Read;
+        let fd = memory_file("T", b"value").unwrap();
+        let path = format!("/proc/self/fd/{}", fd.as_raw_fd());
+        for _ in 0..2 {
+            let mut text = String::new();
+            std::fs::File::open(&path)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            assert_eq!(text, "value");
+        }
+        use std::io::Write;
+        if let Ok(mut file) = std::fs::OpenOptions::new().write(true).open(&path) {
+            assert!(file.write_all(b"other").is_err(), "sealed against writes");
+        }
+    }
+}

@@ -1,0 +1,223 @@
+//! Secrets delivered as files (`--file`, `as = "file"`): an anonymous memory file,
+//! sealed, named by `/proc/PID/fd/N`, readable again and again, by the command and by
+//! a child that closed every descriptor it inherited (as Python's `subprocess` does
+//! by default), in exec mode and supervised, as a user other than root; and nothing
+//! written to any file system on the way.
+
+use sha2::Digest;
+
+use crate::trace;
+use crate::util::{CANARY, Test};
+
+/// A PEM key of several lines, with the canary inside.
+fn key() -> String {
+    format!("-----BEGIN PRIVATE KEY-----\n{CANARY}\nline two\n-----END PRIVATE KEY-----")
+}
+
+fn sha(value: &str) -> String {
+    sha2::Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What the command runs: it prints, never the values, their SHA-256 read twice
+/// through each path, then once more from a child that closed the descriptor
+/// first; whether `DB_PASSWORD` itself is in its environment; what the path is; and
+/// whether a write to the file got through.
+const READER: &str = r#"
+for f in "$DB_PASSWORD_FILE" "$TLS_KEY"; do
+  sha256sum < "$f"; sha256sum < "$f"
+  n=${f##*/}
+  sh -c "exec $n<&-; sha256sum < \"$f\""
+done
+echo "env:${DB_PASSWORD-absent}"
+echo "path:$DB_PASSWORD_FILE"
+readlink "$DB_PASSWORD_FILE"
+if (printf x >> "$DB_PASSWORD_FILE") 2>/dev/null; then echo written; else echo sealed; fi
+"#;
+
+fn reader_test() -> Test {
+    Test::new().file(
+        ".env",
+        format!(
+            "DB_PASSWORD={CANARY}\nTLS_KEY=\"{}\"\n",
+            key().replace('\n', "\\n")
+        ),
+    )
+}
+
+/// The run's stdout, checked line by line.
+fn assert_read(stdout: &str, pid_of: &str) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 10, "the reader did not get through: {stdout}");
+    let sums: Vec<&str> = lines[..6]
+        .iter()
+        .map(|l| l.split(' ').next().unwrap())
+        .collect();
+    let (password, key) = (sha(CANARY), sha(&key()));
+    assert_eq!(
+        sums,
+        [&password, &password, &password, &key, &key, &key],
+        "{stdout}"
+    );
+    assert_eq!(
+        lines[6], "env:absent",
+        "the value itself is not in the environment"
+    );
+    let path = lines[7].strip_prefix("path:").unwrap();
+    let fd_dir = format!("/proc/{pid_of}/fd/");
+    assert!(path.starts_with(&fd_dir), "{path} is not under {fd_dir}");
+    assert_eq!(
+        lines[8], "/memfd:DB_PASSWORD (deleted)",
+        "no file on any file system"
+    );
+    assert_eq!(lines[9], "sealed");
+}
+
+#[test]
+fn a_file_is_read_again_and_again_and_by_a_child_that_closed_it() {
+    let test = reader_test();
+    let run = test
+        .args([
+            "--pure",
+            "--file",
+            "DB_PASSWORD_FILE=DB_PASSWORD",
+            "--file",
+            "TLS_KEY",
+        ])
+        .args(["--", "sh", "-c", &format!("echo $$; {READER}")])
+        .run();
+    run.success().no_canary();
+    // In exec mode the command is secretrun's process: its PID is the path's.
+    let (pid, rest) = run.stdout.split_once('\n').unwrap();
+    assert_read(rest, pid);
+}
+
+/// Supervised, the path is the supervisor's descriptor: the command's children open
+/// it whatever they closed. The kernel lets a process open another's
+/// `/proc/PID/fd/N` only while that one is dumpable, so this runs as `nobody` when
+/// the tests run as root (root opens it anyway).
+#[test]
+fn a_supervised_command_as_another_user_reads_its_files() {
+    let test = reader_test();
+    let dir = test.dir().to_path_buf();
+    use std::os::unix::fs::PermissionsExt;
+    for path in [dir.clone(), dir.join(".env")] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let test = test
+        .args([
+            "--pure",
+            "--redact",
+            "--file",
+            "DB_PASSWORD_FILE=DB_PASSWORD",
+            "--file",
+            "TLS_KEY",
+        ])
+        .args(["--", "sh", "-c", &format!("echo $PPID; {READER}")]);
+    let mut command = test.command();
+    if rustix::process::getuid().is_root() {
+        let program = command.get_program().to_owned();
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        let setpriv =
+            crate::launch::which("setpriv").expect("setpriv (util-linux) runs this test as nobody");
+        let mut wrapped = std::process::Command::new(setpriv);
+        wrapped
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(program)
+            .args(args)
+            .env_clear()
+            .envs(
+                command
+                    .get_envs()
+                    .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+            )
+            .current_dir(&dir)
+            .stdin(std::process::Stdio::null());
+        command = wrapped;
+    }
+    let run = crate::util::Run::from(command.output().unwrap());
+    run.success().no_canary();
+    let (pid, rest) = run.stdout.split_once('\n').unwrap();
+    assert_read(rest, pid);
+}
+
+/// `[vars.NAME] as = "file"`, with `env` naming the path's variable; `list` shows
+/// the file, never its content; a value to deliver that is missing is 65.
+#[test]
+fn the_config_delivers_files_and_list_shows_them() {
+    let config = "[vars.DB_PASSWORD]\nas = \"file\"\nenv = \"DB_PASSWORD_FILE\"\n\n[vars.TLS_KEY]\nas = \"file\"\n";
+    let run = reader_test()
+        .file("secretrun.toml", config)
+        .args(["--pure", "--", "sh", "-c", &format!("echo $$; {READER}")])
+        .run();
+    run.success().no_canary();
+    let (pid, rest) = run.stdout.split_once('\n').unwrap();
+    assert_read(rest, pid);
+    reader_test()
+        .file("secretrun.toml", config)
+        .args(["list", "--pure"])
+        .run()
+        .success()
+        .no_canary()
+        .stdout_has("DB_PASSWORD_FILE  .env:1  (a file in memory holding DB_PASSWORD's value)");
+    Test::new()
+        .file(".env", "OTHER=1\n")
+        .args(["--pure", "--file", "MISSING", "--", "true"])
+        .run()
+        .status(65)
+        .stderr_has("`MISSING` is to be delivered as a file, but it has no value");
+    Test::new()
+        .file(".env", "A=1\n")
+        .file("secretrun.toml", "[vars.A]\nenv = \"A_FILE\"\n")
+        .args(["--pure", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("needs `as = \"file\"`");
+}
+
+/// strace, on the whole run (secretrun, the command and its children), exec mode
+/// and supervised: a memory file is made, and nothing is created, renamed, linked or
+/// removed on any file system.
+#[test]
+fn no_file_system_sees_a_delivered_file() {
+    for supervise in [false, true] {
+        let test = reader_test();
+        let mut args = vec![
+            "--pure",
+            "--file",
+            "DB_PASSWORD_FILE=DB_PASSWORD",
+            "--file",
+            "TLS_KEY",
+        ];
+        if supervise {
+            args.push("--redact");
+        }
+        args.extend(["--", "sh", "-c", READER]);
+        let calls = format!("{},mknod,mknodat", trace::FILE_CALLS);
+        let trace = trace::strace(&test, &calls, &args, &[]);
+        assert!(
+            trace.contains("memfd_create(\"DB_PASSWORD\""),
+            "no memory file was made"
+        );
+        for line in trace.lines() {
+            // The command's own `printf x >> FILE` is the write the seal refuses.
+            let shell_append = line.contains("O_APPEND") && line.contains("/proc/");
+            if line.contains("\"/dev/") {
+                continue; // devices (the shell's /dev/null) are not a file system
+            }
+            let creates = ["O_CREAT", "O_TRUNC"].iter().any(|f| line.contains(f));
+            let mutates = [
+                "rename", "link(", "linkat(", "symlink", "mkdir", "unlink", "mknod",
+            ]
+            .iter()
+            .any(|call| line.contains(call));
+            assert!(
+                shell_append || !(creates || mutates),
+                "supervise={supervise}: {}",
+                crate::util::redact(line)
+            );
+        }
+    }
+}
