@@ -430,7 +430,7 @@ fn launching(cli: &Cli) -> Launching {
             redact: cli.launch.redact,
             watch: cli.launch.watch.map(|every| Watch {
                 every,
-                on_change: action(signal),
+                on_change: action(OnChange::Auto(cli.launch.on_change_signal)),
             }),
             lease_end: action(OnChange::Restart),
         },

@@ -103,9 +103,33 @@ pub fn as_files(flags: &[String], vars: &BTreeMap<String, VarSpec>) -> Result<Ve
     Ok(files)
 }
 
-/// The descriptors of the delivered files: the command inherits them, so they must
-/// stay open until the exec (and be dropped if it fails).
-pub struct Delivered(#[allow(dead_code)] Vec<OwnedFd>);
+/// The descriptors of the delivered files, by the name of the value each holds:
+/// the command inherits them, so they stay open until the exec (dropped if it
+/// fails), or for as long as a supervised command runs.
+pub struct Delivered(std::cell::RefCell<Vec<(String, OwnedFd)>>);
+
+impl Delivered {
+    /// Puts each changed value's new content behind the same path: a new sealed
+    /// memory file takes the old one's descriptor number (`dup2`, in one step), so
+    /// whoever opens the path from now on reads the new value, and nobody ever reads
+    /// a file half written. The old file lives on for readers that hold it open.
+    pub fn swap(&self, env: &ChildEnv, changed: &[&str]) -> Result<(), Failure> {
+        for (name, held) in self.0.borrow_mut().iter_mut() {
+            if !changed.contains(&name.as_str()) {
+                continue;
+            }
+            let Some(var) = env.get(name) else {
+                return Err(Failure::new(
+                    Kind::Invalid,
+                    format!("`{name}` is delivered as a file, but it has no value now"),
+                ));
+            };
+            let fresh = memory_file(name, var.value.as_os_str().as_encoded_bytes())?;
+            rustix::io::dup2(&fresh, held).map_err(|e| unmade(name, "swapping it in", e))?;
+        }
+        Ok(())
+    }
+}
 
 /// Turns each value to deliver into a sealed memory file: `var` gets its path, and
 /// `name` leaves the environment. A name with no value is an error (65): the
@@ -125,7 +149,7 @@ pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failur
             match made {
                 Ok(fd) => {
                     let path = format!("/proc/{pid}/fd/{}", fd.as_raw_fd());
-                    held.push(fd);
+                    held.push((file.name.clone(), fd));
                     OsString::from(path)
                 }
                 Err(failure) => {
@@ -138,7 +162,7 @@ pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failur
             return Err(failure);
         }
     }
-    Ok(Delivered(held))
+    Ok(Delivered(held.into()))
 }
 
 /// What `list` and `check` show of a delivery: `var` holds a memory file's path
@@ -203,7 +227,7 @@ fn unmade(name: &str, what: &str, e: rustix::io::Errno) -> Failure {
 /// (RLIMIT_CORE 0), and the command, which holds the same values, is dumpable too.
 pub fn deliver_supervised(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failure> {
     if files.is_empty() {
-        return Ok(Delivered(Vec::new()));
+        return Ok(Delivered(Vec::new().into()));
     }
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable)
         .map_err(|e| Failure::new(Kind::Unreachable, format!("delivering files: {e}")))?;

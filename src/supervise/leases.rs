@@ -158,7 +158,8 @@ impl Keeper {
     fn end_with(&mut self, secrets: &Arc<dyn Secrets>, why: String, now: Instant) -> Option<Event> {
         let expired = self.held.iter().any(|h| now >= h.lease.expires());
         match self.end {
-            OnChange::Restart => self.restart(secrets, why, now, expired),
+            // New credentials are in the environment: `Auto` restarts too.
+            OnChange::Restart | OnChange::Auto(_) => self.restart(secrets, why, now, expired),
             OnChange::Signal(sig) => self.signal(sig, why, now, expired),
         }
     }

@@ -118,7 +118,7 @@ struct Running {
     /// (our terminal, the pty master standing in for it), to pass on resizes.
     ptys: Vec<(libc::c_int, OwnedFd)>,
     /// The files the command's paths name: open as long as it runs.
-    _files: crate::deliver::Delivered,
+    files: crate::deliver::Delivered,
 }
 
 impl Running {
@@ -307,7 +307,7 @@ impl Supervisor<'_> {
             pumps,
             done,
             ptys,
-            _files: files,
+            files,
         })
     }
 
@@ -351,7 +351,7 @@ impl Supervisor<'_> {
             if stopping {
                 continue;
             }
-            if let Some(ending) = self.poll_changes(pid, current, &mut waiting) {
+            if let Some(ending) = self.poll_changes(running, pid, current, &mut waiting) {
                 return Ok(ending);
             }
         }
@@ -360,6 +360,7 @@ impl Supervisor<'_> {
     /// What `--watch` and the leases ask for now, if it ends this run.
     fn poll_changes(
         &self,
+        running: &Running,
         pid: libc::pid_t,
         current: &mut SecretSet,
         waiting: &mut Waiting,
@@ -372,15 +373,26 @@ impl Supervisor<'_> {
         }
         let w = waiting.watcher.as_deref_mut()?;
         let new = w.poll(&self.launch.secrets, current)?;
-        match w.on_change() {
-            OnChange::Restart => Some(Ending::Restart(new)),
-            OnChange::Signal(sig) => {
-                // The command alone: a helper of its own may have no handler.
-                signals::to_command(pid, sig);
-                *current = new;
-                None
-            }
+        let files = self.launch.secrets.files();
+        let changed = watch::changed_names(current, &new);
+        let in_files = changed
+            .iter()
+            .all(|name| files.iter().any(|f| f.name == *name) && new.get(name).is_some());
+        let sig = match w.on_change() {
+            OnChange::Restart => return Some(Ending::Restart(new)),
+            OnChange::Auto(_) if !in_files => return Some(Ending::Restart(new)),
+            OnChange::Auto(sig) | OnChange::Signal(sig) => sig,
+        };
+        let env = self.launch.secrets.env(&new);
+        if let Err(failure) = running.files.swap(&env, &changed) {
+            crate::messages::watch(&format!("{failure}; the command keeps its files"));
+            return None;
         }
+        drop(env);
+        // The command alone: a helper of its own may have no handler.
+        signals::to_command(pid, sig);
+        *current = new;
+        None
     }
 
     /// The command stopped on the terminal: take the terminal back and stop as well,

@@ -22,8 +22,14 @@ pub enum OnChange {
     /// new values.
     Restart,
     /// Send it this signal; it keeps its environment (no process can change
-    /// another's), so this is for commands that re-read their secrets themselves.
+    /// another's), so this is for commands that re-read their secrets themselves:
+    /// the files of `--file` change behind their paths first.
     Signal(crate::sigset::Signal),
+    /// `--watch`'s default: [`OnChange::Signal`] when every changed value is
+    /// delivered as a file (its new content is behind the same path: the command
+    /// reads it again on the signal), [`OnChange::Restart`] when one is in the
+    /// environment, which a running process cannot see change.
+    Auto(crate::sigset::Signal),
 }
 
 /// `--watch`: re-fetch the sources on an interval.

@@ -221,3 +221,56 @@ fn no_file_system_sees_a_delivered_file() {
         }
     }
 }
+
+/// `--watch` with a value delivered as a file: when only files changed, the new
+/// content is behind the same path and the command gets HUP, still the same
+/// process; when a value in the environment changed, the command restarts.
+#[test]
+fn a_changed_file_is_swapped_behind_its_path_and_signalled() {
+    use crate::supervise::LIMIT;
+    use crate::util::Lines;
+    let dotenv = |password: &str, other: &str| format!("DB_PASSWORD={password}\nOTHER={other}\n");
+    let test = Test::new().file(".env", dotenv("one-CANARY", "a"));
+    let script = r#"trap 'echo "hup $(sha256sum < "$DB_PASSWORD_FILE")"' HUP
+echo "started $$ $DB_PASSWORD_FILE $OTHER $(sha256sum < "$DB_PASSWORD_FILE")"
+while :; do sleep 0.05; done"#;
+    let test = test
+        .args([
+            "--pure",
+            "--watch",
+            "100ms",
+            "--file",
+            "DB_PASSWORD_FILE=DB_PASSWORD",
+        ])
+        .args(["--", "sh", "-c", script]);
+    let mut child = test.command().spawn().unwrap();
+    let lines = Lines::new(child.stdout.take().unwrap());
+    let first = lines.next_within(LIMIT).expect("the command started");
+    let words: Vec<&str> = first.split(' ').collect();
+    assert_eq!(
+        (words[0], words[3], words[4]),
+        ("started", "a", sha("one-CANARY").as_str()),
+        "{first}"
+    );
+    // Only the file's value changes: HUP, the new content, the same process.
+    let replace = |text: String| {
+        let staged = test.dir().join(".env.next");
+        std::fs::write(&staged, text).unwrap();
+        std::fs::rename(&staged, test.dir().join(".env")).unwrap();
+    };
+    replace(dotenv("two-CANARY", "a"));
+    let hup = lines.next_within(LIMIT).expect("a signal");
+    assert_eq!(hup, format!("hup {}  -", sha("two-CANARY")));
+    // An environment value changes: a new process, with the path of a new file.
+    replace(dotenv("two-CANARY", "b"));
+    let again = lines.next_within(LIMIT).expect("a restart");
+    let later: Vec<&str> = again.split(' ').collect();
+    assert_eq!((later[0], later[3]), ("started", "b"), "{again}");
+    assert_ne!(later[1], words[1], "the command was started again");
+    // SAFETY: a plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("CANARY"), "a value was logged");
+    assert!(stderr.contains("watch: changed: `DB_PASSWORD`"), "{stderr}");
+}

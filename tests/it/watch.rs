@@ -60,6 +60,8 @@ fn watch_signals_the_command_when_a_moto_value_changes() {
         .args([
             "--watch",
             "300ms",
+            "--on-change",
+            "signal",
             "--from",
             "aws-sm://watched-aws",
             "--",
@@ -71,7 +73,7 @@ fn watch_signals_the_command_when_a_moto_value_changes() {
     let lines = Lines::new(child.stdout.take().unwrap());
     lines.wait_for("W=one-CANARY", LIMIT);
     server.rotate("watched-aws", r#"{"W":"two-CANARY"}"#);
-    // The default --on-change is a signal, HUP: the command keeps running.
+    // --on-change signal sends HUP (the default signal): the command keeps running.
     lines.wait_for("HUP", LIMIT);
     let stderr = terminate(child);
     assert!(
@@ -163,6 +165,8 @@ fn on_change_signal_reaches_the_command_not_its_helpers() {
     let test = Test::new().file(".env", "W=one\n").args([
         "--watch",
         "200ms",
+        "--on-change",
+        "signal",
         "--on-change-signal",
         "USR1",
         "--",
