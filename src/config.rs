@@ -108,6 +108,9 @@ struct FileConfig {
     aws: aws::FileSettings,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
+    /// Files assembled from several values (`[files.NAME] template`).
+    #[serde(default)]
+    files: BTreeMap<String, crate::deliver::FileSpec>,
     #[serde(default)]
     rotation: RotationFile,
     #[serde(default)]
@@ -182,7 +185,7 @@ impl Config {
         let rotation = rotation_policy(&file.rotation, strict)?;
         let home = parent.var_os("HOME");
         let (identity, recipients) = key_files(&args.identity, &file, &base, home);
-        let files = crate::deliver::as_files(&args.as_file, &file.vars)?;
+        let files = crate::deliver::as_files(&args.as_file, &file.vars, &file.files)?;
 
         Ok(Config {
             action,

@@ -274,3 +274,28 @@ while :; do sleep 0.05; done"#;
     assert!(!stderr.contains("CANARY"), "a value was logged");
     assert!(stderr.contains("watch: changed: `DB_PASSWORD`"), "{stderr}");
 }
+
+/// A real consumer: psql reads `PGPASSFILE`, a `[files.PGPASSFILE]` template
+/// filled with a user and password, and logs in with it. libpq ignores a password
+/// file that others may read, so the file's mode (0400) is tested too.
+#[test]
+fn psql_logs_in_with_a_pgpass_file_made_from_a_template() {
+    let pg = crate::postgres::server();
+    pg.sql("drop role if exists file_reader");
+    pg.sql("create role file_reader login password 'pw-CANARY-7f3a'");
+    let config = format!(
+        "[files.PGPASSFILE]\ntemplate = \"127.0.0.1:{}:postgres:${{DB_USER}}:${{DB_PASS}}\\n\"\n",
+        pg.port
+    );
+    let query = format!(
+        "psql -w -h 127.0.0.1 -p {} -U \"$DB_USER\" -d postgres -X -A -t -c 'select current_user'; stat -L -c %a \"$PGPASSFILE\"",
+        pg.port
+    );
+    let run = Test::new()
+        .file(".env", "DB_USER=file_reader\nDB_PASS=pw-CANARY-7f3a\n")
+        .file("secretrun.toml", config)
+        .args(["--keep", "PATH", "--", "sh", "-c", &query])
+        .run();
+    run.success().no_canary();
+    assert_eq!(run.stdout, "file_reader\n400\n");
+}

@@ -28,69 +28,58 @@ use crate::escape::Escaped;
 use crate::names::is_valid_name;
 use crate::validate::{Deliver, VarSpec};
 
-/// One value the command gets as a file: `var` holds the file's path, and the
-/// file holds the value of `name`.
+mod template;
+
+pub use template::{FileSpec, Template};
+
+/// One file the command gets: `var` holds its path, and it holds the value of
+/// `name`, or, for a `[files.NAME]` (then `name` is `var`), its template filled in.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AsFile {
     pub var: String,
     pub name: String,
+    pub template: Option<Template>,
 }
 
-/// The files a launch delivers: `--file` (`NAME`, or `VAR=NAME`) and the config's
-/// `as = "file"` variables, each name once.
-pub fn as_files(flags: &[String], vars: &BTreeMap<String, VarSpec>) -> Result<Vec<AsFile>> {
+impl AsFile {
+    /// Whether its content changes when these values change.
+    pub fn uses(&self, changed: &[&str]) -> bool {
+        match &self.template {
+            Some(template) => template.uses(changed),
+            None => changed.contains(&self.name.as_str()),
+        }
+    }
+}
+
+/// The files a launch delivers: `--file` (`NAME`, or `VAR=NAME`), the config's
+/// `as = "file"` variables and its `[files.NAME]` templates, each name once.
+pub fn as_files(
+    flags: &[String],
+    vars: &BTreeMap<String, VarSpec>,
+    templates: &BTreeMap<String, FileSpec>,
+) -> Result<Vec<AsFile>> {
     let mut files = Vec::new();
     for flag in flags {
-        let (var, name) = flag.split_once('=').unwrap_or((flag, flag));
-        for n in [var, name] {
-            if !is_valid_name(n) {
-                return fail(
-                    Kind::Config,
-                    format!(
-                        "`--file {}`: `{}` is not a variable name",
-                        Escaped(flag),
-                        Escaped(n)
-                    ),
-                );
-            }
-        }
-        files.push(AsFile {
-            var: var.to_owned(),
-            name: name.to_owned(),
-        });
+        files.push(from_flag(flag)?);
     }
     for (name, spec) in vars {
-        match (spec.deliver, &spec.env) {
-            (Deliver::File, env) => {
-                let var = env.as_deref().unwrap_or(name);
-                if !is_valid_name(var) {
-                    return fail(
-                        Kind::Config,
-                        format!(
-                            "`[vars.{name}] env`: `{}` is not a variable name",
-                            Escaped(var)
-                        ),
-                    );
-                }
-                files.push(AsFile {
-                    var: var.to_owned(),
-                    name: name.clone(),
-                });
-            }
-            (Deliver::Env, Some(_)) => {
-                return fail(
-                    Kind::Config,
-                    format!(
-                        "`[vars.{name}] env` names the variable of a file: it needs `as = \"file\"`"
-                    ),
-                );
-            }
-            (Deliver::Env, None) => {}
+        files.extend(from_var(name, spec)?);
+    }
+    for (name, spec) in templates {
+        if !is_valid_name(name) {
+            return fail(
+                Kind::Config,
+                format!("`[files.{}]` is not a valid variable name", Escaped(name)),
+            );
         }
+        files.push(AsFile {
+            var: name.clone(),
+            name: name.clone(),
+            template: Some(Template::parse(name, &spec.template)?),
+        });
     }
     for (i, file) in files.iter().enumerate() {
-        let earlier = &files[..i];
-        if earlier
+        if files[..i]
             .iter()
             .any(|f| f.name == file.name || f.var == file.var)
         {
@@ -103,10 +92,58 @@ pub fn as_files(flags: &[String], vars: &BTreeMap<String, VarSpec>) -> Result<Ve
     Ok(files)
 }
 
+/// `--file NAME` or `--file VAR=NAME`.
+fn from_flag(flag: &str) -> Result<AsFile> {
+    let (var, name) = flag.split_once('=').unwrap_or((flag, flag));
+    if let Some(bad) = [var, name].into_iter().find(|n| !is_valid_name(n)) {
+        return fail(
+            Kind::Config,
+            format!(
+                "`--file {}`: `{}` is not a variable name",
+                Escaped(flag),
+                Escaped(bad)
+            ),
+        );
+    }
+    Ok(AsFile {
+        var: var.to_owned(),
+        name: name.to_owned(),
+        template: None,
+    })
+}
+
+/// `[vars.NAME] as = "file"`, with `env` naming the path's variable.
+fn from_var(name: &str, spec: &VarSpec) -> Result<Option<AsFile>> {
+    match (spec.deliver, &spec.env) {
+        (Deliver::File, env) => {
+            let var = env.as_deref().unwrap_or(name);
+            if !is_valid_name(var) {
+                return fail(
+                    Kind::Config,
+                    format!(
+                        "`[vars.{name}] env`: `{}` is not a variable name",
+                        Escaped(var)
+                    ),
+                );
+            }
+            Ok(Some(AsFile {
+                var: var.to_owned(),
+                name: name.to_owned(),
+                template: None,
+            }))
+        }
+        (Deliver::Env, Some(_)) => fail(
+            Kind::Config,
+            format!("`[vars.{name}] env` names the variable of a file: it needs `as = \"file\"`"),
+        ),
+        (Deliver::Env, None) => Ok(None),
+    }
+}
+
 /// The descriptors of the delivered files, by the name of the value each holds:
 /// the command inherits them, so they stay open until the exec (dropped if it
 /// fails), or for as long as a supervised command runs.
-pub struct Delivered(std::cell::RefCell<Vec<(String, OwnedFd)>>);
+pub struct Delivered(std::cell::RefCell<Vec<(AsFile, OwnedFd)>>);
 
 impl Delivered {
     /// Puts each changed value's new content behind the same path: a new sealed
@@ -114,18 +151,12 @@ impl Delivered {
     /// whoever opens the path from now on reads the new value, and nobody ever reads
     /// a file half written. The old file lives on for readers that hold it open.
     pub fn swap(&self, env: &ChildEnv, changed: &[&str]) -> Result<(), Failure> {
-        for (name, held) in self.0.borrow_mut().iter_mut() {
-            if !changed.contains(&name.as_str()) {
+        for (file, held) in self.0.borrow_mut().iter_mut() {
+            if !file.uses(changed) {
                 continue;
             }
-            let Some(var) = env.get(name) else {
-                return Err(Failure::new(
-                    Kind::Invalid,
-                    format!("`{name}` is delivered as a file, but it has no value now"),
-                ));
-            };
-            let fresh = memory_file(name, var.value.as_os_str().as_encoded_bytes())?;
-            rustix::io::dup2(&fresh, held).map_err(|e| unmade(name, "swapping it in", e))?;
+            let fresh = memory_file(&file.name, &content(env, file)?)?;
+            rustix::io::dup2(&fresh, held).map_err(|e| unmade(&file.var, "swapping it in", e))?;
         }
         Ok(())
     }
@@ -140,16 +171,16 @@ pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failur
     for file in files {
         let mut failed = None;
         place(env, file, |value| {
-            let made = memory_file(&file.name, value.as_encoded_bytes()).and_then(|fd| {
+            let made = memory_file(&file.name, value).and_then(|fd| {
                 // The command inherits it.
                 rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty())
-                    .map_err(|e| unmade(&file.name, "handing it on", e))?;
+                    .map_err(|e| unmade(&file.var, "handing it on", e))?;
                 Ok(fd)
             });
             match made {
                 Ok(fd) => {
                     let path = format!("/proc/{pid}/fd/{}", fd.as_raw_fd());
-                    held.push((file.name.clone(), fd));
+                    held.push((file.clone(), fd));
                     OsString::from(path)
                 }
                 Err(failure) => {
@@ -169,31 +200,38 @@ pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failur
 /// (`/proc/PID/fd/N` once the command runs), `name` is not in the environment.
 pub fn describe(env: &mut ChildEnv, files: &[AsFile]) -> Result<(), Failure> {
     for file in files {
-        place(env, file, |_| {
-            OsString::from(format!("(a file in memory holding {}'s value)", file.name))
+        place(env, file, |_| match file.template {
+            Some(_) => OsString::from(format!("(a file in memory: [files.{}])", file.var)),
+            None => OsString::from(format!("(a file in memory holding {}'s value)", file.name)),
         })?;
     }
     Ok(())
 }
 
-/// Takes `name`'s value out of the environment and puts `var` in, holding what
-/// `path` makes of the value.
+/// Puts `var` in the environment, holding what `path` makes of the file's content;
+/// a value delivered as a file leaves the environment.
 fn place(
     env: &mut ChildEnv,
     file: &AsFile,
-    path: impl FnOnce(&std::ffi::OsStr) -> OsString,
+    path: impl FnOnce(&[u8]) -> OsString,
 ) -> Result<(), Failure> {
-    let Some(at) = env.vars.iter().position(|v| v.name == file.name) else {
-        return Err(Failure::new(
-            Kind::Invalid,
-            format!(
-                "`{}` is to be delivered as a file, but it has no value",
-                file.name
-            ),
-        ));
+    let content = content(env, file)?;
+    let (origin, dates) = match &file.template {
+        None => {
+            let at = env.vars.iter().position(|v| v.name == file.name);
+            let secret = env.vars.remove(at.expect("content found it"));
+            (secret.origin, secret.dates)
+        }
+        // What the file holds comes from the first value it uses.
+        Some(template) => {
+            let first = template.names().next().and_then(|n| env.get(n));
+            (
+                first.map_or(crate::secret::Origin::Parent, |v| v.origin.clone()),
+                Default::default(),
+            )
+        }
     };
-    let secret = env.vars.remove(at);
-    let path = path(secret.value.as_os_str());
+    let path = path(&content);
     env.vars.retain(|v| v.name != file.var);
     let at = env.vars.partition_point(|v| v.name < file.var);
     env.vars.insert(
@@ -201,11 +239,30 @@ fn place(
         Var {
             name: file.var.clone(),
             value: VarValue::File(path),
-            origin: secret.origin,
-            dates: secret.dates,
+            origin,
+            dates,
         },
     );
     Ok(())
+}
+
+/// A file's content: its value, or its template filled in from the environment.
+fn content(env: &ChildEnv, file: &AsFile) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
+    if let Some(template) = &file.template {
+        return template.render(&file.var, env);
+    }
+    match env.get(&file.name) {
+        Some(var) => Ok(zeroize::Zeroizing::new(
+            var.value.as_os_str().as_encoded_bytes().to_vec(),
+        )),
+        None => Err(Failure::new(
+            Kind::Invalid,
+            format!(
+                "`{}` is to be delivered as a file, but it has no value",
+                file.name
+            ),
+        )),
+    }
 }
 
 fn unmade(name: &str, what: &str, e: rustix::io::Errno) -> Failure {
@@ -241,6 +298,9 @@ fn memory_file(name: &str, bytes: &[u8]) -> Result<OwnedFd, Failure> {
     let failed = |what: &str, e| unmade(name, what, e);
     let fd = rustix::fs::memfd_create(name, MemfdFlags::ALLOW_SEALING | MemfdFlags::CLOEXEC)
         .map_err(|e| failed("no memory file", e))?;
+    // Read-only for its owner alone, as programs ask of a key or password file
+    // (libpq ignores a `.pgpass` others may read; OpenSSH refuses such a key).
+    rustix::fs::fchmod(&fd, rustix::fs::Mode::RUSR).map_err(|e| failed("its mode", e))?;
     let mut written = 0;
     while written < bytes.len() {
         written += rustix::io::write(&fd, &bytes[written..]).map_err(|e| failed("writing", e))?;
@@ -259,10 +319,11 @@ mod tests {
 
     #[test]
     fn file_flags_name_a_variable_and_a_value() {
-        let vars = BTreeMap::new();
+        let (vars, none) = (BTreeMap::new(), BTreeMap::new());
         let files = as_files(
             &["TLS_KEY".into(), "DB_PASSWORD_FILE=DB_PASSWORD".into()],
             &vars,
+            &none,
         )
         .unwrap();
         assert_eq!(
@@ -270,16 +331,18 @@ mod tests {
             [
                 AsFile {
                     var: "TLS_KEY".into(),
-                    name: "TLS_KEY".into()
+                    name: "TLS_KEY".into(),
+                    template: None,
                 },
                 AsFile {
                     var: "DB_PASSWORD_FILE".into(),
-                    name: "DB_PASSWORD".into()
+                    name: "DB_PASSWORD".into(),
+                    template: None,
                 },
             ]
         );
-        assert!(as_files(&["A=".into()], &vars).is_err());
-        assert!(as_files(&["A".into(), "B=A".into()], &vars).is_err());
+        assert!(as_files(&["A=".into()], &vars, &none).is_err());
+        assert!(as_files(&["A".into(), "B=A".into()], &vars, &none).is_err());
     }
 
     #[test]
