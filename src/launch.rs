@@ -41,7 +41,7 @@ pub fn launch(
         .into());
     }
     let program = exec::resolve(&command[0], pipeline.path())?;
-    let keep_parent = lease_keeps_parent(&secrets, how)?;
+    let keep_parent = lease_keeps_parent(&secrets, how)? || files_keep_parent(pipeline);
     if !how.supervise && !keep_parent {
         // Held open until the exec, which hands them on.
         let _files = crate::deliver::deliver(&mut env, pipeline.files())?;
@@ -58,6 +58,25 @@ pub fn launch(
         secrets: std::sync::Arc::new(pipeline.clone()),
     };
     supervise::run(launch, secrets, core, &how.options)
+}
+
+/// Whether the files make secretrun stay as the command's parent: where memory
+/// files are refused, they are put on a tmpfs, and someone must remove them when
+/// the command exits.
+fn files_keep_parent(pipeline: &Pipeline) -> bool {
+    if pipeline.files().is_empty() {
+        return false;
+    }
+    match crate::deliver::memory_files_work() {
+        Ok(()) => false,
+        Err(why) => {
+            messages::warning(&format!(
+                "memory files are refused here ({why}): the files go on a tmpfs, and \
+                 secretrun stays as the command's parent to remove them when it exits"
+            ));
+            true
+        }
+    }
 }
 
 /// Whether the leases make secretrun stay as the command's parent. `--exec` says

@@ -29,6 +29,7 @@ use crate::names::is_valid_name;
 use crate::validate::{Deliver, VarSpec};
 
 mod template;
+mod tmpfs;
 
 pub use template::{FileSpec, Template};
 
@@ -140,26 +141,60 @@ fn from_var(name: &str, spec: &VarSpec) -> Result<Option<AsFile>> {
     }
 }
 
-/// The descriptors of the delivered files, by the name of the value each holds:
-/// the command inherits them, so they stay open until the exec (dropped if it
-/// fails), or for as long as a supervised command runs.
-pub struct Delivered(std::cell::RefCell<Vec<(AsFile, OwnedFd)>>);
+/// The delivered files, with what each holds: the command inherits their
+/// descriptors, so they stay open until the exec (dropped if it fails), or for as
+/// long as a supervised command runs; on a tmpfs, the directory goes when dropped.
+pub struct Delivered {
+    held: std::cell::RefCell<Vec<(AsFile, Holder)>>,
+    dir: Option<tmpfs::TmpDir>,
+}
+
+/// Where one delivered file is.
+enum Holder {
+    /// A memory file; its path names this descriptor.
+    Fd(OwnedFd),
+    /// A file of the tmpfs directory, named as its variable.
+    Tmpfs,
+}
 
 impl Delivered {
+    fn none() -> Delivered {
+        Delivered {
+            held: Vec::new().into(),
+            dir: None,
+        }
+    }
+
     /// Puts each changed value's new content behind the same path: a new sealed
-    /// memory file takes the old one's descriptor number (`dup2`, in one step), so
-    /// whoever opens the path from now on reads the new value, and nobody ever reads
-    /// a file half written. The old file lives on for readers that hold it open.
+    /// memory file takes the old one's descriptor number (`dup2`, in one step), or a
+    /// new tmpfs file is renamed over the old, so whoever opens the path from now on
+    /// reads the new value, and nobody ever reads a file half written. The old file
+    /// lives on for readers that hold it open.
     pub fn swap(&self, env: &ChildEnv, changed: &[&str]) -> Result<(), Failure> {
-        for (file, held) in self.0.borrow_mut().iter_mut() {
+        for (file, held) in self.held.borrow_mut().iter_mut() {
             if !file.uses(changed) {
                 continue;
             }
-            let fresh = memory_file(&file.name, &content(env, file)?)?;
-            rustix::io::dup2(&fresh, held).map_err(|e| unmade(&file.var, "swapping it in", e))?;
+            let content = content(env, file)?;
+            match (held, &self.dir) {
+                (Holder::Fd(held), _) => {
+                    let fresh = memory_file(&file.name, &content)?;
+                    rustix::io::dup2(&fresh, held)
+                        .map_err(|e| unmade(&file.var, "swapping it in", e))?;
+                }
+                (Holder::Tmpfs, Some(dir)) => {
+                    dir.write(&file.var, &content)?;
+                }
+                (Holder::Tmpfs, None) => unreachable!("a tmpfs file has its directory"),
+            }
         }
         Ok(())
     }
+}
+
+/// Whether memory files can be made here (a seccomp profile may refuse them).
+pub fn memory_files_work() -> Result<(), rustix::io::Errno> {
+    rustix::fs::memfd_create("secretrun-probe", rustix::fs::MemfdFlags::CLOEXEC).map(drop)
 }
 
 /// Turns each value to deliver into a sealed memory file: `var` gets its path, and
@@ -167,42 +202,55 @@ impl Delivered {
 /// command would get a path to nothing.
 pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failure> {
     let pid = rustix::process::getpid().as_raw_pid();
-    let mut held = Vec::new();
+    let delivered = Delivered::none();
     for file in files {
-        let mut failed = None;
         place(env, file, |value| {
-            let made = memory_file(&file.name, value).and_then(|fd| {
-                // The command inherits it.
-                rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty())
-                    .map_err(|e| unmade(&file.var, "handing it on", e))?;
-                Ok(fd)
-            });
-            match made {
-                Ok(fd) => {
-                    let path = format!("/proc/{pid}/fd/{}", fd.as_raw_fd());
-                    held.push((file.clone(), fd));
-                    OsString::from(path)
-                }
-                Err(failure) => {
-                    failed = Some(failure);
-                    OsString::new()
-                }
-            }
+            let fd = memory_file(&file.name, value)?;
+            // The command inherits it.
+            rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty())
+                .map_err(|e| unmade(&file.var, "handing it on", e))?;
+            let path = format!("/proc/{pid}/fd/{}", fd.as_raw_fd());
+            delivered
+                .held
+                .borrow_mut()
+                .push((file.clone(), Holder::Fd(fd)));
+            Ok(OsString::from(path))
         })?;
-        if let Some(failure) = failed {
-            return Err(failure);
-        }
     }
-    Ok(Delivered(held.into()))
+    Ok(delivered)
+}
+
+/// [`deliver`] where memory files are refused: files in a directory of secretrun's
+/// own on a tmpfs, removed when the [`Delivered`] is dropped.
+fn deliver_on_tmpfs(
+    env: &mut ChildEnv,
+    files: &[AsFile],
+    why: &rustix::io::Errno,
+) -> Result<Delivered, Failure> {
+    let dir = tmpfs::TmpDir::make(why)?;
+    let held = std::cell::RefCell::new(Vec::new());
+    for file in files {
+        place(env, file, |value| {
+            let path = dir.write(&file.var, value)?;
+            held.borrow_mut().push((file.clone(), Holder::Tmpfs));
+            Ok(path.into_os_string())
+        })?;
+    }
+    Ok(Delivered {
+        held,
+        dir: Some(dir),
+    })
 }
 
 /// What `list` and `check` show of a delivery: `var` holds a memory file's path
 /// (`/proc/PID/fd/N` once the command runs), `name` is not in the environment.
 pub fn describe(env: &mut ChildEnv, files: &[AsFile]) -> Result<(), Failure> {
     for file in files {
-        place(env, file, |_| match file.template {
-            Some(_) => OsString::from(format!("(a file in memory: [files.{}])", file.var)),
-            None => OsString::from(format!("(a file in memory holding {}'s value)", file.name)),
+        place(env, file, |_| {
+            Ok(OsString::from(match file.template {
+                Some(_) => format!("(a file in memory: [files.{}])", file.var),
+                None => format!("(a file in memory holding {}'s value)", file.name),
+            }))
         })?;
     }
     Ok(())
@@ -213,7 +261,7 @@ pub fn describe(env: &mut ChildEnv, files: &[AsFile]) -> Result<(), Failure> {
 fn place(
     env: &mut ChildEnv,
     file: &AsFile,
-    path: impl FnOnce(&[u8]) -> OsString,
+    path: impl FnOnce(&[u8]) -> Result<OsString, Failure>,
 ) -> Result<(), Failure> {
     let content = content(env, file)?;
     let (origin, dates) = match &file.template {
@@ -231,7 +279,7 @@ fn place(
             )
         }
     };
-    let path = path(&content);
+    let path = path(&content)?;
     env.vars.retain(|v| v.name != file.var);
     let at = env.vars.partition_point(|v| v.name < file.var);
     env.vars.insert(
@@ -282,9 +330,14 @@ fn unmade(name: &str, what: &str, e: rustix::io::Errno) -> Failure {
 /// kernel lets another process open `/proc/PID/fd/N` only while PID is dumpable, so
 /// the supervisor becomes dumpable when it delivers files; core dumps stay off
 /// (RLIMIT_CORE 0), and the command, which holds the same values, is dumpable too.
+/// Where memory files are refused, the files go on a tmpfs instead
+/// ([`tmpfs`]), removed when the command has exited.
 pub fn deliver_supervised(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failure> {
     if files.is_empty() {
-        return Ok(Delivered(Vec::new().into()));
+        return Ok(Delivered::none());
+    }
+    if let Err(why) = memory_files_work() {
+        return deliver_on_tmpfs(env, files, &why);
     }
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable)
         .map_err(|e| Failure::new(Kind::Unreachable, format!("delivering files: {e}")))?;

@@ -299,3 +299,108 @@ fn psql_logs_in_with_a_pgpass_file_made_from_a_template() {
     run.success().no_canary();
     assert_eq!(run.stdout, "file_reader\n400\n");
 }
+
+/// A seccomp filter, set between fork and exec, under which `memfd_create` fails
+/// with EPERM, as a container's profile may make it (x86_64's call number).
+fn refuse_memfd(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+    let filter = [
+        // The architecture, then the call's number.
+        libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 4,
+        },
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 3,
+            k: AUDIT_ARCH_X86_64,
+        },
+        libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: libc::SYS_memfd_create as u32,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ERRNO | libc::EPERM as u32,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: libc::SECCOMP_RET_ALLOW,
+        },
+    ];
+    // SAFETY: two prctl calls on memory that outlives them; async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            let program = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                || libc::prctl(libc::PR_SET_SECCOMP, libc::SECCOMP_MODE_FILTER, &program) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// With memory files refused, the files are 0400 files in a 0700 directory of
+/// secretrun's own on a tmpfs, and secretrun stays as the command's parent to
+/// remove them: when the command exits, and when secretrun gets TERM or INT.
+#[test]
+fn without_memory_files_a_tmpfs_holds_them_until_the_command_exits() {
+    use crate::supervise::LIMIT;
+    use crate::util::Lines;
+    let script = r#"echo "$DB_PASSWORD_FILE $(stat -c %a "$DB_PASSWORD_FILE") $(stat -c %a "${DB_PASSWORD_FILE%/*}") $(stat -f -c %T "$DB_PASSWORD_FILE")"
+sha256sum < "$DB_PASSWORD_FILE"
+[ "$1" = wait ] && exec sleep 30
+true"#;
+    for ending in [None, Some(libc::SIGTERM), Some(libc::SIGINT)] {
+        let wait = if ending.is_some() { "wait" } else { "done" };
+        let test = Test::new()
+            .file(".env", format!("DB_PASSWORD={CANARY}\n"))
+            .args(["--pure", "--file", "DB_PASSWORD_FILE=DB_PASSWORD"])
+            .args(["--", "sh", "-c", script, "sh", wait]);
+        let mut command = test.command();
+        refuse_memfd(&mut command);
+        let mut child = command.spawn().unwrap();
+        let lines = Lines::new(child.stdout.take().unwrap());
+        let first = lines.next_within(LIMIT).expect("the command started");
+        let words: Vec<&str> = first.split(' ').collect();
+        let path = std::path::PathBuf::from(words[0]);
+        assert_eq!(&words[1..], ["400", "700", "tmpfs"], "{first}");
+        let sum = lines.next_within(LIMIT).expect("the file was read");
+        assert!(sum.starts_with(&sha(CANARY)), "{sum}");
+        if let Some(sig) = ending {
+            // SAFETY: a plain syscall to our own child.
+            unsafe { libc::kill(child.id() as i32, sig) };
+        }
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("CANARY"), "a value was logged");
+        assert!(stderr.contains("memory files are refused here"), "{stderr}");
+        let dir = path.parent().unwrap();
+        assert!(
+            !dir.exists(),
+            "{ending:?}: {} is still there",
+            dir.display()
+        );
+    }
+}
