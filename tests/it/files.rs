@@ -404,3 +404,44 @@ true"#;
         );
     }
 }
+
+/// A real consumer of a key: psql logs in as `cert_user`, whom the server lets in
+/// only with a client certificate (`hostssl … cert`), with the certificate, its key
+/// and the CA each delivered as a file (libpq reads `PGSSLCERT`, `PGSSLKEY` and
+/// `PGSSLROOTCERT` as paths, and refuses a key file others may read).
+#[test]
+fn psql_logs_in_with_a_client_key_delivered_as_a_file() {
+    let pg = crate::postgres::server();
+    pg.sql("do $$ begin create role cert_user login; exception when duplicate_object then null; end $$");
+    let quoted = |pem: &str| format!("\"{}\"", pem.trim_end().replace('\n', "\\n"));
+    let dotenv = format!(
+        "PGSSLCERT={}\nPGSSLKEY={}\nPGSSLROOTCERT={}\n",
+        quoted(&pg.tls.cert),
+        quoted(&pg.tls.key),
+        quoted(&pg.tls.ca)
+    );
+    let query = format!(
+        "psql -w 'host=127.0.0.1 port={} user=cert_user dbname=postgres sslmode=verify-ca' -X -A -t -c 'select current_user, ssl from pg_stat_ssl join pg_stat_activity using (pid) where pid = pg_backend_pid()'",
+        pg.port
+    );
+    let run = Test::new()
+        .file(".env", dotenv)
+        .args([
+            "--keep",
+            "PATH",
+            "--file",
+            "PGSSLCERT",
+            "--file",
+            "PGSSLKEY",
+            "--file",
+            "PGSSLROOTCERT",
+        ])
+        .args(["--", "sh", "-c", &query])
+        .run();
+    run.success();
+    assert!(
+        !run.stderr.contains("PRIVATE KEY"),
+        "the key reached stderr"
+    );
+    assert_eq!(run.stdout, "cert_user|t\n");
+}

@@ -2,7 +2,9 @@
 //! a temp directory, shared by the tests of this binary: what OpenBao's database
 //! secrets engine makes users in. The admin connects without a password, and only
 //! from loopback (`trust` for it alone): every other user needs its password, so a
-//! leased user that works proves its password was the one Vault made.
+//! leased user that works proves its password was the one Vault made. It speaks
+//! TLS too, and `cert_user` logs in only with a client certificate its CA signed
+//! (`hostssl … cert`): what a key delivered as a file (`--file`) must open.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -11,6 +13,94 @@ use std::time::{Duration, Instant};
 
 pub struct Postgres {
     pub port: u16,
+    /// The CA's certificate, and `cert_user`'s certificate and key, as PEM text.
+    pub tls: ClientTls,
+}
+
+pub struct ClientTls {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+}
+
+/// Runs openssl in `dir`; fails the test if it fails.
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("openssl (the README's test command installs it)");
+    assert!(
+        output.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A CA, the server's certificate and `cert_user`'s, in `dir` (the data
+/// directory, where the server reads its own).
+fn certificates(dir: &Path) -> ClientTls {
+    let subj = |cn: &str| format!("/CN={cn}");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            &subj("test-ca"),
+        ],
+    );
+    for (name, cn) in [("server", "127.0.0.1"), ("client", "cert_user")] {
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.csr"),
+                "-subj",
+                &subj(cn),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{name}.csr"),
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &format!("{name}.crt"),
+            ],
+        );
+    }
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    ClientTls {
+        ca: read("ca.crt"),
+        cert: read("client.crt"),
+        key: read("client.key"),
+    }
 }
 
 /// The server binaries: the newest `/usr/lib/postgresql/N/bin`. Missing is a
@@ -87,19 +177,40 @@ fn start() -> Postgres {
         "initdb failed: {}",
         String::from_utf8_lossy(&init.stderr)
     );
-    // The admin alone connects without a password, and only from loopback.
+    // The admin alone connects without a password, and only from loopback;
+    // `cert_user` only with a certificate.
     std::fs::write(
         data.join("pg_hba.conf"),
         "local all admin trust\nhost all admin 127.0.0.1/32 trust\n\
+         hostssl all cert_user 127.0.0.1/32 cert\n\
          host all all 127.0.0.1/32 scram-sha-256\n",
     )
     .unwrap();
+    let tls = certificates(&data);
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&data)
+            .status()
+            .unwrap();
+        assert!(status.success(), "chown of the certificates failed");
+    }
     let port = crate::stub::server_port();
     let mut server = as_server_user(&bin.join("postgres"));
     server
         .arg("-D")
         .arg(&data)
         .args(["-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"])
+        .args([
+            "-c",
+            "ssl=on",
+            "-c",
+            "ssl_cert_file=server.crt",
+            "-c",
+            "ssl_key_file=server.key",
+        ])
+        .args(["-c", "ssl_ca_file=ca.crt"])
         .args(["-p", &port.to_string(), "-k"])
         .arg(&dir)
         .env_clear()
@@ -108,7 +219,7 @@ fn start() -> Postgres {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     crate::util::spawn_server(server);
-    let pg = Postgres { port };
+    let pg = Postgres { port, tls };
     let started = Instant::now();
     while pg.try_sql("select 1").as_deref() != Some("1") {
         assert!(
