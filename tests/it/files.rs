@@ -445,3 +445,37 @@ fn psql_logs_in_with_a_client_key_delivered_as_a_file() {
     );
     assert_eq!(run.stdout, "cert_user|t\n");
 }
+
+/// What a Python app does with `GOOGLE_APPLICATION_CREDENTIALS`: `open()` it twice,
+/// start a helper with `subprocess` (which closes inherited descriptors by
+/// default) that opens it, and re-execute itself (`os.execv`: same process, same
+/// descriptors), then open it again. Each read gets the whole JSON.
+#[test]
+fn a_python_app_reads_its_credentials_file_as_python_does() {
+    let json = format!(r#"{{"type": "service_account", "private_key": "{CANARY}"}}"#);
+    let script = r#"
+import hashlib, json, os, subprocess, sys
+path = os.environ["GOOGLE_APPLICATION_CREDENTIALS"]
+def digest(): return hashlib.sha256(open(path, "rb").read()).hexdigest()
+if len(sys.argv) > 1:
+    print(digest(), json.load(open(path))["type"]); sys.exit(0)
+print(digest()); print(digest())
+helper = "import hashlib, os; print(hashlib.sha256(open(os.environ['GOOGLE_APPLICATION_CREDENTIALS'], 'rb').read()).hexdigest())"
+print(subprocess.run([sys.executable, "-c", helper], capture_output=True, text=True, check=True).stdout.strip())
+sys.stdout.flush()
+os.execv(sys.executable, [sys.executable, "-c", SCRIPT, "again"])
+"#;
+    // The script holds its own text, to run itself again.
+    let script = format!("SCRIPT = {script:?}\n{script}");
+    let run = Test::new()
+        .file(".env", format!("GOOGLE_APPLICATION_CREDENTIALS='{json}'\n"))
+        .args(["--pure", "--file", "GOOGLE_APPLICATION_CREDENTIALS"])
+        .args(["--", "/usr/bin/python3", "-c", &script])
+        .run();
+    run.success().no_canary();
+    let sum = sha(&json);
+    assert_eq!(
+        run.stdout,
+        format!("{sum}\n{sum}\n{sum}\n{sum} service_account\n")
+    );
+}
