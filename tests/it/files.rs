@@ -479,3 +479,74 @@ os.execv(sys.executable, [sys.executable, "-c", SCRIPT, "again"])
         format!("{sum}\n{sum}\n{sum}\n{sum} service_account\n")
     );
 }
+
+/// strace of a launch whose memory files are refused (the seccomp filter is set on
+/// strace, and so on everything it starts): every file created, renamed or removed
+/// is in secretrun's own directory on the tmpfs, and that directory is gone after.
+#[test]
+fn without_memory_files_only_the_tmpfs_is_written() {
+    let test = Test::new().file(".env", format!("DB_PASSWORD={CANARY}\n"));
+    let calls = format!("{},mknod,mknodat,rmdir", trace::FILE_CALLS);
+    let mut command =
+        trace::strace_command(&["-e", &format!("trace={calls}"), "-e", "signal=none"]);
+    command
+        .arg(crate::util::BIN)
+        .args([
+            "--pure",
+            "--file",
+            "DB_PASSWORD_FILE=DB_PASSWORD",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg(r#"sha256sum < "$DB_PASSWORD_FILE""#)
+        .env_clear()
+        .env("PATH", crate::util::PATH)
+        .env("HOME", test.dir())
+        .current_dir(test.dir())
+        .stdin(std::process::Stdio::null());
+    refuse_memfd(&mut command);
+    let output = command.output().unwrap();
+    let trace = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}", crate::util::redact(&trace));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with(&sha(CANARY)));
+    assert!(
+        trace.contains("memfd_create(") && trace.contains("EPERM"),
+        "memfd was not refused"
+    );
+    let mut ours = None;
+    for line in trace.lines().filter(|l| !l.contains("\"/dev/null\"")) {
+        let creates = ["O_CREAT", "O_TRUNC", "O_WRONLY", "O_RDWR"]
+            .iter()
+            .any(|f| line.contains(f));
+        let mutates = [
+            "rename", "link(", "linkat(", "mkdir", "unlink", "rmdir", "mknod",
+        ]
+        .iter()
+        .any(|call| line.contains(call));
+        if !(creates || mutates) {
+            continue;
+        }
+        let path = line.split('"').nth(1).unwrap_or("");
+        // remove_dir_all empties our directory through a descriptor of it: names
+        // relative to that descriptor, never AT_FDCWD.
+        if line.contains("unlinkat(") && !line.contains("AT_FDCWD") && !path.contains('/') {
+            continue;
+        }
+        let dir = path.find("/secretrun-").map(|at| {
+            let end = path[at + 1..].find('/').map_or(path.len(), |e| at + 1 + e);
+            &path[..end]
+        });
+        assert!(
+            dir.is_some_and(|d| d.starts_with("/dev/shm/") || d.starts_with("/run/user/")),
+            "a write outside the tmpfs: {}",
+            crate::util::redact(line)
+        );
+        ours = dir.map(str::to_owned);
+    }
+    let ours = ours.expect("no file was made on the tmpfs");
+    assert!(
+        !std::path::Path::new(&ours).exists(),
+        "{ours} is still there"
+    );
+}

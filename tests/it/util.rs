@@ -621,6 +621,35 @@ impl Lines {
         }
     }
 
+    /// [`Lines::wait_for`] on a child's stdout; when the output ends first, the
+    /// failure says how the child ended and what it wrote to stderr (redacted).
+    #[track_caller]
+    pub fn wait_for_child(
+        &self,
+        want: &str,
+        limit: std::time::Duration,
+        child: &mut std::process::Child,
+    ) {
+        let deadline = std::time::Instant::now() + limit;
+        while let Some(line) =
+            self.next_within(deadline.saturating_duration_since(std::time::Instant::now()))
+        {
+            if line == want {
+                return;
+            }
+        }
+        let status = wait_within(child, limit);
+        let mut stderr = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut stderr);
+        }
+        panic!(
+            "the output ended before `{}`; the child ended with {status:?}: {}",
+            redact(want),
+            redact(&stderr)
+        );
+    }
+
     /// Reads lines until one equals `want`; fails after `limit` or at the end.
     #[track_caller]
     pub fn wait_for(&self, want: &str, limit: std::time::Duration) {

@@ -37,7 +37,7 @@ fn watch_restarts_the_command_when_an_openbao_value_changes() {
         .args(["--", "bash", "-c", "echo \"W=$W\"; exec sleep 30"]);
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
-    lines.wait_for("W=one-CANARY", LIMIT);
+    lines.wait_for_child("W=one-CANARY", LIMIT, &mut child);
     server.put("watched", serde_json::json!({"W": "two-CANARY"}));
     lines.wait_for("W=two-CANARY", LIMIT);
     let stderr = terminate(child);
@@ -71,7 +71,7 @@ fn watch_signals_the_command_when_a_moto_value_changes() {
         ]);
     let mut child = test.command().spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
-    lines.wait_for("W=one-CANARY", LIMIT);
+    lines.wait_for_child("W=one-CANARY", LIMIT, &mut child);
     server.rotate("watched-aws", r#"{"W":"two-CANARY"}"#);
     // --on-change signal sends HUP (the default signal): the command keeps running.
     lines.wait_for("HUP", LIMIT);
