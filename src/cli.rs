@@ -162,6 +162,11 @@ pub struct SharedArgs {
     #[arg(long, global = true)]
     pub from_file_vars: bool,
 
+    /// The profile of the config file to use (`[profiles.NAME]`). Default:
+    /// SECRETRUN_PROFILE, else the profile named `default` when there is one.
+    #[arg(long, value_name = "NAME", global = true)]
+    pub profile: Option<String>,
+
     /// The config file. Default: `./secretrun.toml` when present.
     #[arg(
         short,

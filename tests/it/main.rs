@@ -30,6 +30,7 @@ mod moto;
 mod pinned;
 mod platform;
 mod postgres;
+mod profiles;
 mod promises;
 mod round_trips;
 mod scan;

@@ -32,6 +32,8 @@ use crate::supervise::{self, OnChange, Watch};
 use crate::validate::rotation::Policy;
 use crate::validate::{Rules, VarSpec};
 
+mod profiles;
+
 /// The default config file, read when present.
 pub const DEFAULT_CONFIG: &str = "secretrun.toml";
 /// The default source when neither flags nor the config name one.
@@ -124,6 +126,9 @@ struct FileConfig {
     /// Files of recipients, one a line.
     #[serde(default)]
     recipients_file: Vec<String>,
+    /// `[profiles.NAME]`: development, staging, production.
+    #[serde(default)]
+    profiles: BTreeMap<String, profiles::Profile>,
 }
 
 /// `[scan]` as written.
@@ -156,7 +161,12 @@ impl Config {
     /// they need no configuration) with the config file and the environment.
     pub fn from_cli(cli: &Cli, parent: &Parent) -> Result<Config> {
         let args = &cli.shared;
-        let (file, base) = config_file(args.config.as_deref())?;
+        let (mut file, base) = config_file(args.config.as_deref())?;
+        let from_env = parent.var_os("SECRETRUN_PROFILE");
+        let from_env = from_env.and_then(OsStr::to_str);
+        if let Some(name) = profiles::chosen(args.profile.as_deref(), from_env, &file.profiles) {
+            profiles::apply(&mut file, name)?;
+        }
         let action = action(cli, &file.scan, parent);
 
         let environment = matches!(

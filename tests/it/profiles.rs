@@ -1,0 +1,151 @@
+//! `[profiles.NAME]` in secretrun.toml: chosen by `--profile` or
+//! `SECRETRUN_PROFILE` (never passed on), `default` when none is, `extends` chains,
+//! a cycle and an unknown profile refused, and nothing a profile can do about where
+//! credentials go.
+
+use crate::util::{CANARY, Test};
+
+const TEST_KEY: &str = "sk_test_CANARY0123456789abcdefABCD";
+
+const CONFIG: &str = r#"
+sources = [".env"]
+
+[vars.DEBUG]
+one_of = ["true", "false"]
+
+[profiles.base]
+keep = ["PORT"]
+expect = "live"
+
+[profiles.dev]
+extends = "base"
+expect = "test"
+
+[profiles.staging]
+extends = "dev"
+sources = [".env.staging"]
+
+[profiles.prod]
+extends = "base"
+sources = [".env.prod"]
+expect = "live"
+
+[profiles.prod.vars.DEBUG]
+one_of = ["false"]
+"#;
+
+fn project() -> Test {
+    Test::new()
+        .file("secretrun.toml", CONFIG)
+        .file(
+            ".env",
+            format!("STRIPE_SECRET_KEY={TEST_KEY}\nDEBUG=true\n"),
+        )
+        .file(
+            ".env.staging",
+            format!("STRIPE_SECRET_KEY={TEST_KEY}\nDEBUG=false\n"),
+        )
+        .file(
+            ".env.prod",
+            format!("STRIPE_SECRET_KEY={CANARY}\nDEBUG=false\n"),
+        )
+}
+
+fn launch(test: Test, how: &[&str]) -> crate::util::Run {
+    test.args(how).args(["--", "sh", "-c", "echo ok"]).run()
+}
+
+#[test]
+fn a_profile_sets_sources_expectations_and_rules() {
+    // prod: live keys from .env.prod, DEBUG must be false.
+    launch(project(), &["--profile", "prod"])
+        .success()
+        .no_canary()
+        .stdout_is("ok\n");
+    // The same profile by the environment.
+    launch(project().env("SECRETRUN_PROFILE", "prod"), &[])
+        .success()
+        .stdout_is("ok\n");
+    // prod reading the development file: a test key, and DEBUG=true, refused.
+    let test = project().file(
+        ".env.prod",
+        format!("STRIPE_SECRET_KEY={TEST_KEY}\nDEBUG=true\n"),
+    );
+    launch(test, &["--profile", "prod"])
+        .status(65)
+        .no_canary()
+        .stderr_has("holds a test Stripe secret key, but live keys are expected")
+        .stderr_has("`DEBUG`");
+    // staging extends dev extends base: test keys expected, its own file.
+    let test = project().file(
+        ".env.staging",
+        format!("STRIPE_SECRET_KEY={CANARY}\nDEBUG=false\n"),
+    );
+    launch(test, &["--profile", "staging"])
+        .status(65)
+        .no_canary()
+        .stderr_has("but test keys are expected");
+    // dev's own expect wins over base's, which it extends.
+    launch(project(), &["--profile", "dev"]).success().stdout_is("ok\n");
+    // base's keep reaches dev through extends: PORT passes.
+    let run = project()
+        .env("PORT", "8000")
+        .env("SECRETRUN_PROFILE", "dev")
+        .args(["--pure", "--keep", "SECRETRUN_PROFILE", "--", "env", "-0"])
+        .run();
+    run.success();
+    let env = run.env0();
+    assert_eq!(env["PORT"], "8000");
+    assert_eq!(
+        env["SECRETRUN_PROFILE"], "dev",
+        "kept only when named exactly"
+    );
+    let run = project()
+        .env("SECRETRUN_PROFILE", "dev")
+        .args(["--pure", "--keep", "SECRETRUN*", "--", "env", "-0"])
+        .run();
+    run.success();
+    assert!(
+        !run.env0().contains_key("SECRETRUN_PROFILE"),
+        "a glob passed it on"
+    );
+}
+
+#[test]
+fn the_default_profile_applies_when_none_is_chosen() {
+    let config = format!("{CONFIG}\n[profiles.default]\nextends = \"prod\"\n");
+    launch(project().file("secretrun.toml", config.clone()), &[])
+        .success()
+        .no_canary();
+    // Without a `default`, the file as written: .env, no expectation.
+    launch(project(), &[]).success().stdout_is("ok\n");
+    // --profile wins over SECRETRUN_PROFILE.
+    launch(
+        project().env("SECRETRUN_PROFILE", "nope"),
+        &["--profile", "prod"],
+    )
+    .success();
+}
+
+#[test]
+fn unknown_profiles_cycles_and_credentials_settings_are_refused() {
+    launch(project(), &["--profile", "qa"])
+        .status(78)
+        .stderr_has("no profile `qa`: the config defines `base`, `dev`, `prod`, `staging`");
+    let cycle = "[profiles.a]\nextends = \"b\"\n[profiles.b]\nextends = \"c\"\n[profiles.c]\nextends = \"a\"\n";
+    launch(project().file("secretrun.toml", cycle), &["--profile", "a"])
+        .status(78)
+        .stderr_has("profiles extend each other in a cycle: a → b → c → a");
+    let missing = "[profiles.a]\nextends = \"gone\"\n";
+    launch(
+        project().file("secretrun.toml", missing),
+        &["--profile", "a"],
+    )
+    .status(78)
+    .stderr_has("no profile `gone` (extended by `a`)");
+    // Where credentials go is not a profile's to say.
+    let vault = "[profiles.a.vault]\naddress = \"https://elsewhere.example\"\n";
+    launch(project().file("secretrun.toml", vault), &["--profile", "a"])
+        .status(78)
+        .stderr_has("unknown field `vault`");
+}
