@@ -245,6 +245,13 @@ pub enum Command {
         #[arg(long)]
         read_dynamic: bool,
     },
+    /// Explain one variable: every source that defines it, which one wins, its kind,
+    /// the rules applied, how it is delivered, its age and verdict. Never its value.
+    Explain {
+        /// The variable.
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
     /// Show every variable the command would get: name, origin and masked value.
     List {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]

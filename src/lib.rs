@@ -20,6 +20,7 @@ pub mod env;
 pub mod error;
 pub mod escape;
 pub mod exec;
+pub mod explain;
 #[cfg(test)]
 mod freed;
 #[cfg(test)]
@@ -90,6 +91,23 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
             list::print(&env, *format, &mut out)?;
             out.flush()?;
             Ok(0)
+        }
+        Action::Explain { name } => {
+            let secrets = pipeline.load()?;
+            let env = pipeline.env(&secrets);
+            let report = pipeline.validate(&env);
+            let mut out = std::io::stdout().lock();
+            let fine = explain::Explained {
+                name,
+                secrets: &secrets,
+                env: &env,
+                report: &report,
+                rules: pipeline.rules(),
+                files: pipeline.files(),
+            }
+            .print(&mut out)?;
+            out.flush()?;
+            Ok(if fine { 0 } else { 65 })
         }
         Action::Check {
             format,

@@ -67,6 +67,11 @@ impl Pipeline {
         source::load(&self.steps.fetch, &self.parent, warn, None)
     }
 
+    /// What the values must be.
+    pub fn rules(&self) -> &Rules {
+        &self.steps.rules
+    }
+
     /// The values the command gets as files.
     pub fn files(&self) -> &[crate::deliver::AsFile] {
         &self.steps.files

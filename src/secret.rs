@@ -301,6 +301,9 @@ pub struct Secret {
     pub value: SecretValue,
     pub origin: Origin,
     pub dates: Dates,
+    /// Where earlier sources defined the same name, first first: the values this
+    /// one won over (`explain` shows them).
+    pub shadowed: Vec<Origin>,
 }
 
 /// Every secret of a launch, by name. Inserting a name again replaces it: later
@@ -334,10 +337,19 @@ impl SecretSet {
 
     /// Inserts a value from a store that records when it was written.
     pub fn insert_dated(&mut self, name: String, value: SecretValue, origin: Origin, dates: Dates) {
+        let shadowed = match self.secrets.remove(&name) {
+            Some(earlier) => {
+                let mut shadowed = earlier.shadowed.clone();
+                shadowed.push(earlier.origin.clone());
+                shadowed
+            }
+            None => Vec::new(),
+        };
         let secret = Secret {
             value,
             origin,
             dates,
+            shadowed,
         };
         self.secrets.insert(name, secret);
     }

@@ -57,6 +57,8 @@ pub struct Config {
 pub enum Action {
     /// Show what the command would get.
     List { format: OutputFormat },
+    /// Explain one variable.
+    Explain { name: String },
     /// Report on the secrets, and with `probe` ask their providers.
     Check {
         format: OutputFormat,
@@ -353,6 +355,7 @@ fn reads_dynamic(cli: &Cli) -> bool {
 fn action(cli: &Cli, scan_file: &ScanFile, parent: &Parent) -> Action {
     match &cli.subcommand {
         Some(Command::List { format, .. }) => Action::List { format: *format },
+        Some(Command::Explain { name }) => Action::Explain { name: name.clone() },
         Some(Command::Check { format, probe, .. }) => Action::Check {
             format: *format,
             probe: *probe,

@@ -86,7 +86,9 @@ fn a_profile_sets_sources_expectations_and_rules() {
         .no_canary()
         .stderr_has("but test keys are expected");
     // dev's own expect wins over base's, which it extends.
-    launch(project(), &["--profile", "dev"]).success().stdout_is("ok\n");
+    launch(project(), &["--profile", "dev"])
+        .success()
+        .stdout_is("ok\n");
     // base's keep reaches dev through extends: PORT passes.
     let run = project()
         .env("PORT", "8000")
@@ -148,4 +150,47 @@ fn unknown_profiles_cycles_and_credentials_settings_are_refused() {
     launch(project().file("secretrun.toml", vault), &["--profile", "a"])
         .status(78)
         .stderr_has("unknown field `vault`");
+}
+
+/// `explain NAME` for each profile: the source that wins, those it overrides, the
+/// kind against the expected mode, the rules, the delivery and the verdict; 65
+/// when the variable fails or is missing; never the value.
+#[test]
+fn explain_tells_the_chain_for_each_profile() {
+    let config = format!(
+        "{CONFIG}\n[profiles.layered]\nextends = \"prod\"\nsources = [\".env\", \".env.prod\"]\n"
+    );
+    let run = project()
+        .file("secretrun.toml", config.clone())
+        .args(["explain", "STRIPE_SECRET_KEY", "--profile", "layered"])
+        .run();
+    run.success().no_canary();
+    for line in [
+        "  origin     .env.prod:1 (the last source that defines it wins)\n",
+        "  overrides  .env:1\n",
+        "  kind       Stripe secret key (live); live keys expected\n",
+        "  delivered  in the environment\n",
+        "  verdict    ok\n",
+    ] {
+        run.stdout_has(line);
+    }
+    let run = project()
+        .file("secretrun.toml", config)
+        .args(["explain", "DEBUG", "--profile", "dev", "--file", "DEBUG"])
+        .run();
+    run.success()
+        .stdout_has("  rules      one of 2 values\n")
+        .stdout_has("  delivered  as a file in memory; the variable holds its path\n");
+    project()
+        .file(".env.prod", format!("STRIPE_SECRET_KEY={TEST_KEY}\nDEBUG=false\n"))
+        .args(["explain", "STRIPE_SECRET_KEY", "--profile", "prod"])
+        .run()
+        .status(65)
+        .no_canary()
+        .stdout_has("  error      `STRIPE_SECRET_KEY` holds a test Stripe secret key, but live keys are expected\n");
+    project()
+        .args(["explain", "MISSING"])
+        .run()
+        .status(65)
+        .stdout_has("no source defines it");
 }
