@@ -252,6 +252,18 @@ pub enum Command {
         #[arg(value_name = "NAME")]
         name: String,
     },
+    /// What differs between two profiles, without a value: names in one only, key
+    /// kinds, live and test keys, a secret shared by both. Exit 1 on findings.
+    Diff {
+        /// The first profile.
+        #[arg(value_name = "PROFILE")]
+        a: String,
+        /// The second profile.
+        #[arg(value_name = "PROFILE")]
+        b: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
     /// Show every variable the command would get: name, origin and masked value.
     List {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]

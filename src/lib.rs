@@ -14,6 +14,7 @@ pub mod config;
 pub mod crypt;
 pub mod deliver;
 pub mod detectors;
+pub mod diff;
 pub mod duration;
 pub mod encrypted;
 pub mod env;
@@ -73,6 +74,10 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
     let core = exec::harden().context("disabling core dumps")?;
     let started = Instant::now();
     let config = Config::from_cli(&cli, &parent)?;
+    let other = match &config.action {
+        Action::Diff { other, .. } => Some(Config::from_cli_in(&cli, &parent, Some(other))?),
+        _ => None,
+    };
     let pipeline = Pipeline::new(config.steps.clone(), parent.into_vars());
     match &config.action {
         Action::Crypt(task) => crypt::run(
@@ -91,6 +96,35 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
             list::print(&env, *format, &mut out)?;
             out.flush()?;
             Ok(0)
+        }
+        Action::Diff { other: b, format } => {
+            let a = match &cli.subcommand {
+                Some(cli::Command::Diff { a, .. }) => a.as_str(),
+                _ => unreachable!("a diff action comes from the diff command"),
+            };
+            let theirs = Pipeline::new(
+                other.expect("read with the diff").steps,
+                pipeline.parent().to_vec(),
+            );
+            let (ours_set, theirs_set) = (pipeline.load()?, theirs.load()?);
+            let (ours_env, theirs_env) = (pipeline.env(&ours_set), theirs.env(&theirs_set));
+            let (ours_report, theirs_report) =
+                (pipeline.validate(&ours_env), theirs.validate(&theirs_env));
+            let side = |profile, secrets, env, report, pipeline: &Pipeline| diff::Side {
+                profile,
+                secrets,
+                env,
+                report,
+                expect: pipeline.rules().expect,
+            };
+            let found = diff::compare(
+                &side(a, &ours_set, &ours_env, &ours_report, &pipeline),
+                &side(b, &theirs_set, &theirs_env, &theirs_report, &theirs),
+            );
+            let mut out = std::io::stdout().lock();
+            diff::print(&found, *format == output::OutputFormat::Json, &mut out)?;
+            out.flush()?;
+            Ok(u8::from(found.iter().any(|d| d.finding)))
         }
         Action::Explain { name } => {
             let secrets = pipeline.load()?;

@@ -3,36 +3,36 @@
 //! Flags beat the environment, which beats the file.
 
 use std::collections::BTreeMap;
-use std::ffi::{OsStr, OsString};
-use std::io::IsTerminal;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
 
-use crate::cli::{ChangeAction, Cli, Command, RecipientArgs};
-use crate::crypt::{Recipients, Task};
+use crate::cli::{Cli, Command};
+use crate::crypt::Recipients;
 use crate::duration::parse_duration;
 use crate::encrypted::age::IdentitySettings;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::{Escaped, os};
 use crate::mode::Mode;
 use crate::names::{is_protected, is_valid_name, is_valid_pattern};
-use crate::output::OutputFormat;
 use crate::parent::Parent;
 use crate::prepare::Steps;
-use crate::scan;
 #[cfg(feature = "aws")]
 use crate::source::aws;
 #[cfg(feature = "vault")]
 use crate::source::vault;
 use crate::source::{Plan, SourceSpec};
-use crate::supervise::{self, OnChange, Watch};
 use crate::validate::rotation::Policy;
 use crate::validate::{Rules, VarSpec};
 
+mod action;
 mod profiles;
+
+pub use action::{Action, Launching};
+use action::{action, reads_dynamic};
 
 /// The default config file, read when present.
 pub const DEFAULT_CONFIG: &str = "secretrun.toml";
@@ -50,44 +50,6 @@ pub struct Config {
     pub steps: std::sync::Arc<Steps>,
     /// The config's recipients, for `encrypt` and `edit`.
     pub recipients: Recipients,
-}
-
-/// What secretrun is asked to do with the secrets.
-#[derive(Debug)]
-pub enum Action {
-    /// Show what the command would get.
-    List { format: OutputFormat },
-    /// Explain one variable.
-    Explain { name: String },
-    /// Report on the secrets, and with `probe` ask their providers.
-    Check {
-        format: OutputFormat,
-        probe: bool,
-        /// Colour the text report: a terminal, and no `NO_COLOR`.
-        colour: bool,
-    },
-    /// Look for the secrets in files.
-    Scan(scan::Options),
-    /// `keygen`, `encrypt`, `decrypt` or `edit`.
-    Crypt(crate::crypt::Task),
-    /// Run the command: exec it, or supervise it.
-    Run {
-        command: Vec<OsString>,
-        how: Launching,
-    },
-}
-
-/// How the command is to run.
-#[derive(Debug)]
-pub struct Launching {
-    /// Supervise it whatever the secrets are (`--redact`, `--init`, `--watch`, or
-    /// PID 1); otherwise exec it, unless a secret is leased.
-    pub supervise: bool,
-    /// The flag that asked for an exec: `--exec` (which a lease gives way to, with
-    /// a warning) or `--no-init` as PID 1 (which it does not).
-    pub exec_asked: Option<&'static str>,
-    /// The options of supervision, when it happens.
-    pub options: supervise::Options,
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -162,11 +124,20 @@ impl Config {
     /// Resolves the command line (the completions and manual subcommands excepted:
     /// they need no configuration) with the config file and the environment.
     pub fn from_cli(cli: &Cli, parent: &Parent) -> Result<Config> {
+        let profile = match &cli.subcommand {
+            Some(Command::Diff { a, .. }) => Some(a.as_str()),
+            _ => cli.shared.profile.as_deref(),
+        };
+        Config::from_cli_in(cli, parent, profile)
+    }
+
+    /// [`Config::from_cli`] with this profile (`diff` reads two).
+    pub fn from_cli_in(cli: &Cli, parent: &Parent, profile: Option<&str>) -> Result<Config> {
         let args = &cli.shared;
         let (mut file, base) = config_file(args.config.as_deref())?;
         let from_env = parent.var_os("SECRETRUN_PROFILE");
         let from_env = from_env.and_then(OsStr::to_str);
-        if let Some(name) = profiles::chosen(args.profile.as_deref(), from_env, &file.profiles) {
+        if let Some(name) = profiles::chosen(profile, from_env, &file.profiles) {
             profiles::apply(&mut file, name)?;
         }
         let action = action(cli, &file.scan, parent);
@@ -337,120 +308,6 @@ fn rotation_policy(file: &RotationFile, strict: bool) -> Result<Policy> {
             duration(text, "`14d`").context("in `[rotation] warn_before_expiry`")?;
     }
     Ok(policy)
-}
-
-/// Whether dynamic secrets are read: by a launch, and by `list` and `check` when
-/// asked (each read creates credentials).
-fn reads_dynamic(cli: &Cli) -> bool {
-    match &cli.subcommand {
-        None => true,
-        Some(Command::List { read_dynamic, .. } | Command::Check { read_dynamic, .. }) => {
-            *read_dynamic
-        }
-        Some(_) => false,
-    }
-}
-
-/// What the command line asks for.
-fn action(cli: &Cli, scan_file: &ScanFile, parent: &Parent) -> Action {
-    match &cli.subcommand {
-        Some(Command::List { format, .. }) => Action::List { format: *format },
-        Some(Command::Explain { name }) => Action::Explain { name: name.clone() },
-        Some(Command::Check { format, probe, .. }) => Action::Check {
-            format: *format,
-            probe: *probe,
-            colour: std::io::stdout().is_terminal() && parent.var_os("NO_COLOR").is_none(),
-        },
-        Some(Command::Scan {
-            paths,
-            staged,
-            history,
-            format,
-            hidden,
-            binary,
-            ..
-        }) => Action::Scan(scan::Options {
-            paths: paths.clone(),
-            mode: match (staged, history) {
-                (true, _) => scan::Mode::Staged,
-                (_, true) => scan::Mode::History,
-                _ => scan::Mode::Tree,
-            },
-            format: *format,
-            hidden: *hidden,
-            binary: *binary,
-            exclude: scan_file.exclude.clone(),
-            allow: scan_file.allow.clone(),
-        }),
-        Some(Command::Keygen { output, public }) => Action::Crypt(Task::Keygen {
-            output: output.clone(),
-            public: public.clone(),
-        }),
-        Some(Command::Encrypt {
-            file,
-            to,
-            output,
-            armor,
-        }) => Action::Crypt(Task::Encrypt {
-            file: file.clone(),
-            to: recipients(to),
-            output: output.clone(),
-            armor: *armor,
-        }),
-        Some(Command::Decrypt { file }) => Action::Crypt(Task::Decrypt { file: file.clone() }),
-        Some(Command::Edit { file, to }) => Action::Crypt(Task::Edit {
-            file: file.clone(),
-            to: recipients(to),
-        }),
-        _ => Action::Run {
-            command: cli.launch.command.clone(),
-            how: launching(cli),
-        },
-    }
-}
-
-fn recipients(args: &RecipientArgs) -> Recipients {
-    Recipients {
-        keys: args.recipients.clone(),
-        files: args.recipients_files.clone(),
-    }
-}
-
-/// How the command runs: supervised when asked (`--redact`, `--init`, `--watch`) or
-/// as PID 1 (a container's entrypoint) unless `--no-init`; and, whatever was asked,
-/// when a secret is leased, unless `--exec`.
-fn launching(cli: &Cli) -> Launching {
-    let pid1 = std::process::id() == 1;
-    let signal = OnChange::Signal(cli.launch.on_change_signal);
-    let action = |default| match cli.launch.on_change {
-        Some(ChangeAction::Restart) => OnChange::Restart,
-        Some(ChangeAction::Signal) => signal,
-        None => default,
-    };
-    let exec_asked = if cli.launch.exec {
-        Some("--exec")
-    } else if pid1 && cli.launch.no_init {
-        Some("--no-init")
-    } else {
-        None
-    };
-    Launching {
-        supervise: cli.launch.redact
-            || cli.launch.init
-            || cli.launch.watch.is_some()
-            || (pid1 && !cli.launch.no_init && !cli.launch.exec),
-        exec_asked,
-        options: supervise::Options {
-            kill_timeout: cli.launch.kill_timeout,
-            reap_all: pid1 || cli.launch.init,
-            redact: cli.launch.redact,
-            watch: cli.launch.watch.map(|every| Watch {
-                every,
-                on_change: action(OnChange::Auto(cli.launch.on_change_signal)),
-            }),
-            lease_end: action(OnChange::Restart),
-        },
-    }
 }
 
 /// The names and globs to keep: the config's, then the flags'. The config file is

@@ -194,3 +194,62 @@ fn explain_tells_the_chain_for_each_profile() {
         .status(65)
         .stdout_has("no source defines it");
 }
+
+/// `diff A B`: the live/test split that each profile expects is a note; a secret
+/// shared by staging and production is a finding (compared without showing it); a
+/// name in one only is a finding; a key the profile's `expect` refuses is one.
+/// Exit 1 on findings, 0 without; no value in any output.
+#[test]
+fn diff_reports_what_differs_between_profiles() {
+    let shared = "SECRET_KEY=django-CANARY-shared-0123456789abcdef\n";
+    let test = project()
+        .file(
+            ".env.staging",
+            format!("STRIPE_SECRET_KEY={TEST_KEY}\nDEBUG=false\n{shared}"),
+        )
+        .file(
+            ".env.prod",
+            format!("STRIPE_SECRET_KEY={CANARY}\nDEBUG=false\n{shared}"),
+        );
+    let run = test.args(["diff", "staging", "prod"]).run();
+    run.status(1).no_canary().stdout_is(
+        "finding  SECRET_KEY: the same value in `staging` and `prod`\n\
+         note     STRIPE_SECRET_KEY: test in `staging`, live in `prod`, as their expectations allow\n\
+         1 finding\n",
+    );
+    // Each profile holding the other's kind of key: a finding naming both refusals.
+    let test = project()
+        .file(
+            ".env.staging",
+            format!("STRIPE_SECRET_KEY={CANARY}\nDEBUG=false\nONLY_HERE=1\n"),
+        )
+        .file(
+            ".env.prod",
+            format!("STRIPE_SECRET_KEY={TEST_KEY}\nDEBUG=false\n"),
+        );
+    let run = test
+        .args(["diff", "prod", "staging", "--format", "json"])
+        .run();
+    run.status(1).no_canary();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let rows = doc["differences"].as_array().unwrap();
+    let said = |name: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .map(|r| r["difference"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(
+        said("ONLY_HERE").as_deref(),
+        Some("only in `staging`, not in `prod`")
+    );
+    assert_eq!(
+        said("STRIPE_SECRET_KEY").as_deref(),
+        Some(
+            "test in `prod`, live in `staging`: `prod` expects live keys, not test; `staging` expects test keys, not live"
+        )
+    );
+    // dev and staging: the same test key (a note), DEBUG differs in value only.
+    project().args(["diff", "dev", "staging"]).run().success().stdout_is(
+        "note     STRIPE_SECRET_KEY: the same value in `dev` and `staging` (a test key)\n0 findings\n",
+    );
+}
