@@ -444,3 +444,28 @@ fn validate_secrets_passes_no_value_in_argv() {
         "a value was in an argv"
     );
 }
+
+/// `validate_secrets --profile` and the deploy check under `SECRETRUN_PROFILE`: the
+/// profile's `expect` decides (the example's test keys pass as `dev` even with
+/// DEBUG off, and fail as `prod`).
+#[test]
+fn profiles_decide_which_keys_django_expects() {
+    let (status, out, err) = django(&django_env(&[]), &["validate_secrets", "--profile", "prod"]);
+    assert_eq!(status, 1, "{out}{err}");
+    assert!(err.contains("but live keys are expected"), "{err}");
+    let (status, out, err) = django(
+        &django_env(&[]),
+        &["validate_secrets", "--profile", "staging"],
+    );
+    assert_eq!(status, 0, "{out}{err}");
+    let dev = django_env(&[("DEBUG", "False"), ("SECRETRUN_PROFILE", "dev")]);
+    let (status, out, err) = django(&dev, &["check", "--deploy"]);
+    assert_eq!(status, 0, "{out}{err}");
+    let prod = django_env(&[("DEBUG", "False"), ("SECRETRUN_PROFILE", "prod")]);
+    let (status_prod, _, err) = django(&prod, &["check", "--deploy"]);
+    assert_ne!(status_prod, 0);
+    assert!(
+        err.contains("(secretrun.E001) `STRIPE_SECRET_KEY` holds a test Stripe secret key, but live keys are expected"),
+        "{err}"
+    );
+}

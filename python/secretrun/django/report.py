@@ -38,7 +38,9 @@ def config_path() -> Optional[str]:
     return None
 
 
-def check(probe: bool = False, expect: Optional[str] = None) -> Report:
+def check(
+    probe: bool = False, expect: Optional[str] = None, profile: Optional[str] = None
+) -> Report:
     """Checks the environment this process runs with, as the app sees it."""
     args = [find_secretrun_bin(), "check", "--environment", "--format", "json"]
     config = config_path()
@@ -48,6 +50,8 @@ def check(probe: bool = False, expect: Optional[str] = None) -> Report:
         args.append("--probe")
     if expect:
         args += ["--expect", expect]
+    if profile:
+        args += ["--profile", profile]
     # The environment is inherited as it is: it is what is checked. The values stay
     # in the child's environment, never in argv.
     done = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -26,11 +26,19 @@ class Command(BaseCommand):
             choices=["live", "test"],
             help="Which kind of keys this deployment must use; the other kind is an error.",
         )
+        parser.add_argument(
+            "--profile",
+            help="The profile of secretrun.toml to check against (default: SECRETRUN_PROFILE).",
+        )
         parser.add_argument("--format", choices=["text", "json"], default="text")
 
     def handle(self, *args, **options):
         try:
-            report = check(probe=options["test_stripe"], expect=options["expect"])
+            report = check(
+                probe=options["test_stripe"],
+                expect=options["expect"],
+                profile=options["profile"],
+            )
         except (SecretrunFailed, FileNotFoundError) as e:
             raise CommandError(f"secretrun could not check the secrets: {e}")
         if options["format"] == "json":
