@@ -132,8 +132,9 @@ pub struct LaunchArgs {
     #[arg(long, value_name = "DURATION", value_parser = interval)]
     pub watch: Option<Duration>,
 
-    /// What a changed value does with `--watch` (default `signal`), and what the end
-    /// of a lease does (default `restart`, with fresh credentials).
+    /// What a changed value does with `--watch` (default: `signal` when every changed
+    /// value is a `--file`, else `restart`), and what the end of a lease does
+    /// (default `restart`, with fresh credentials).
     #[arg(long, value_enum)]
     pub on_change: Option<ChangeAction>,
 

@@ -167,7 +167,7 @@ pub struct Answer {
 
 /// Throttling answers (429) a request may get and still be sent again, besides the
 /// [`Retry`]'s other retries: a store that throttles a fleet starting at once is
-/// asked again until the deadline, but not more than 12 times and twice for each
+/// asked again until the deadline, but not more than 12 times plus twice for each
 /// second the launch has left when the request is first sent. A throttled request
 /// waits half a second or more on average ([`crate::jitter::throttled_wait`]), so
 /// the count cuts only an unlucky tail; a count that did not grow with the deadline
