@@ -141,28 +141,22 @@ fn from_var(name: &str, spec: &VarSpec) -> Result<Option<AsFile>> {
     }
 }
 
-/// The delivered files, with what each holds: the command inherits their
-/// descriptors, so they stay open until the exec (dropped if it fails), or for as
-/// long as a supervised command runs; on a tmpfs, the directory goes when dropped.
-pub struct Delivered {
-    held: std::cell::RefCell<Vec<(AsFile, Holder)>>,
-    dir: Option<tmpfs::TmpDir>,
-}
-
-/// Where one delivered file is.
-enum Holder {
-    /// A memory file; its path names this descriptor.
-    Fd(OwnedFd),
-    /// A file of the tmpfs directory, named as its variable.
-    Tmpfs,
+/// The delivered files: the command inherits their descriptors, so they stay open
+/// until the exec (dropped if it fails), or for as long as a supervised command
+/// runs; on a tmpfs, the directory goes when dropped.
+pub enum Delivered {
+    /// Memory files, each path naming its descriptor.
+    Memory(std::cell::RefCell<Vec<(AsFile, OwnedFd)>>),
+    /// Files of a tmpfs directory, each named as its variable.
+    Tmpfs {
+        dir: tmpfs::TmpDir,
+        files: Vec<AsFile>,
+    },
 }
 
 impl Delivered {
     fn none() -> Delivered {
-        Delivered {
-            held: Vec::new().into(),
-            dir: None,
-        }
+        Delivered::Memory(Vec::new().into())
     }
 
     /// Puts each changed value's new content behind the same path: a new sealed
@@ -171,21 +165,20 @@ impl Delivered {
     /// reads the new value, and nobody ever reads a file half written. The old file
     /// lives on for readers that hold it open.
     pub fn swap(&self, env: &ChildEnv, changed: &[&str]) -> Result<(), Failure> {
-        for (file, held) in self.held.borrow_mut().iter_mut() {
-            if !file.uses(changed) {
-                continue;
+        match self {
+            Delivered::Memory(held) => {
+                for (file, held) in held.borrow_mut().iter_mut() {
+                    if file.uses(changed) {
+                        let fresh = memory_file(&file.name, &content(env, file)?)?;
+                        rustix::io::dup2(&fresh, held)
+                            .map_err(|e| unmade(&file.var, "swapping it in", e))?;
+                    }
+                }
             }
-            let content = content(env, file)?;
-            match (held, &self.dir) {
-                (Holder::Fd(held), _) => {
-                    let fresh = memory_file(&file.name, &content)?;
-                    rustix::io::dup2(&fresh, held)
-                        .map_err(|e| unmade(&file.var, "swapping it in", e))?;
+            Delivered::Tmpfs { dir, files } => {
+                for file in files.iter().filter(|f| f.uses(changed)) {
+                    dir.write(&file.var, &content(env, file)?)?;
                 }
-                (Holder::Tmpfs, Some(dir)) => {
-                    dir.write(&file.var, &content)?;
-                }
-                (Holder::Tmpfs, None) => unreachable!("a tmpfs file has its directory"),
             }
         }
         Ok(())
@@ -202,7 +195,7 @@ pub fn memory_files_work() -> Result<(), rustix::io::Errno> {
 /// command would get a path to nothing.
 pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failure> {
     let pid = rustix::process::getpid().as_raw_pid();
-    let delivered = Delivered::none();
+    let mut held = Vec::new();
     for file in files {
         place(env, file, |value| {
             let fd = memory_file(&file.name, value)?;
@@ -210,14 +203,11 @@ pub fn deliver(env: &mut ChildEnv, files: &[AsFile]) -> Result<Delivered, Failur
             rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::empty())
                 .map_err(|e| unmade(&file.var, "handing it on", e))?;
             let path = format!("/proc/{pid}/fd/{}", fd.as_raw_fd());
-            delivered
-                .held
-                .borrow_mut()
-                .push((file.clone(), Holder::Fd(fd)));
+            held.push((file.clone(), fd));
             Ok(OsString::from(path))
         })?;
     }
-    Ok(delivered)
+    Ok(Delivered::Memory(held.into()))
 }
 
 /// [`deliver`] where memory files are refused: files in a directory of secretrun's
@@ -228,17 +218,14 @@ fn deliver_on_tmpfs(
     why: &rustix::io::Errno,
 ) -> Result<Delivered, Failure> {
     let dir = tmpfs::TmpDir::make(why)?;
-    let held = std::cell::RefCell::new(Vec::new());
     for file in files {
         place(env, file, |value| {
-            let path = dir.write(&file.var, value)?;
-            held.borrow_mut().push((file.clone(), Holder::Tmpfs));
-            Ok(path.into_os_string())
+            Ok(dir.write(&file.var, value)?.into_os_string())
         })?;
     }
-    Ok(Delivered {
-        held,
-        dir: Some(dir),
+    Ok(Delivered::Tmpfs {
+        dir,
+        files: files.to_vec(),
     })
 }
 
