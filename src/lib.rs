@@ -97,11 +97,11 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
             out.flush()?;
             Ok(0)
         }
-        Action::Diff { other: b, format } => {
-            let a = match &cli.subcommand {
-                Some(cli::Command::Diff { a, .. }) => a.as_str(),
-                _ => unreachable!("a diff action comes from the diff command"),
-            };
+        Action::Diff {
+            ours: a,
+            other: b,
+            format,
+        } => {
             let theirs = Pipeline::new(
                 other.expect("read with the diff").steps,
                 pipeline.parent().to_vec(),

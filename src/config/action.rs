@@ -19,8 +19,12 @@ pub enum Action {
     List { format: OutputFormat },
     /// Explain one variable.
     Explain { name: String },
-    /// Compare this profile with another.
-    Diff { other: String, format: OutputFormat },
+    /// Compare two profiles; the configuration read is `ours`'s.
+    Diff {
+        ours: String,
+        other: String,
+        format: OutputFormat,
+    },
     /// Report on the secrets, and with `probe` ask their providers.
     Check {
         format: OutputFormat,
@@ -69,7 +73,8 @@ pub(super) fn action(cli: &Cli, scan_file: &ScanFile, parent: &Parent) -> Action
     match &cli.subcommand {
         Some(Command::List { format, .. }) => Action::List { format: *format },
         Some(Command::Explain { name }) => Action::Explain { name: name.clone() },
-        Some(Command::Diff { b, format, .. }) => Action::Diff {
+        Some(Command::Diff { a, b, format }) => Action::Diff {
+            ours: a.clone(),
             other: b.clone(),
             format: *format,
         },
