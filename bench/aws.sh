@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 bin=$(scripts/build-static)
 work=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
 moto_port=$(free_port)
 tls_port=$(free_port)
 bao_port=$(free_port)

@@ -16,12 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-cargo build --release --quiet
-bin="target/$(rustc -vV | sed -n 's/^host: //p')/release/secretrun"
+source bench/lib.sh
+bin=$(release_binary)
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 token=bench
 mkdir "$work/tls"
 stores=() # OpenBao's pids and the proxies', for taskset

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SECRETRUN_STATIC:-$(scripts/build-static)}
 work=$(mktemp -d)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
 port=$(free_port); proxy=$(free_port); tls=$(free_port)
 bench/tls_cert.sh "$work"
 python3 bench/cloud_stub.py "$port" & stub_pid=$!

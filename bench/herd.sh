@@ -22,14 +22,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 work=$(mktemp -d)
-cargo build --release --quiet
+source bench/lib.sh
 bins=("$work/secretrun")
-cp "target/$(rustc -vV | sed -n 's/^host: //p')/release/secretrun" "${bins[0]}"
+cp "$(release_binary)" "${bins[0]}"
 for b in "$@"; do bins+=("$work/other-${#bins[@]}"); cp "$b" "${bins[-1]}"; done
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return; sleep 0.1; done; echo "$1 did not answer" >&2; exit 1; }
 fleets=${FLEETS:-100:10s 500:10s 500:35s}
 most=$(printf '%s\n' $fleets | cut -d: -f1 | sort -n | tail -1)
 

@@ -9,13 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-cargo build --release --quiet
-bin="target/$(rustc -vV | sed -n 's/^host: //p')/release/secretrun"
+source bench/lib.sh
+bin=$(release_binary)
 work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 100); do curl -s -o /dev/null "$1" && return; sleep 0.1; done; echo "$1 did not answer" >&2; exit 1; }
 bao_port=$(free_port); moto_port=$(free_port); vault_front=$(free_port); aws_front=$(free_port)
 HOME="$work" bao server -dev -dev-no-store-token -dev-root-token-id=bench \
   -dev-listen-address=127.0.0.1:$bao_port >"$work/bao.log" 2>&1 &

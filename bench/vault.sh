@@ -14,7 +14,7 @@ bins=("$work/secretrun")
 cp "$(scripts/build-static)" "${bins[0]}"
 for b in "$@"; do bins+=("$work/other-${#bins[@]}"); cp "$b" "${bins[-1]}"; done
 bin=${bins[0]}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source bench/lib.sh
 port=$(free_port)
 proxy_port=$(free_port)
 tls_port=$(free_port)
