@@ -285,6 +285,55 @@ pub struct Dates {
     pub expires: Option<Seconds>,
     /// The lease of a dynamic secret, or that it was not read.
     pub leased: Option<Leased>,
+    /// Which version the store answered with (KV v2's number, an AWS or Key Vault
+    /// version id, Secret Manager's number).
+    pub version: Option<Version>,
+}
+
+/// A store's name for a version, as the store sent it: printable ASCII of at most
+/// [`Version::MAX`] bytes (an AWS version id is 36, a Key Vault one 32), held
+/// inline so that [`Dates`] stays `Copy`. Anything else the store sends is no
+/// version at all.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    len: u8,
+    bytes: [u8; Version::MAX],
+}
+
+impl Version {
+    pub const MAX: usize = 64;
+
+    /// The store's text, when it is a version's shape.
+    pub fn new(text: &str) -> Option<Version> {
+        let fits = !text.is_empty()
+            && text.len() <= Version::MAX
+            && text.bytes().all(|b| b.is_ascii_graphic());
+        fits.then(|| {
+            let mut bytes = [0; Version::MAX];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            Version {
+                len: text.len() as u8,
+                bytes,
+            }
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Only ASCII is ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Version {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "Version({})", self.as_str())
+    }
 }
 
 impl Dates {
@@ -381,6 +430,22 @@ impl SecretSet {
 
 #[cfg(test)]
 mod tests {
+    use super::Version;
+
+    #[test]
+    fn a_version_is_short_printable_ascii_or_nothing() {
+        let id = "5e7b9c2a-0000-4b1e-9d3a-0123456789ab";
+        assert_eq!(Version::new(id).map(|v| v.to_string()).as_deref(), Some(id));
+        assert_eq!(
+            Version::new("3").map(|v| v.to_string()).as_deref(),
+            Some("3")
+        );
+        for refused in ["", "a b", "v\u{1b}[31m", "é", &"9".repeat(Version::MAX + 1)] {
+            assert!(Version::new(refused).is_none(), "{refused:?}");
+        }
+        assert!(Version::new(&"9".repeat(Version::MAX)).is_some());
+    }
+
     #[test]
     fn a_secret_json_document_leaves_nothing_in_freed_memory() {
         use crate::freed::{MARK, count};

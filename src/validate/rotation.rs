@@ -151,6 +151,7 @@ mod tests {
             created,
             expires,
             leased: None,
+            version: None,
         }
     }
 

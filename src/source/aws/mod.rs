@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::error::{Failure, Kind, chain, fail};
 use crate::parent::ParentEnv;
-use crate::secret::{Dates, SecretValue};
+use crate::secret::{Dates, SecretValue, Version};
 
 use crate::source::http::{LATE, throttled_pause, throttled_retries};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
@@ -236,7 +236,7 @@ fn answers_of_batch(
                         r,
                         entry.secret_string,
                         entry.secret_binary,
-                        entry.created_date,
+                        (entry.created_date, entry.version_id),
                     )
                 }
                 None => fail(
@@ -430,7 +430,7 @@ impl Client {
                 r,
                 output.secret_string,
                 output.secret_binary,
-                output.created_date,
+                (output.created_date, output.version_id),
             ),
             Ok(Err(e)) => Err(call_failure(r, &e, &self.shown).into()),
             Err(_) => fail(
@@ -448,12 +448,16 @@ fn into_answer(
     r: &RemoteRef,
     text: Option<String>,
     binary: Option<aws_sdk_secretsmanager::primitives::Blob>,
-    created: Option<aws_sdk_secretsmanager::primitives::DateTime>,
+    (created, version): (
+        Option<aws_sdk_secretsmanager::primitives::DateTime>,
+        Option<String>,
+    ),
 ) -> Result<Answer> {
     let dates = Dates {
         created: created.map(|at| at.secs()),
         expires: None,
         leased: None,
+        version: version.as_deref().and_then(Version::new),
     };
     let fetched = match (text, binary) {
         (Some(text), _) => Ok(Fetched::from_text(text)),

@@ -21,8 +21,8 @@ use zeroize::Zeroizing;
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
 use crate::parent::ParentEnv;
-use crate::secret::Dates;
 use crate::secret::SecretJson;
+use crate::secret::{Dates, Version};
 use crate::source::http::{self, HttpError, Roots};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 
@@ -268,6 +268,12 @@ fn into_answer(r: &RemoteRef, body: &[u8]) -> Result<Answer> {
         created: at("/attributes/created"),
         expires: at("/attributes/exp"),
         leased: None,
+        // `id` is `{vault}/secrets/{name}/{version}`.
+        version: doc
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| id.rsplit_once('/'))
+            .and_then(|(_, version)| Version::new(version)),
     };
     match doc.get_mut("value").map(Value::take) {
         Some(Value::String(text)) => Ok(Answer {

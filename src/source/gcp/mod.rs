@@ -18,7 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Failure, Kind, fail};
 use crate::parent::ParentEnv;
-use crate::secret::{Dates, SecretJson, SecretValue};
+use crate::secret::{Dates, SecretJson, SecretValue, Version};
 use crate::source::http::{self, HttpError, Roots};
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 use crate::source::rest::{self, IN_FLIGHT, RETRY};
@@ -198,9 +198,18 @@ fn into_answer(r: &RemoteRef, body: &[u8]) -> Result<Answer> {
             format!("reading `{r}`: the payload is not UTF-8 text"),
         )
     })?;
+    // `name` is `projects/{p}/secrets/{s}/versions/{number}`.
+    let version = doc
+        .get("name")
+        .and_then(Value::as_str)
+        .and_then(|name| name.rsplit_once("/versions/"))
+        .and_then(|(_, number)| Version::new(number));
     Ok(Answer {
         fetched: Fetched::from_text(text),
-        dates: Dates::default(),
+        dates: Dates {
+            version,
+            ..Dates::default()
+        },
         lease: None,
     })
 }

@@ -97,6 +97,7 @@ impl Client {
                 seconds: l.duration.as_secs(),
                 renewable: l.renewable,
             }),
+            version: None,
         };
         match doc.pointer_mut("/data").map(Value::take) {
             Some(Value::Object(map)) => Ok(Answer {

@@ -17,8 +17,8 @@ use futures_util::StreamExt;
 
 use crate::error::{Failure, Kind, fail};
 use crate::escape::Escaped;
-use crate::secret::Dates;
 use crate::secret::SecretJson;
+use crate::secret::{Dates, Version};
 use crate::source::address;
 use crate::source::reference::{Answer, Fetched, RemoteRef};
 use crate::source::rest::{self, IN_FLIGHT};
@@ -436,6 +436,10 @@ fn kv2_dates(doc: &Value) -> Dates {
         created: at("/data/metadata/created_time"),
         expires: at("/data/metadata/deletion_time"),
         leased: None,
+        version: doc
+            .pointer("/data/metadata/version")
+            .and_then(Value::as_u64)
+            .and_then(|v| Version::new(&v.to_string())),
     }
 }
 
