@@ -7,15 +7,17 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 
+mod commands;
 mod quick;
 
 use crate::duration::parse_duration;
 use crate::mode::Mode;
-pub use crate::output::{OutputFormat, ScanFormat};
+pub use crate::output::{FindingsFormat, OutputFormat};
 use crate::parent::Parent;
 use crate::supervise::parse_signal;
+pub use commands::{Command, RecipientArgs};
 
 /// Load secrets from dotenv files, Vault/OpenBao, AWS Secrets Manager, Azure Key Vault
 /// or Google Secret Manager, validate them, and exec COMMAND with a clean environment
@@ -52,6 +54,25 @@ impl Cli {
     /// the two are the same.
     pub fn from_args_of(args: Vec<OsString>, parent: &Parent) -> Cli {
         launch_only(&args, parent).unwrap_or_else(|| Cli::parse_from(args))
+    }
+
+    /// What clap cannot say of the command line: `--profile` more than once outside
+    /// `diff`, and `diff` without two sides.
+    pub fn misuse(&self) -> Option<&'static str> {
+        let profiles = self.shared.profile.len();
+        match &self.subcommand {
+            Some(Command::Diff { sides, .. }) => match (sides.len(), profiles) {
+                (0, 2) | (2, 0 | 1) => None,
+                (2, _) => Some(
+                    "`diff` with two sides takes `--profile` once, for the rules a source is read under",
+                ),
+                _ => Some(
+                    "`diff` compares two: `diff PROFILE PROFILE`, `diff --profile A --profile B`, or `diff SOURCE SOURCE`",
+                ),
+            },
+            _ if profiles > 1 => Some("`--profile` given more than once; only `diff` takes two"),
+            _ => None,
+        }
     }
 }
 
@@ -165,8 +186,9 @@ pub struct SharedArgs {
 
     /// The profile of the config file to use (`[profiles.NAME]`). Default:
     /// SECRETRUN_PROFILE, else the profile named `default` when there is one.
-    #[arg(long, value_name = "NAME", global = true)]
-    pub profile: Option<String>,
+    /// `diff` takes it twice (`diff --profile staging --profile prod`).
+    #[arg(long, value_name = "NAME", global = true, action = clap::ArgAction::Append)]
+    pub profile: Vec<String>,
 
     /// The config file. Default: `./secretrun.toml` when present.
     #[arg(
@@ -222,146 +244,6 @@ pub struct SharedArgs {
         global = true
     )]
     pub timeout: Option<String>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Run the whole pipeline without exec: load, validate, report. Exit 0 (warnings
-    /// allowed) or 65.
-    Check {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-        /// Prove the keys work by calling their providers (Stripe: GET /v1/balance).
-        #[arg(long)]
-        probe: bool,
-        /// A value older than its `max_age` is an error, not a warning.
-        #[arg(long)]
-        strict: bool,
-        /// Check secretrun's own environment, as a running app has it, instead of
-        /// loading the sources (what `manage.py validate_secrets` runs).
-        #[arg(long, conflicts_with = "from")]
-        environment: bool,
-        /// Read dynamic secrets too: each read creates credentials (a database
-        /// user), revoked again before secretrun exits.
-        #[arg(long)]
-        read_dynamic: bool,
-    },
-    /// Explain one variable: every source that defines it, which one wins, its kind,
-    /// the rules applied, how it is delivered, its age and verdict. Never its value.
-    Explain {
-        /// The variable.
-        #[arg(value_name = "NAME")]
-        name: String,
-    },
-    /// What differs between two profiles, without a value: names in one only, key
-    /// kinds, live and test keys, a secret shared by both. Exit 1 on findings.
-    Diff {
-        /// The first profile.
-        #[arg(value_name = "PROFILE")]
-        a: String,
-        /// The second profile.
-        #[arg(value_name = "PROFILE")]
-        b: String,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-    },
-    /// Show every variable the command would get: name, origin and masked value.
-    List {
-        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
-        format: OutputFormat,
-        /// Read dynamic secrets too: each read creates credentials (a database
-        /// user), revoked again before secretrun exits.
-        #[arg(long)]
-        read_dynamic: bool,
-    },
-    /// Find secrets in files: the values of the configured secrets (also base64,
-    /// URL-encoded, JSON-escaped) and provider keys by their shape. Exit 1 when
-    /// anything is found.
-    Scan {
-        /// Where to look (default `.`); with --staged or --history, the repository.
-        #[arg(value_name = "PATH")]
-        paths: Vec<PathBuf>,
-        /// Scan what `git commit` would record (for a pre-commit hook).
-        #[arg(long, conflicts_with = "history")]
-        staged: bool,
-        /// Scan every commit reachable from HEAD; each finding names its commit.
-        #[arg(long)]
-        history: bool,
-        #[arg(long, value_enum, default_value_t = ScanFormat::Text)]
-        format: ScanFormat,
-        /// Scan hidden files and directories too.
-        #[arg(long)]
-        hidden: bool,
-        /// Scan binary files too.
-        #[arg(long)]
-        binary: bool,
-        /// Look for key shapes only: load no source (a CI job without the stores'
-        /// credentials).
-        #[arg(long, conflicts_with = "from")]
-        no_values: bool,
-    },
-    /// Make an age identity: write it to FILE (default
-    /// ~/.config/secretrun/identity.txt, never over an existing file) and print its
-    /// public key, the recipient others encrypt to.
-    Keygen {
-        /// Where to write the identity; `-` prints it to standard output.
-        #[arg(short, long, value_name = "FILE")]
-        output: Option<PathBuf>,
-        /// Print the public keys of an existing identity file instead.
-        #[arg(
-            short = 'y',
-            long = "public",
-            value_name = "IDENTITY",
-            conflicts_with = "output"
-        )]
-        public: Option<PathBuf>,
-    },
-    /// Encrypt a dotenv file with age to the recipients (flags, else the config's
-    /// `recipients`), writing FILE.age. The dotenv file is checked first.
-    Encrypt {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        #[command(flatten)]
-        to: RecipientArgs,
-        /// Where to write (default: FILE.age).
-        #[arg(short, long, value_name = "OUT")]
-        output: Option<PathBuf>,
-        /// Write ASCII armor (PEM-like text) instead of binary.
-        #[arg(short, long)]
-        armor: bool,
-    },
-    /// Decrypt an age-encrypted file to standard output (never to a file).
-    Decrypt {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-    },
-    /// Edit an age-encrypted dotenv file in $VISUAL/$EDITOR: the plain copy lives in
-    /// a private directory in memory (tmpfs) and is removed on every exit.
-    Edit {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        #[command(flatten)]
-        to: RecipientArgs,
-    },
-    /// Print a shell completion script to standard output.
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
-    /// Print the man page (roff) to standard output: `secretrun manpage > secretrun.1`.
-    #[command(hide = true)]
-    Manpage,
-}
-
-/// Who a file is encrypted to.
-#[derive(Debug, Args)]
-pub struct RecipientArgs {
-    /// A recipient: an `age1…` public key or an SSH public key (`ssh-ed25519 …`).
-    #[arg(short = 'r', long = "recipient", value_name = "KEY")]
-    pub recipients: Vec<String>,
-    /// A file of recipients, one a line (as GitHub serves `https://github.com/USER.keys`).
-    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
-    pub recipients_files: Vec<PathBuf>,
 }
 
 /// `--on-change`: what to do; [`crate::supervise::OnChange`] is what is done, with

@@ -46,8 +46,31 @@ pub fn path_bytes(bytes: &[u8]) -> String {
     out
 }
 
+/// A relative URI reference for a path (RFC 3986): every byte but the unreserved
+/// ones and `/` percent-encoded, so a space, `%`, `#`, `?`, a newline or a byte that
+/// is not UTF-8 all survive the trip to the file.
+pub fn uri(path: &[u8]) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn uris_percent_encode_every_byte_but_the_unreserved() {
+        assert_eq!(
+            super::uri(b"src/a b%#?\n\xff.env"),
+            "src/a%20b%25%23%3F%0A%FF.env"
+        );
+    }
+
     use super::*;
 
     #[test]

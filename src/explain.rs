@@ -1,16 +1,19 @@
 //! `secretrun explain NAME`: one variable, told whole: every source that defines
-//! it (the last wins), whether the parent's value is kept over it, what the
-//! detectors make of it against the expected mode, the rules that apply, how the
-//! command gets it, how old it is, and what validation says. Never the value: it
-//! is masked as `list` masks it.
+//! it (the last wins), the version its store answered with, whether the parent's
+//! value is kept over it, what the detectors make of it against the expected mode,
+//! the rules that apply, how the command gets it, how old it is, and what
+//! validation says. Never the value: it is masked as `list` masks it. Text, or
+//! JSON with the same fields.
 
 use std::io::{self, Write};
+
+use serde_json::{Value, json};
 
 use crate::deliver::AsFile;
 use crate::duration::show_coarse;
 use crate::env::ChildEnv;
 use crate::escape::Escaped;
-use crate::secret::SecretSet;
+use crate::secret::{Origin, SecretSet};
 use crate::validate::{Report, Rules, VarSpec};
 
 /// What explaining one variable needs: the loaded set (with the origins each
@@ -25,94 +28,175 @@ pub struct Explained<'a> {
     pub files: &'a [AsFile],
 }
 
+/// The explanation, worked out once and then written as text or JSON.
+struct Explanation {
+    origin: String,
+    /// The store's version of the winning value.
+    version: Option<String>,
+    /// The origins the winner overrides, the nearest first.
+    overrides: Vec<String>,
+    /// The parent's value wins over the sources' (`--keep`).
+    kept_over: bool,
+    masked: Option<String>,
+    kind: String,
+    rules: Vec<String>,
+    delivered: String,
+    age: Option<String>,
+    errors: Vec<String>,
+    warnings: Vec<String>,
+    ok: bool,
+}
+
 impl Explained<'_> {
     /// Writes the explanation; whether the variable is there and passes.
-    pub fn print(&self, out: &mut impl Write) -> io::Result<bool> {
-        let name = self.name;
-        writeln!(out, "{}", Escaped(name))?;
-        let row =
-            |out: &mut dyn Write, label: &str, text: &str| writeln!(out, "  {label:<10} {text}");
-        let var = self.env.get(name);
-        match (self.secrets.get(name), var) {
-            (Some(secret), _) => {
-                row(
-                    out,
-                    "origin",
-                    &format!("{} (the last source that defines it wins)", secret.origin),
-                )?;
-                for earlier in secret.shadowed.iter().rev() {
-                    row(out, "overrides", &earlier.to_string())?;
-                }
+    pub fn print(&self, json: bool, out: &mut impl Write) -> io::Result<bool> {
+        let e = self.explain();
+        match json {
+            true => {
+                serde_json::to_writer_pretty(&mut *out, &self.to_json(&e))?;
+                writeln!(out)?;
             }
-            (None, Some(_)) => row(out, "origin", "kept from the parent")?,
-            (None, None) => row(
-                out,
-                "origin",
-                "no source defines it, and the parent's is not kept",
-            )?,
+            false => self.write_text(&e, out)?,
         }
-        if let (Some(_), Some(var)) = (self.secrets.get(name), var)
-            && var.origin == crate::secret::Origin::Parent
-        {
-            row(
-                out,
-                "kept",
-                "the parent's value wins over the sources' (--keep)",
-            )?;
-        }
-        if let Some(var) = var {
-            row(out, "value", &var.value.masked())?;
-        }
-        self.kind(out)?;
-        let spec = self.rules.vars.get(name);
-        let rules = rules(spec, self.rules.require.iter().any(|r| r == name));
-        row(
-            out,
-            "rules",
-            &if rules.is_empty() {
-                "none".to_owned()
-            } else {
-                rules.join("; ")
-            },
-        )?;
-        row(out, "delivered", &self.delivery())?;
-        if let Some(age) = self.report.rotation.get(name) {
-            let shown = age.age.map_or(
-                "unknown (its source records no date)".to_owned(),
-                show_coarse,
-            );
-            row(out, "age", &shown)?;
-        }
+        Ok(e.ok)
+    }
+
+    fn explain(&self) -> Explanation {
+        let name = self.name;
+        let var = self.env.get(name);
+        let secret = self.secrets.get(name);
+        let origin = match (secret, var) {
+            (Some(secret), _) => secret.origin.to_string(),
+            (None, Some(_)) => "kept from the parent".to_owned(),
+            (None, None) => "no source defines it, and the parent's is not kept".to_owned(),
+        };
         let mine = |f: &&crate::validate::Finding| f.names.iter().any(|n| n == name);
-        let errors: Vec<_> = self.report.errors.iter().filter(mine).collect();
-        for finding in &errors {
-            row(out, "error", &finding.message)?;
-        }
-        for finding in self.report.warnings.iter().filter(mine) {
-            row(out, "warning", &finding.message)?;
-        }
+        let message = |f: &crate::validate::Finding| f.message.clone();
+        let errors: Vec<String> = self
+            .report
+            .errors
+            .iter()
+            .filter(mine)
+            .map(message)
+            .collect();
         let present = var.is_some() || self.files.iter().any(|f| f.name == name);
-        if errors.is_empty() && present {
-            row(out, "verdict", "ok")?;
+        let spec = self.rules.vars.get(name);
+        Explanation {
+            origin,
+            version: secret.and_then(|s| s.dates.version).map(|v| v.to_string()),
+            overrides: secret.map_or(Vec::new(), |s| {
+                s.shadowed.iter().rev().map(Origin::to_string).collect()
+            }),
+            kept_over: secret.is_some() && var.is_some_and(|v| v.origin == Origin::Parent),
+            masked: var.map(|v| v.value.masked()),
+            kind: self.kind(),
+            rules: rules(spec, self.rules.require.iter().any(|r| r == name)),
+            delivered: self.delivery(),
+            age: self.report.rotation.get(name).map(|age| {
+                age.age.map_or(
+                    "unknown (its source records no date)".to_owned(),
+                    show_coarse,
+                )
+            }),
+            ok: errors.is_empty() && present,
+            errors,
+            warnings: self
+                .report
+                .warnings
+                .iter()
+                .filter(mine)
+                .map(message)
+                .collect(),
         }
-        Ok(errors.is_empty() && present)
+    }
+
+    fn write_text(&self, e: &Explanation, out: &mut impl Write) -> io::Result<()> {
+        writeln!(out, "{}", Escaped(self.name))?;
+        let mut row = |label: &str, text: &str| writeln!(out, "  {label:<10} {text}");
+        match &e.version {
+            Some(v) => row(
+                "origin",
+                &format!(
+                    "{}, version {v} (the last source that defines it wins)",
+                    e.origin
+                ),
+            )?,
+            None if self.secrets.get(self.name).is_some() => row(
+                "origin",
+                &format!("{} (the last source that defines it wins)", e.origin),
+            )?,
+            None => row("origin", &e.origin)?,
+        }
+        for earlier in &e.overrides {
+            row("overrides", earlier)?;
+        }
+        if e.kept_over {
+            row("kept", "the parent's value wins over the sources' (--keep)")?;
+        }
+        if let Some(masked) = &e.masked {
+            row("value", masked)?;
+        }
+        row("kind", &e.kind)?;
+        match e.rules.is_empty() {
+            true => row("rules", "none")?,
+            false => row("rules", &e.rules.join("; "))?,
+        }
+        row("delivered", &e.delivered)?;
+        if let Some(age) = &e.age {
+            row("age", age)?;
+        }
+        for error in &e.errors {
+            row("error", error)?;
+        }
+        for warning in &e.warnings {
+            row("warning", warning)?;
+        }
+        if e.ok {
+            row("verdict", "ok")?;
+        }
+        Ok(())
+    }
+
+    fn to_json(&self, e: &Explanation) -> Value {
+        let detected = self.report.detected.get(self.name).map(|d| {
+            json!({
+                "provider": d.provider.to_string(),
+                "kind": d.kind.to_string(),
+                "mode": d.mode.map(|m| m.to_string()),
+            })
+        });
+        json!({
+            "name": self.name,
+            "origin": e.origin,
+            "version": e.version,
+            "overrides": e.overrides,
+            "kept_from_parent": e.kept_over,
+            "masked": e.masked,
+            "detected": detected,
+            "expect": self.rules.expect.map(|m| m.to_string()),
+            "rules": e.rules,
+            "delivered": e.delivered,
+            "age": e.age,
+            "errors": e.errors,
+            "warnings": e.warnings,
+            "ok": e.ok,
+        })
     }
 
     /// What the detectors make of it, and the mode expected.
-    fn kind(&self, out: &mut dyn Write) -> io::Result<()> {
+    fn kind(&self) -> String {
         let expected = self
             .rules
             .expect
             .map(|m| format!("; {m} keys expected"))
             .unwrap_or_default();
-        let text = match self.report.detected.get(self.name) {
+        match self.report.detected.get(self.name) {
             Some(d) => match d.mode {
                 Some(mode) => format!("{} {} ({mode}){expected}", d.provider, d.kind),
                 None => format!("{} {}{expected}", d.provider, d.kind),
             },
             None => format!("no known key shape{expected}"),
-        };
-        writeln!(out, "  {:<10} {text}", "kind")
+        }
     }
 
     /// In the environment, or as a file (and which variable holds its path).

@@ -106,27 +106,17 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
                 other.expect("read with the diff").steps,
                 pipeline.parent().to_vec(),
             );
-            let (ours_set, theirs_set) = (pipeline.load()?, theirs.load()?);
-            let (ours_env, theirs_env) = (pipeline.env(&ours_set), theirs.env(&theirs_set));
-            let (ours_report, theirs_report) =
-                (pipeline.validate(&ours_env), theirs.validate(&theirs_env));
-            let side = |profile, secrets, env, report, pipeline: &Pipeline| diff::Side {
-                profile,
-                secrets,
-                env,
-                report,
-                expect: pipeline.rules().expect,
-            };
-            let found = diff::compare(
-                &side(a, &ours_set, &ours_env, &ours_report, &pipeline),
-                &side(b, &theirs_set, &theirs_env, &theirs_report, &theirs),
-            );
             let mut out = std::io::stdout().lock();
-            diff::print(&found, *format == output::OutputFormat::Json, &mut out)?;
+            let status = diff::run(
+                (&pipeline, &theirs),
+                (a.label(), b.label()),
+                *format,
+                &mut out,
+            )?;
             out.flush()?;
-            Ok(u8::from(found.iter().any(|d| d.finding)))
+            Ok(status)
         }
-        Action::Explain { name } => {
+        Action::Explain { name, format } => {
             let secrets = pipeline.load()?;
             let env = pipeline.env(&secrets);
             let report = pipeline.validate(&env);
@@ -139,7 +129,7 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
                 rules: pipeline.rules(),
                 files: pipeline.files(),
             }
-            .print(&mut out)?;
+            .print(*format == output::OutputFormat::Json, &mut out)?;
             out.flush()?;
             Ok(if fine { 0 } else { 65 })
         }

@@ -46,6 +46,11 @@ fn run(args: Vec<OsString>) -> u8 {
             )
             .exit();
     }
+    if let Some(misuse) = cli.misuse() {
+        Cli::command()
+            .error(clap::error::ErrorKind::ArgumentConflict, misuse)
+            .exit();
+    }
     match secretrun::run(cli, parent) {
         Ok(code) => code,
         // A closed pipe (`secretrun list | head`) is the reader's choice, not an error.

@@ -141,7 +141,7 @@ fn empty() -> Cli {
             from: Vec::new(),
             from_file_vars: false,
             as_file: Vec::new(),
-            profile: None,
+            profile: Vec::new(),
             config: None,
             keep: Vec::new(),
             pure: false,

@@ -5,12 +5,13 @@ use std::io::IsTerminal;
 
 use crate::cli::{ChangeAction, Cli, Command, RecipientArgs};
 use crate::crypt::{Recipients, Task};
-use crate::output::OutputFormat;
+use crate::output::{FindingsFormat, OutputFormat};
 use crate::parent::Parent;
 use crate::scan;
 use crate::supervise::{self, OnChange, Watch};
 
 use super::ScanFile;
+use super::profiles::Side;
 
 /// What secretrun is asked to do with the secrets.
 #[derive(Debug)]
@@ -18,12 +19,12 @@ pub enum Action {
     /// Show what the command would get.
     List { format: OutputFormat },
     /// Explain one variable.
-    Explain { name: String },
-    /// Compare two profiles; the configuration read is `ours`'s.
+    Explain { name: String, format: OutputFormat },
+    /// Compare two profiles or sources; the configuration read is `ours`'s.
     Diff {
-        ours: String,
-        other: String,
-        format: OutputFormat,
+        ours: Side,
+        other: Side,
+        format: FindingsFormat,
     },
     /// Report on the secrets, and with `probe` ask their providers.
     Check {
@@ -69,15 +70,26 @@ pub(super) fn reads_dynamic(cli: &Cli) -> bool {
 }
 
 /// What the command line asks for.
-pub(super) fn action(cli: &Cli, scan_file: &ScanFile, parent: &Parent) -> Action {
+pub(super) fn action(
+    cli: &Cli,
+    scan_file: &ScanFile,
+    parent: &Parent,
+    diff: Option<(Side, Side)>,
+) -> Action {
     match &cli.subcommand {
         Some(Command::List { format, .. }) => Action::List { format: *format },
-        Some(Command::Explain { name }) => Action::Explain { name: name.clone() },
-        Some(Command::Diff { a, b, format }) => Action::Diff {
-            ours: a.clone(),
-            other: b.clone(),
+        Some(Command::Explain { name, format }) => Action::Explain {
+            name: name.clone(),
             format: *format,
         },
+        Some(Command::Diff { format, .. }) => {
+            let (ours, other) = diff.expect("resolved with the config");
+            Action::Diff {
+                ours,
+                other,
+                format: *format,
+            }
+        }
         Some(Command::Check { format, probe, .. }) => Action::Check {
             format: *format,
             probe: *probe,

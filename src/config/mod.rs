@@ -33,6 +33,7 @@ mod profiles;
 
 pub use action::{Action, Launching};
 use action::{action, reads_dynamic};
+pub use profiles::Side;
 
 /// The default config file, read when present.
 pub const DEFAULT_CONFIG: &str = "secretrun.toml";
@@ -124,23 +125,16 @@ impl Config {
     /// Resolves the command line (the completions and manual subcommands excepted:
     /// they need no configuration) with the config file and the environment.
     pub fn from_cli(cli: &Cli, parent: &Parent) -> Result<Config> {
-        let profile = match &cli.subcommand {
-            Some(Command::Diff { a, .. }) => Some(a.as_str()),
-            _ => cli.shared.profile.as_deref(),
-        };
-        Config::from_cli_in(cli, parent, profile)
+        Config::from_cli_in(cli, parent, None)
     }
 
-    /// [`Config::from_cli`] with this profile (`diff` reads two).
-    pub fn from_cli_in(cli: &Cli, parent: &Parent, profile: Option<&str>) -> Result<Config> {
+    /// [`Config::from_cli`] for this side (`diff` reads two): a profile, and maybe
+    /// a source in place of its sources. `None`: what the command line names.
+    pub fn from_cli_in(cli: &Cli, parent: &Parent, side: Option<&Side>) -> Result<Config> {
         let args = &cli.shared;
         let (mut file, base) = config_file(args.config.as_deref())?;
-        let from_env = parent.var_os("SECRETRUN_PROFILE");
-        let from_env = from_env.and_then(OsStr::to_str);
-        if let Some(name) = profiles::chosen(profile, from_env, &file.profiles) {
-            profiles::apply(&mut file, name)?;
-        }
-        let action = action(cli, &file.scan, parent);
+        let (side, diff) = profiles::select(&mut file, cli, parent, side)?;
+        let action = action(cli, &file.scan, parent, diff);
 
         let environment = matches!(
             cli.subcommand,
@@ -149,7 +143,11 @@ impl Config {
                 ..
             })
         );
-        let sources = sources(cli, &file, &base, environment)?;
+        let sources = match &side.source {
+            // A side of `diff SOURCE SOURCE`: that source alone, as `--from` names one.
+            Some(source) => vec![SourceSpec::parse(source, Path::new(""))?],
+            None => sources(cli, &file, &base, environment)?,
+        };
 
         let mut keep = keep_list(&file.keep, &args.keep)?;
         let require = require_list(&file, &args.require)?;

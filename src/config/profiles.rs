@@ -15,9 +15,11 @@ use anyhow::Result;
 use serde::Deserialize;
 
 use super::{FileConfig, RotationFile};
+use crate::cli::{Cli, Command};
 use crate::error::{Kind, fail};
 use crate::escape::Escaped;
 use crate::mode::Mode;
+use crate::parent::Parent;
 use crate::validate::VarSpec;
 
 /// One `[profiles.NAME]` as written: what it changes of the file's top level.
@@ -34,6 +36,116 @@ pub(super) struct Profile {
     rotation: Option<RotationFile>,
     #[serde(default)]
     vars: BTreeMap<String, VarSpec>,
+}
+
+/// What one reading of the sources is for: a profile, and a source standing in
+/// for the profile's sources (a side of `diff SOURCE SOURCE`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Side {
+    pub profile: Option<String>,
+    pub source: Option<String>,
+}
+
+impl Side {
+    fn profile(name: &str) -> Side {
+        Side {
+            profile: Some(name.to_owned()),
+            source: None,
+        }
+    }
+
+    /// How `diff` names it: the source, else the profile.
+    pub fn label(&self) -> &str {
+        (self.source.as_deref())
+            .or(self.profile.as_deref())
+            .unwrap_or("default")
+    }
+}
+
+/// Chooses what this reading is for, and applies its profile to the file: `side`
+/// when given (`diff`'s second), else `diff`'s first side, else `--profile`,
+/// `SECRETRUN_PROFILE` or `default`. With the two sides, for `diff`.
+pub(super) fn select(
+    file: &mut FileConfig,
+    cli: &Cli,
+    parent: &Parent,
+    side: Option<&Side>,
+) -> Result<(Side, Option<(Side, Side)>)> {
+    let flags = &cli.shared.profile;
+    let diff = match &cli.subcommand {
+        Some(Command::Diff { sides, .. }) => Some(diff_sides(sides, flags, &file.profiles)?),
+        _ => None,
+    };
+    let side = match (side, &diff) {
+        (Some(side), _) => side.clone(),
+        (None, Some((ours, _))) => ours.clone(),
+        (None, None) => Side {
+            profile: flags.first().cloned(),
+            source: None,
+        },
+    };
+    let from_env = parent.var_os("SECRETRUN_PROFILE");
+    let from_env = from_env.and_then(std::ffi::OsStr::to_str);
+    if let Some(name) = chosen(side.profile.as_deref(), from_env, &file.profiles) {
+        apply(file, name)?;
+    }
+    Ok((side, diff))
+}
+
+/// The two sides of `diff`: `--profile A --profile B`, or two words, each a profile
+/// of the config when it has one by that name, else a source when it reads as one
+/// (read under the rules of `--profile`, or the default profile), else an unknown
+/// profile (78, naming the known ones).
+pub(super) fn diff_sides(
+    words: &[String],
+    flags: &[String],
+    profiles: &BTreeMap<String, Profile>,
+) -> Result<(Side, Side)> {
+    if let [a, b] = flags
+        && words.is_empty()
+    {
+        return Ok((Side::profile(a), Side::profile(b)));
+    }
+    let rules = flags.first();
+    let side = |word: &String| -> Result<Side> {
+        if profiles.contains_key(word) {
+            return Ok(Side::profile(word));
+        }
+        if !reads_as_source(word) {
+            unknown(word, None, profiles)?;
+        }
+        Ok(Side {
+            profile: rules.cloned(),
+            source: Some(word.clone()),
+        })
+    };
+    let (a, b) = match words {
+        [a, b] => (side(a)?, side(b)?),
+        _ => return fail(Kind::Config, "`diff` compares two profiles or sources"),
+    };
+    if let Some(rules) = rules
+        && a.source.is_none()
+        && b.source.is_none()
+    {
+        return fail(
+            Kind::Config,
+            format!(
+                "`--profile {}` sets the rules a source is read under, and both sides of the diff are profiles",
+                Escaped(rules)
+            ),
+        );
+    }
+    Ok((a, b))
+}
+
+/// Whether a word that is no profile's name is a source: a store reference, a path
+/// (with a `/` or a `.`, or there), `dir:PATH`, `docker-secrets`, `systemd-creds`.
+fn reads_as_source(word: &str) -> bool {
+    word.contains("://")
+        || word.contains(['/', '.'])
+        || word.starts_with("dir:")
+        || matches!(word, "docker-secrets" | "systemd-creds")
+        || std::path::Path::new(word).exists()
 }
 
 /// The name of the profile in force, if any: `--profile`, `SECRETRUN_PROFILE`, or

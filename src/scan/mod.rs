@@ -21,7 +21,7 @@ use anyhow::Result;
 
 use crate::error::{Kind, fail};
 use crate::escape::Escaped;
-use crate::output::ScanFormat;
+use crate::output::FindingsFormat;
 use crate::secret::SecretSet;
 use matchers::{Hit, Matchers, Rule, rank};
 
@@ -38,7 +38,7 @@ pub enum Mode {
 pub struct Options {
     pub paths: Vec<PathBuf>,
     pub mode: Mode,
-    pub format: ScanFormat,
+    pub format: FindingsFormat,
     pub hidden: bool,
     pub binary: bool,
     /// Path globs never reported (`[scan] exclude`).

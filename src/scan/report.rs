@@ -6,17 +6,17 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::{Finding, Mode, Options};
-use crate::output::ScanFormat;
+use crate::output::FindingsFormat;
 
 pub fn write(findings: &[Finding], options: &Options, out: &mut impl Write) -> io::Result<()> {
     match options.format {
-        ScanFormat::Text => text(findings, options, out),
-        ScanFormat::Json => {
+        FindingsFormat::Text => text(findings, options, out),
+        FindingsFormat::Json => {
             let doc = json!({ "findings": findings.iter().map(finding_json).collect::<Vec<_>>() });
             serde_json::to_writer_pretty(&mut *out, &doc)?;
             writeln!(out)
         }
-        ScanFormat::Sarif => {
+        FindingsFormat::Sarif => {
             serde_json::to_writer_pretty(&mut *out, &sarif(findings))?;
             writeln!(out)
         }
@@ -65,7 +65,7 @@ fn text(findings: &[Finding], options: &Options, out: &mut impl Write) -> io::Re
 fn finding_json(f: &Finding) -> Value {
     json!({
         "path": String::from_utf8_lossy(&f.path),
-        "uri": uri(&f.path),
+        "uri": crate::escape::uri(&f.path),
         "line": f.line,
         "column": f.column,
         "rule": f.rule_id(),
@@ -74,21 +74,6 @@ fn finding_json(f: &Finding) -> Value {
         "commit": f.commit,
         "fingerprint": f.fingerprint(),
     })
-}
-
-/// A relative URI reference for a path (RFC 3986): every byte but the unreserved
-/// ones and `/` percent-encoded, so a space, `%`, `#`, `?`, a newline or a byte that
-/// is not UTF-8 all survive the trip to the file.
-fn uri(path: &[u8]) -> String {
-    let mut out = String::with_capacity(path.len());
-    for &b in path {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// SARIF 2.1.0, one run, one rule per rule id.
@@ -112,7 +97,7 @@ fn sarif(findings: &[Finding]) -> Value {
                 "message": { "text": message },
                 "locations": [{
                     "physicalLocation": {
-                        "artifactLocation": { "uri": uri(&f.path) },
+                        "artifactLocation": { "uri": crate::escape::uri(&f.path) },
                         "region": { "startLine": f.line, "startColumn": f.column },
                     }
                 }],
@@ -120,30 +105,9 @@ fn sarif(findings: &[Finding]) -> Value {
             })
         })
         .collect();
-    json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "secretrun",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules.iter().map(|(id, label)| json!({
-                    "id": id,
-                    "shortDescription": { "text": label },
-                })).collect::<Vec<_>>(),
-            }},
-            "results": results,
-        }]
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn uris_percent_encode_every_byte_but_the_unreserved() {
-        assert_eq!(
-            super::uri(b"src/a b%#?\n\xff.env"),
-            "src/a%20b%25%23%3F%0A%FF.env"
-        );
-    }
+    let rules: Vec<(&str, &str)> = rules
+        .iter()
+        .map(|(id, label)| (id.as_str(), label.as_str()))
+        .collect();
+    crate::output::sarif_log(&rules, results)
 }

@@ -367,6 +367,14 @@ fn plain_secrets_need_a_name_and_versions_are_pinned() {
     assert_eq!(env["STRIPE_SECRET_KEY"], CANARY, "the pinned version");
     assert_eq!(env["LATEST"], "sk_live_second_version_value_0001");
     no_credentials(&run.stderr);
+    // `explain` names the version Key Vault answered with (the last part of `id`).
+    let run = s
+        .allowed(Test::new())
+        .args(["--from", &pinned, "explain", "STRIPE_SECRET_KEY"])
+        .run();
+    run.success()
+        .no_canary()
+        .stdout_has(&format!(", version {first} ("));
 }
 
 #[test]

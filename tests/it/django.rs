@@ -40,23 +40,23 @@ fn live_keys() -> String {
 
 #[test]
 fn check_deploy_passes_with_good_values() {
-    let manage_py = project().join("manage.py");
     let good = project().join(".env");
     manage(Test::new().file("live.env", live_keys()))
         .args(["--from", good.to_str().unwrap(), "--from", "live.env"])
-        .args([
-            "--",
-            &python(),
-            manage_py.to_str().unwrap(),
-            "check",
-            "--deploy",
-            "--fail-level",
-            "WARNING",
-        ])
+        .args(deploy_check())
         .run()
         .success()
         .no_canary()
         .stdout_is("System check identified no issues (0 silenced).\n");
+}
+
+/// `-- python manage.py check --deploy --fail-level WARNING`.
+fn deploy_check() -> Vec<String> {
+    let manage_py = project().join("manage.py");
+    let mut args = vec!["--".to_owned(), python()];
+    args.push(manage_py.to_str().unwrap().to_owned());
+    args.extend(["check", "--deploy", "--fail-level", "WARNING"].map(String::from));
+    args
 }
 
 /// The example's values (test keys, DEBUG = False) as Django's environment, with
@@ -468,4 +468,109 @@ fn profiles_decide_which_keys_django_expects() {
         err.contains("(secretrun.E001) `STRIPE_SECRET_KEY` holds a test Stripe secret key, but live keys are expected"),
         "{err}"
     );
+}
+
+/// The example's production: `--profile prod` reads OpenBao (the settings) and
+/// Secrets Manager (moto, Stripe's keys). Test keys there are refused with 65 and
+/// nothing runs; live-shaped ones run Django's deploy check; `diff staging prod`
+/// shows the live/test split as expected and a `SECRET_KEY` copied from staging as
+/// a finding; `explain` tells each profile's chain, the store's version included.
+/// No value in any output.
+#[test]
+fn the_example_runs_production_from_openbao_and_secrets_manager() {
+    let staging_secret_key = "k3j4h5g6f7d8s9a0q1w2e3r4t5y6u7i8o9p0z1x2c3v4b5n6m7";
+    crate::bao::server().put(
+        "marketplace",
+        serde_json::json!({
+            "SECRET_KEY": staging_secret_key,
+            "DEBUG": "false",
+            "DATABASE_URL": "postgres://app:db-CANARY-password@db.internal:5432/app",
+        }),
+    );
+    let moto = crate::moto::server();
+    let stripe = |mode: &str, secret: &str| {
+        serde_json::json!({
+            "STRIPE_PUBLISHABLE_KEY": format!("pk_{mode}_ExampleExample0123456789"),
+            "STRIPE_SECRET_KEY": secret,
+            "STRIPE_WEBHOOK_SECRET": "whsec_CANARYExampleExample0000",
+        })
+        .to_string()
+    };
+    moto.create(
+        "marketplace/stripe",
+        &stripe("test", "sk_test_CANARY0123456789abcdefABCD"),
+    );
+    let prod = |args: &[&str]| {
+        manage(Test::new())
+            .env("VAULT_ADDR", &crate::bao::server().addr)
+            .env("VAULT_TOKEN", crate::bao::ROOT_TOKEN)
+            .env("AWS_ENDPOINT_URL", &moto.url)
+            .env("AWS_ACCESS_KEY_ID", crate::moto::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", crate::moto::SECRET_KEY)
+            .env("AWS_REGION", "us-east-1")
+            .args(args)
+    };
+    let deploy = [
+        vec!["--profile".to_owned(), "prod".to_owned()],
+        deploy_check(),
+    ]
+    .concat();
+    let deploy_check: Vec<&str> = deploy.iter().map(String::as_str).collect();
+    let run = prod(&deploy_check).run();
+    run.status(65).no_canary().stderr_has(
+        "`STRIPE_SECRET_KEY` holds a test Stripe secret key, but live keys are expected",
+    );
+    assert!(
+        !run.stdout.contains("System check"),
+        "Django ran: {}",
+        run.stdout
+    );
+
+    moto.rotate("marketplace/stripe", &stripe("live", CANARY));
+    prod(&deploy_check)
+        .run()
+        .success()
+        .no_canary()
+        .stdout_is("System check identified no issues (0 silenced).\n");
+
+    let diff = prod(&["diff", "staging", "prod"]).run();
+    diff.status(1)
+        .no_canary()
+        .stdout_has("finding  SECRET_KEY: the same value in `staging` and `prod`\n")
+        .stdout_has(
+            "note     STRIPE_SECRET_KEY: test in `staging`, live in `prod`, as their expectations allow\n",
+        )
+        .stdout_has("\n1 finding\n");
+    let explained = prod(&["explain", "STRIPE_SECRET_KEY", "--profile", "prod"]).run();
+    explained
+        .success()
+        .no_canary()
+        .stdout_has("  origin     aws-sm://marketplace/stripe, version ")
+        .stdout_has("  kind       Stripe secret key (live); live keys expected\n");
+    let staging = prod(&["explain", "SECRET_KEY", "--profile", "staging"]).run();
+    staging
+        .success()
+        .stdout_has("examples/django/.env:2 (the last source that defines it wins)\n");
+    let run = prod(&[
+        "explain",
+        "SECRET_KEY",
+        "--profile",
+        "prod",
+        "--format",
+        "json",
+    ])
+    .run();
+    run.success().no_canary();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(doc["origin"], "vault://secret/marketplace");
+    assert!(
+        doc["version"]
+            .as_str()
+            .is_some_and(|v| v.parse::<u64>().is_ok()),
+        "{doc}"
+    );
+    for shown in [&diff, &explained, &staging, &run] {
+        let all = format!("{}{}", shown.stdout, shown.stderr);
+        assert!(!all.contains(staging_secret_key), "a value was shown");
+    }
 }

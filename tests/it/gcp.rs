@@ -487,6 +487,23 @@ fn versions_long_names_and_plain_text() {
     assert_eq!(env["secret_key"], "sk_live_v2_value_000000000");
     assert_eq!(env["DB_PASSWORD"], "plain-db-password");
     no_credentials(&run.stderr);
+    // `explain` names the version Secret Manager answered with: `latest` is 2.
+    let latest = format!("gcp-sm://projects/{PROJECT}/secrets/stripe#secret_key");
+    for (from, name, version) in [
+        (".env", "PINNED", "1"),
+        (latest.as_str(), "secret_key", "2"),
+    ] {
+        let run = s
+            .allowed(Test::new().file(
+                ".env",
+                format!("PINNED={}?version=1#secret_key\n", s.source("stripe")),
+            ))
+            .args(["--from", from, "explain", name])
+            .run();
+        run.success()
+            .no_canary()
+            .stdout_has(&format!(", version {version} ("));
+    }
 }
 
 #[test]

@@ -195,14 +195,10 @@ fn explain_tells_the_chain_for_each_profile() {
         .stdout_has("no source defines it");
 }
 
-/// `diff A B`: the live/test split that each profile expects is a note; a secret
-/// shared by staging and production is a finding (compared without showing it); a
-/// name in one only is a finding; a key the profile's `expect` refuses is one.
-/// Exit 1 on findings, 0 without; no value in any output.
-#[test]
-fn diff_reports_what_differs_between_profiles() {
+/// The project, with staging and prod holding the same `SECRET_KEY` (line 3).
+fn sharing_a_secret() -> Test {
     let shared = "SECRET_KEY=django-CANARY-shared-0123456789abcdef\n";
-    let test = project()
+    project()
         .file(
             ".env.staging",
             format!("STRIPE_SECRET_KEY={TEST_KEY}\nDEBUG=false\n{shared}"),
@@ -210,8 +206,16 @@ fn diff_reports_what_differs_between_profiles() {
         .file(
             ".env.prod",
             format!("STRIPE_SECRET_KEY={CANARY}\nDEBUG=false\n{shared}"),
-        );
-    let run = test.args(["diff", "staging", "prod"]).run();
+        )
+}
+
+/// `diff A B`: the live/test split that each profile expects is a note; a secret
+/// shared by staging and production is a finding (compared without showing it); a
+/// name in one only is a finding; a key the profile's `expect` refuses is one.
+/// Exit 1 on findings, 0 without; no value in any output.
+#[test]
+fn diff_reports_what_differs_between_profiles() {
+    let run = sharing_a_secret().args(["diff", "staging", "prod"]).run();
     run.status(1).no_canary().stdout_is(
         "finding  SECRET_KEY: the same value in `staging` and `prod`\n\
          note     STRIPE_SECRET_KEY: test in `staging`, live in `prod`, as their expectations allow\n\
@@ -252,4 +256,92 @@ fn diff_reports_what_differs_between_profiles() {
     project().args(["diff", "dev", "staging"]).run().success().stdout_is(
         "note     STRIPE_SECRET_KEY: the same value in `dev` and `staging` (a test key)\n0 findings\n",
     );
+}
+
+/// The same diff three ways: `diff A B`, `diff --profile A --profile B`, and two
+/// sources read under one profile's rules (named by their paths); SARIF for code
+/// scanning, each result at the line that defines the variable.
+#[test]
+fn diff_takes_profiles_as_flags_or_two_sources_and_writes_sarif() {
+    let test = sharing_a_secret;
+    let positional = test().args(["diff", "staging", "prod"]).run();
+    let flags = test()
+        .args(["diff", "--profile", "staging", "--profile", "prod"])
+        .run();
+    flags.status(1).no_canary();
+    assert_eq!(flags.stdout, positional.stdout);
+
+    // Sources, under prod's rules (live expected): the test key is now a finding.
+    let sources = test()
+        .args(["diff", ".env.staging", ".env.prod", "--profile", "prod"])
+        .run();
+    sources.status(1).no_canary().stdout_is(
+        "finding  SECRET_KEY: the same value in `.env.staging` and `.env.prod`\n\
+         finding  STRIPE_SECRET_KEY: test in `.env.staging`, live in `.env.prod`: `.env.staging` expects live keys, not test\n\
+         2 findings\n",
+    );
+
+    let sarif = test()
+        .args(["diff", "staging", "prod", "--format", "sarif"])
+        .run();
+    sarif.status(1).no_canary();
+    let doc: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    assert_eq!(doc["version"], "2.1.0");
+    let run = &doc["runs"][0];
+    let rules: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(rules, ["diff/live-and-test", "diff/same-value"]);
+    let results = run["results"].as_array().unwrap();
+    let shared = results
+        .iter()
+        .find(|r| r["ruleId"] == "diff/same-value")
+        .unwrap();
+    assert_eq!(shared["level"], "error");
+    let at = &shared["locations"][0]["physicalLocation"];
+    assert!(
+        at["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with(".env.prod"),
+        "{at}"
+    );
+    assert_eq!(at["region"]["startLine"], 3);
+    let split = results
+        .iter()
+        .find(|r| r["ruleId"] == "diff/live-and-test")
+        .unwrap();
+    assert_eq!(split["level"], "note");
+}
+
+/// `diff` needs two sides: one, three, `--profile` twice beside two words, or a
+/// second `--profile` outside `diff` is a usage error (2); a word that is neither
+/// a profile nor reads as a source is an unknown profile (78, naming the known).
+#[test]
+fn diff_refuses_anything_but_two_sides() {
+    for args in [
+        &["diff", "staging"][..],
+        &["diff", "--profile", "staging"],
+        &["diff", "a", "b", "--profile", "dev", "--profile", "prod"],
+    ] {
+        project().args(args).run().status(2);
+    }
+    project()
+        .args(["--profile", "dev", "--profile", "prod", "--", "true"])
+        .run()
+        .status(2)
+        .stderr_has("`--profile` given more than once");
+    project()
+        .args(["diff", "staging", "nope"])
+        .run()
+        .status(78)
+        .stderr_has("no profile `nope`: the config defines `base`, `dev`, `prod`, `staging`");
+    project()
+        .args(["diff", "staging", "prod", "--profile", "dev"])
+        .run()
+        .status(78)
+        .stderr_has("both sides of the diff are profiles");
 }
