@@ -3,6 +3,8 @@
 
 use std::io::{self, Write};
 
+use crate::config::Project;
+
 use serde_json::json;
 
 use crate::duration::show_coarse;
@@ -18,11 +20,15 @@ pub fn print(
     report: &Report,
     format: OutputFormat,
     colour: bool,
+    project: &Project,
     out: &mut impl Write,
 ) -> io::Result<()> {
     match format {
-        OutputFormat::Json => print_json(env, report, out),
-        OutputFormat::Text => print_text(env, report, colour, out),
+        OutputFormat::Json => print_json(env, report, project, out),
+        OutputFormat::Text => {
+            writeln!(out, "config: {}\n", project.describe())?;
+            print_text(env, report, colour, out)
+        }
     }
 }
 
@@ -97,7 +103,12 @@ fn rotation_summary(report: &Report) -> serde_json::Value {
     })
 }
 
-fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Result<()> {
+fn print_json(
+    env: &ChildEnv,
+    report: &Report,
+    project: &Project,
+    out: &mut impl Write,
+) -> io::Result<()> {
     let variables: Vec<_> = env
         .vars
         .iter()
@@ -129,6 +140,10 @@ fn print_json(env: &ChildEnv, report: &Report, out: &mut impl Write) -> io::Resu
         "errors": findings(&report.errors),
         "warnings": findings(&report.warnings),
         "rotation": rotation_summary(report),
+        "config": project.config.as_ref().map(|c| {
+            std::path::absolute(c).unwrap_or_else(|_| c.clone()).to_string_lossy().into_owned()
+        }),
+        "config_looked_in": project.looked.iter().map(|d| d.to_string_lossy()).collect::<Vec<_>>(),
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)

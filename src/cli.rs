@@ -7,7 +7,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Parser, ValueEnum};
+use clap::{Args, CommandFactory, Parser, ValueEnum};
 
 mod commands;
 mod quick;
@@ -26,7 +26,7 @@ pub use commands::{Command, RecipientArgs};
 #[command(
     name = "secretrun",
     version,
-    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun scan [OPTIONS] [--staged|--history] [PATH]...\n       secretrun keygen | encrypt FILE | decrypt FILE | edit FILE\n       secretrun completions SHELL",
+    override_usage = "secretrun [OPTIONS] -- COMMAND [ARGS]...\n       secretrun check [OPTIONS] [--probe] [--strict] [--environment] [--format text|json]\n       secretrun list [OPTIONS]\n       secretrun explain NAME | diff A B\n       secretrun scan [OPTIONS] [--staged|--history] [PATH]...\n       secretrun init [--force]\n       secretrun keygen | encrypt FILE | decrypt FILE | edit FILE\n       secretrun completions SHELL",
     after_help = "Exit codes: the command's own status after exec; 1 scan found a secret; 2 usage; 65 validation failed or \
                   malformed dotenv file; 69 source unreachable; 77 access refused; 78 configuration \
                   error; 126 command not executable; 127 command not found."
@@ -53,7 +53,9 @@ impl Cli {
     /// the same from the process's environment, which secretrun never writes, so
     /// the two are the same.
     pub fn from_args_of(args: Vec<OsString>, parent: &Parent) -> Cli {
-        launch_only(&args, parent).unwrap_or_else(|| Cli::parse_from(args))
+        launch_only(&args, parent).unwrap_or_else(|| {
+            Cli::try_parse_from(&args).unwrap_or_else(|e| forgot_the_dashes(e).exit())
+        })
     }
 
     /// What clap cannot say of the command line: `--profile` more than once outside
@@ -74,6 +76,39 @@ impl Cli {
             _ => None,
         }
     }
+}
+
+/// clap's error, or, for a word it did not expect (`secretrun python app.py`), one
+/// that says to put `--` before the command, naming the nearest subcommand when
+/// the word looks like a misspelt one.
+fn forgot_the_dashes(error: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if error.kind() != ErrorKind::UnknownArgument {
+        return error;
+    }
+    let Some(ContextValue::String(word)) = error.get(ContextKind::InvalidArg) else {
+        return error;
+    };
+    if word.starts_with('-') {
+        return error;
+    }
+    let nearest = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .find(|name| crate::names::near(word, name));
+    let message = match nearest {
+        Some(name) => format!(
+            "`{}` is not a subcommand; did you mean `{name}`?",
+            crate::escape::Escaped(word)
+        ),
+        None => format!(
+            "`{}` is not a subcommand; to run it, put `--` before the command: \
+             secretrun [OPTIONS] -- {} ...",
+            crate::escape::Escaped(word),
+            crate::escape::Escaped(word)
+        ),
+    };
+    Cli::command().error(ErrorKind::InvalidSubcommand, message)
 }
 
 /// `args` parsed as a launch, when they name no subcommand and the launch's

@@ -150,7 +150,7 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
             }
             deliver::describe(&mut env, pipeline.files())?;
             let mut out = std::io::stdout().lock();
-            check::print(&env, &report, *format, *colour, &mut out)?;
+            check::print(&env, &report, *format, *colour, &config.project, &mut out)?;
             out.flush()?;
             Ok(report.exit_status())
         }

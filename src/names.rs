@@ -76,8 +76,63 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     p[pi..].iter().all(|&c| c == b'*')
 }
 
+/// Whether `typed` looks like a misspelling of `known`: different, and one edit
+/// away (a letter added, dropped, changed, or two swapped), or two for a word of
+/// six letters or more. Long words are never near: the measure is quadratic.
+pub fn near(typed: &str, known: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (typed.chars().collect(), known.chars().collect());
+    if a == b || a.len() > 64 || b.len() > 64 {
+        return false;
+    }
+    let allowed = if b.len() >= 6 { 2 } else { 1 };
+    if a.len().abs_diff(b.len()) > allowed {
+        return false;
+    }
+    // Optimal string alignment distance, row by row.
+    let mut before = vec![0usize; b.len() + 1];
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut row = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            row[j] = (previous[j] + 1)
+                .min(row[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                row[j] = row[j].min(before[j - 2] + 1);
+            }
+        }
+        before = std::mem::replace(&mut previous, row);
+    }
+    previous[b.len()] <= allowed
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn near_misses_are_an_edit_or_two_away() {
+        for (typed, known) in [
+            ("vualt", "vault"),
+            ("lsit", "list"),
+            ("chek", "check"),
+            ("aws-ms", "aws-sm"),
+            ("gcp-sn", "gcp-sm"),
+            ("azure-vk", "azure-kv"),
+        ] {
+            assert!(near(typed, known), "{typed} ~ {known}");
+        }
+        for (typed, known) in [
+            ("vault", "vault"),
+            ("http", "vault"),
+            ("postgres", "vault"),
+            ("ls", "list"),
+            ("s3", "aws-sm"),
+        ] {
+            assert!(!near(typed, known), "{typed} !~ {known}");
+        }
+        assert!(!near(&"a".repeat(1000), "vault"));
+    }
+
     use super::*;
 
     #[test]

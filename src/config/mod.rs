@@ -24,16 +24,18 @@ use crate::prepare::Steps;
 use crate::source::aws;
 #[cfg(feature = "vault")]
 use crate::source::vault;
-use crate::source::{Plan, SourceSpec};
+use crate::source::{Asked, Plan, SourceSpec};
 use crate::validate::rotation::Policy;
 use crate::validate::{Rules, VarSpec};
 
 mod action;
 mod profiles;
+mod project;
 
 pub use action::{Action, Launching};
 use action::{action, reads_dynamic};
 pub use profiles::Side;
+pub use project::Project;
 
 /// The default config file, read when present.
 pub const DEFAULT_CONFIG: &str = "secretrun.toml";
@@ -51,6 +53,8 @@ pub struct Config {
     pub steps: std::sync::Arc<Steps>,
     /// The config's recipients, for `encrypt` and `edit`.
     pub recipients: Recipients,
+    /// Which config file was read, or where none was found.
+    pub project: Project,
 }
 
 /// `secretrun.toml` as written. Unknown keys are errors: a typo must not silently
@@ -132,7 +136,8 @@ impl Config {
     /// a source in place of its sources. `None`: what the command line names.
     pub fn from_cli_in(cli: &Cli, parent: &Parent, side: Option<&Side>) -> Result<Config> {
         let args = &cli.shared;
-        let (mut file, base) = config_file(args.config.as_deref())?;
+        let (mut file, project) = config_file(args.config.as_deref(), parent)?;
+        let base = project.base.clone();
         let (side, diff) = profiles::select(&mut file, cli, parent, side)?;
         let action = action(cli, &file.scan, parent, diff);
 
@@ -146,7 +151,7 @@ impl Config {
         let sources = match &side.source {
             // A side of `diff SOURCE SOURCE`: that source alone, as `--from` names one.
             Some(source) => vec![SourceSpec::parse(source, Path::new(""))?],
-            None => sources(cli, &file, &base, environment)?,
+            None => sources(cli, &file, &project, environment)?,
         };
 
         let mut keep = keep_list(&file.keep, &args.keep)?;
@@ -193,23 +198,21 @@ impl Config {
                 files,
             }),
             recipients,
+            project,
         })
     }
 }
 
-/// The config file (`--config`, else `./secretrun.toml` when there is one) and the
-/// directory its paths are relative to (not where secretrun runs).
-fn config_file(named: Option<&Path>) -> Result<(FileConfig, PathBuf)> {
-    Ok(match named {
-        Some(path) => (
-            read_file(path)?,
-            path.parent().map(Path::to_path_buf).unwrap_or_default(),
-        ),
-        None if Path::new(DEFAULT_CONFIG).is_file() => {
-            (read_file(Path::new(DEFAULT_CONFIG))?, PathBuf::new())
-        }
-        None => (FileConfig::default(), PathBuf::new()),
-    })
+/// The config file (`--config`, else `secretrun.toml` here or in the nearest parent:
+/// [`project::find`]) and where it was found.
+fn config_file(named: Option<&Path>, parent: &Parent) -> Result<(FileConfig, Project)> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let project = project::find(named, &cwd, parent.var_os("HOME"))?;
+    let file = match &project.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    Ok((file, project))
 }
 
 /// The age identities to decrypt with (the flags', then the file's) and the
@@ -238,9 +241,10 @@ fn key_files(
 fn sources(
     cli: &Cli,
     file: &FileConfig,
-    base: &Path,
+    project: &Project,
     environment: bool,
 ) -> Result<Vec<SourceSpec>> {
+    let base = &project.base;
     let scan = match &cli.subcommand {
         Some(Command::Scan { no_values, .. }) => Some(*no_values),
         _ => None,
@@ -258,13 +262,18 @@ fn sources(
             sources.push(SourceSpec::parse(s, Path::new(""))?);
         }
     } else if let Some(named) = &file.sources {
+        let config = project.config.clone().unwrap_or_default();
         for s in named {
-            sources.push(SourceSpec::parse(s, base).context("in the config's `sources`")?);
+            let spec = SourceSpec::parse(s, base).context("in the config's `sources`")?;
+            sources.push(spec.asked_by(Asked::Config(config.clone())));
         }
-    } else if sources.is_empty() && (scan.is_none() || Path::new(DEFAULT_DOTENV).exists()) {
-        // `./.env` when nothing names a source, `--from-file-vars` included (a scan
-        // reads it only when it is there).
-        sources.push(SourceSpec::parse(DEFAULT_DOTENV, Path::new(""))?);
+    } else if sources.is_empty() && (scan.is_none() || base.join(DEFAULT_DOTENV).exists()) {
+        // `.env` beside the config (here without one) when nothing names a source,
+        // `--from-file-vars` included (a scan reads it only when it is there).
+        let spec = SourceSpec::parse(DEFAULT_DOTENV, base)?;
+        sources.push(spec.asked_by(Asked::Default {
+            project: project.describe(),
+        }));
     }
     Ok(sources)
 }

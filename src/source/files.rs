@@ -10,7 +10,7 @@ use std::rc::Rc;
 use anyhow::{Context, Result};
 use zeroize::Zeroizing;
 
-use super::dotenv;
+use super::{Asked, DotenvSpec, dotenv};
 use crate::encrypted::age::{self, Identities, IdentitySettings, Passphrases};
 use crate::encrypted::dotenvx::{self, Keyring};
 use crate::error::{Failure, Kind};
@@ -84,15 +84,7 @@ impl<'a> Reader<'a> {
                 _ => Kind::Config,
             };
             let what = crate::encrypted::read_failure(&e);
-            let failure = Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"));
-            if e.kind() == ErrorKind::NotFound && path == Path::new(".env") {
-                failure.with_hint(
-                    "create `.env`, or name the secrets' source: `--from FILE`, \
-                     `--from vault://PATH`, `--from aws-sm://NAME` (see `secretrun --help`)",
-                )
-            } else {
-                failure
-            }
+            Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
         })?;
         let (bytes, file) = if age::is_age(&bytes) {
             let plain = age::decrypt(&bytes, &shown, &mut || self.identities(), self.passphrases)?;
@@ -212,4 +204,44 @@ fn describe(failure: dotenvx::Failure, keyring: &Keyring) -> (Kind, String) {
             "decrypts to bytes that are not text an environment variable can hold".to_owned(),
         ),
     }
+}
+
+/// Whether a dotenv source is there to read: `false` for an optional one that is
+/// not; an error for a required one that is not, naming its whole path, who named
+/// it and what to do.
+pub fn present(spec: &DotenvSpec) -> Result<bool> {
+    match std::fs::metadata(&spec.path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        // Anything else (a directory, no permission) the read says.
+        _ => return Ok(true),
+    }
+    if spec.optional {
+        return Ok(false);
+    }
+    let whole = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
+    let shown = os(whole.as_os_str());
+    let (who, hint) = match &spec.asked {
+        Asked::Flag => (
+            "named by `--from`".to_owned(),
+            "check the path; `--from optional:PATH` reads a file that may be absent".to_owned(),
+        ),
+        Asked::Config(config) => (
+            format!("named by `sources` in `{}`", os(config.as_os_str())),
+            "create it, or mark it `optional:PATH` in `sources` when it may be absent".to_owned(),
+        ),
+        Asked::Default { project } => (
+            "the default source: no config names another".to_owned(),
+            format!(
+                "config: {project}. Create `.env`, or name the secrets' source: `--from FILE`, \
+                 `--from vault://PATH`, `--from aws-sm://NAME`, or write a secretrun.toml \
+                 (`secretrun init`)"
+            ),
+        ),
+    };
+    Err(Failure::new(
+        Kind::Config,
+        format!("reading dotenv file `{shown}`: not found ({who})"),
+    )
+    .with_hint(hint)
+    .into())
 }

@@ -18,6 +18,7 @@ pub mod gcp;
 pub mod http;
 #[cfg(any(feature = "azure", feature = "gcp"))]
 pub mod jwt;
+mod near;
 #[cfg(any(feature = "azure", feature = "gcp"))]
 pub mod oauth;
 pub mod platform;
@@ -44,7 +45,7 @@ use reference::{Answer, FetchKey, RemoteRef, Scheme};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SourceSpec {
     /// A dotenv file.
-    Dotenv(PathBuf),
+    Dotenv(DotenvSpec),
     /// A secret in a store.
     Remote(RemoteRef),
     /// A directory of secret files, a variable each: `docker-secrets`,
@@ -57,9 +58,44 @@ pub enum SourceSpec {
     FileVars,
 }
 
+/// A dotenv file to read, whether it may be absent (`optional:PATH`), and who named
+/// it, for the message when it is not there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DotenvSpec {
+    pub path: PathBuf,
+    pub optional: bool,
+    pub asked: Asked,
+}
+
+/// Who named a source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Asked {
+    /// `--from`.
+    Flag,
+    /// The config's `sources` (the profile's, when one sets them).
+    Config(PathBuf),
+    /// Nothing named one: `.env`, with where secretrun looked for a config.
+    Default { project: String },
+}
+
 impl SourceSpec {
     /// Parses a `--from` string; relative paths are taken from `base`.
     pub fn parse(text: &str, base: &Path) -> Result<SourceSpec> {
+        if let Some(path) = text.strip_prefix("optional:") {
+            return match SourceSpec::parse(path, base)? {
+                SourceSpec::Dotenv(spec) => Ok(SourceSpec::Dotenv(DotenvSpec {
+                    optional: true,
+                    ..spec
+                })),
+                _ => fail(
+                    Kind::Config,
+                    format!(
+                        "`optional:` is for a dotenv file; `{}` is not one",
+                        Escaped(path)
+                    ),
+                ),
+            };
+        }
         if let Some(parsed) = RemoteRef::parse(text) {
             return Ok(SourceSpec::Remote(parsed?));
         }
@@ -74,6 +110,18 @@ impl SourceSpec {
                 return fail(Kind::Config, "`dir:` names no directory (`dir:PATH`)");
             }
             return platform(platform::Layout::Dir, base.join(dir));
+        }
+        if let Some(meant) = near::meant(text) {
+            return fail(
+                Kind::Config,
+                format!(
+                    "`{}` looks like a mistyped reference: did you mean `{}`? (a file by that \
+                     name: `./{}`)",
+                    Escaped(text),
+                    Escaped(&meant),
+                    Escaped(text)
+                ),
+            );
         }
         if let Some((scheme, _)) = text.split_once("://")
             && !scheme.is_empty()
@@ -93,14 +141,26 @@ impl SourceSpec {
         if text.is_empty() {
             return fail(Kind::Config, "an empty source path");
         }
-        Ok(SourceSpec::Dotenv(base.join(text)))
+        Ok(SourceSpec::Dotenv(DotenvSpec {
+            path: base.join(text),
+            optional: false,
+            asked: Asked::Flag,
+        }))
+    }
+
+    /// The same source, named by someone else than `--from`.
+    pub fn asked_by(self, asked: Asked) -> SourceSpec {
+        match self {
+            SourceSpec::Dotenv(spec) => SourceSpec::Dotenv(DotenvSpec { asked, ..spec }),
+            other => other,
+        }
     }
 }
 
 impl std::fmt::Display for SourceSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            SourceSpec::Dotenv(path) => f.write_str(&os(path.as_os_str())),
+            SourceSpec::Dotenv(spec) => f.write_str(&os(spec.path.as_os_str())),
             SourceSpec::Remote(r) => r.fmt(f),
             SourceSpec::Platform { layout, dir } => match layout {
                 platform::Layout::Docker => f.write_str("docker-secrets"),
@@ -180,9 +240,19 @@ fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<Parse
     let reader = files::Reader::new(&plan.identity, &plan.passphrases, parent);
     let mut files: Vec<ParsedFile> = Vec::new();
     for spec in &plan.sources {
-        let SourceSpec::Dotenv(path) = spec else {
+        let SourceSpec::Dotenv(dotenv) = spec else {
             continue;
         };
+        let path = &dotenv.path;
+        if !files::present(dotenv)? {
+            // An optional file that is not there: nothing from it.
+            files.push(ParsedFile {
+                path: path.clone(),
+                file: AtRest::Plain,
+                entries: Vec::new(),
+            });
+            continue;
+        }
         let earlier = |name: &str| -> Option<(&str, bool)> {
             files.iter().rev().find_map(|f| {
                 f.entries
@@ -204,6 +274,10 @@ fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<Parse
                         entry.name
                     )
                 })?),
+                None if !entry.literal => {
+                    near::in_dotenv(entry.value.expose(), path, entry.line, &entry.name)?;
+                    None
+                }
                 _ => None,
             };
             entries.push((entry, reference));
@@ -367,12 +441,21 @@ mod tests {
     fn paths_are_dotenv_files() {
         assert_eq!(
             SourceSpec::parse("cfg/.env", Path::new("/etc/app")).unwrap(),
-            SourceSpec::Dotenv(PathBuf::from("/etc/app/cfg/.env"))
+            SourceSpec::Dotenv(DotenvSpec {
+                path: PathBuf::from("/etc/app/cfg/.env"),
+                optional: false,
+                asked: Asked::Flag
+            })
         );
         assert_eq!(
-            SourceSpec::parse("/abs/.env", Path::new("/etc/app")).unwrap(),
-            SourceSpec::Dotenv(PathBuf::from("/abs/.env"))
+            SourceSpec::parse("optional:/abs/.env", Path::new("/etc/app")).unwrap(),
+            SourceSpec::Dotenv(DotenvSpec {
+                path: PathBuf::from("/abs/.env"),
+                optional: true,
+                asked: Asked::Flag
+            })
         );
+        assert!(SourceSpec::parse("optional:vault://secret/x", Path::new("")).is_err());
         assert!(matches!(
             SourceSpec::parse("vault://secret/x", Path::new("")).unwrap(),
             SourceSpec::Remote(_)

@@ -190,9 +190,24 @@ pub struct FetchKey {
     version_id: Option<String>,
 }
 
+/// The reference as written, with the version it pins (so that "not found" says
+/// which version was not), but not how its values are named (`as`, `prefix`).
 impl std::fmt::Display for RemoteRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}{}", self.scheme.prefix(), Escaped(&self.path))?;
+        let id_name = match self.scheme {
+            Scheme::AzureKv => "version",
+            _ => "version-id",
+        };
+        let pins = [
+            self.version.map(|v| ("version", v.to_string())),
+            self.stage.clone().map(|s| ("stage", s)),
+            self.version_id.clone().map(|id| (id_name, id)),
+        ];
+        for (i, (name, value)) in pins.into_iter().flatten().enumerate() {
+            let sep = if i == 0 { '?' } else { '&' };
+            write!(f, "{sep}{name}={}", Escaped(&value))?;
+        }
         if let Some(key) = &self.key {
             write!(f, "#{}", Escaped(key))?;
         }

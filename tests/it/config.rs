@@ -186,7 +186,7 @@ fn a_dotenv_value_has_no_age_to_judge() {
         .run();
     run.success();
     assert!(
-        run.stdout.starts_with(
+        run.stdout.split_once("\n\n").unwrap().1.starts_with(
             "NAME  ORIGIN  KIND  AGE      VALUE  VERDICT\nA     .env:1  -     unknown  …      ok\n"
         ),
         "{}",

@@ -196,7 +196,8 @@ fn rotation(b: &dyn Backend, tag: &str) {
         .args(["check", "--pure"])
         .run();
     run.success().no_canary();
-    let header = run.stdout.lines().next().unwrap();
+    // The table's header, after the `config:` line and a blank one.
+    let header = run.stdout.lines().nth(2).unwrap();
     assert!(header.contains(" AGE "), "{header}");
     let local = run
         .stdout

@@ -81,10 +81,19 @@ fn default_source_is_dot_env_and_its_absence_is_a_config_error() {
         .args(["--", "true"])
         .run()
         .success();
-    Test::new().args(["--", "true"]).run().status(78).stderr_is(
-        "error: reading dotenv file `.env`: not found\n\
-             hint: create `.env`, or name the secrets' source: `--from FILE`, \
-             `--from vault://PATH`, `--from aws-sm://NAME` (see `secretrun --help`)\n",
+    let run = Test::new().args(["--", "true"]).run();
+    run.status(78)
+        .stderr_has("/.env`: not found (the default source: no config names another)\n")
+        .stderr_has("hint: config: none found in /")
+        .stderr_has(
+            ". Create `.env`, or name the secrets' source: `--from FILE`, \
+             `--from vault://PATH`, `--from aws-sm://NAME`, or write a secretrun.toml \
+             (`secretrun init`)\n",
+        );
+    assert!(
+        run.stderr.starts_with("error: reading dotenv file `/"),
+        "{}",
+        run.stderr
     );
 }
 

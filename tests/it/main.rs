@@ -31,6 +31,7 @@ mod pinned;
 mod platform;
 mod postgres;
 mod profiles;
+mod project;
 mod promises;
 mod round_trips;
 mod scan;

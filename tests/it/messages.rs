@@ -90,3 +90,79 @@ fn a_session_token_with_a_newline_is_named() {
         .no_canary()
         .stderr_has("`AWS_SESSION_TOKEN` holds a newline");
 }
+
+/// A mistyped reference fails loudly, naming what was meant: in a dotenv value (the
+/// scheme only, never the value), and in `--from` (whole: argv is no secret); in
+/// single quotes such a value stays literal. A word where the command should be
+/// says to put `--` before it, or names the subcommand it is near.
+#[test]
+fn near_misses_fail_naming_the_likely_intent() {
+    for value in [
+        "vualt://secret/db#password",
+        "vault:/secret/db",
+        "aws-ms://prod/db",
+    ] {
+        let run = Test::new()
+            .file(".env", format!("DB_PASSWORD={value}\n"))
+            .args(["check"])
+            .run();
+        run.status(78)
+            .stderr_has("the value of `DB_PASSWORD` looks like a mistyped `");
+        assert!(
+            !run.stderr.contains("secret/db") && !run.stderr.contains("prod/db"),
+            "{}",
+            run.stderr
+        );
+    }
+    Test::new()
+        .file(".env", "DB_PASSWORD='vualt://secret/db#password'\n")
+        .args(["--pure", "--", "printenv", "DB_PASSWORD"])
+        .run()
+        .success()
+        .stdout_is("vualt://secret/db#password\n");
+    Test::new()
+        .args(["--from", "vault:/secret/app", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("`vault:/secret/app` looks like a mistyped reference: did you mean `vault://secret/app`?");
+    Test::new()
+        .args(["--from", "gcp-sn://projects/p/secrets/s", "--", "true"])
+        .run()
+        .status(78)
+        .stderr_has("did you mean `gcp-sm://projects/p/secrets/s`?");
+    Test::new()
+        .args(["python", "manage.py"])
+        .run()
+        .status(2)
+        .stderr_has("`python` is not a subcommand; to run it, put `--` before the command: secretrun [OPTIONS] -- python ...");
+    Test::new()
+        .args(["chek"])
+        .run()
+        .status(2)
+        .stderr_has("`chek` is not a subcommand; did you mean `check`?");
+}
+
+/// Vault's default address unreachable: the hint says VAULT_ADDR is not set; with
+/// VAULT_ADDR set, it says to check it.
+#[test]
+fn an_unreachable_default_vault_says_to_set_vault_addr() {
+    let read = |test: Test| {
+        test.env("VAULT_TOKEN", "t")
+            .args([
+                "--from",
+                "vault://secret/app",
+                "--timeout",
+                "3s",
+                "--",
+                "true",
+            ])
+            .run()
+    };
+    read(Test::new()).status(69).stderr_has(
+        "hint: VAULT_ADDR is not set, so secretrun tried Vault's default address; set it to your Vault's",
+    );
+    let closed = format!("http://127.0.0.1:{}", crate::stub::closed_port());
+    read(Test::new().env("VAULT_ADDR", &closed))
+        .status(69)
+        .stderr_has("hint: check VAULT_ADDR and that the server is up");
+}

@@ -249,6 +249,16 @@ impl Run {
         self
     }
 
+    /// `check`'s text report: its `config:` line, a blank line, then `expected`.
+    #[track_caller]
+    pub fn report_is(&self, expected: &str) -> &Run {
+        let text = redact(&self.stdout);
+        let (config, rest) = text.split_once("\n\n").unwrap_or(("", &text));
+        assert!(config.starts_with("config: "), "no config line: {text}");
+        assert_eq!(rest, expected);
+        self
+    }
+
     #[track_caller]
     pub fn stderr_is(&self, expected: &str) -> &Run {
         assert_eq!(redact(&self.stderr), expected);

@@ -103,7 +103,20 @@ fn versions_and_listing() {
         ])
         .run()
         .success()
-        .stdout_is("NAME  ORIGIN                    VALUE\nK     vault://secret/versioned  …\n");
+        .stdout_is(
+            "NAME  ORIGIN                              VALUE\nK     vault://secret/versioned?version=2  …\n",
+        );
+    // "Not found" says which version was not.
+    vault(Test::new())
+        .args([
+            "--from",
+            "vault://secret/versioned?version=99",
+            "--",
+            "true",
+        ])
+        .run()
+        .status(78)
+        .stderr_has("reading `vault://secret/versioned?version=99`: not found on Vault");
 }
 
 #[test]

@@ -46,6 +46,8 @@ pub struct Client {
     base: String,
     /// The address as configured, for messages.
     shown: String,
+    /// The address is Vault's default: nothing named one.
+    addr_defaulted: bool,
     namespace: Option<HeaderValue>,
     token: HeaderValue,
     retry: http::Retry,
@@ -106,6 +108,7 @@ impl Client {
             http,
             base,
             shown,
+            addr_defaulted: settings.addr_defaulted,
             namespace,
             token: HeaderValue::from_static(""),
             retry: http::Retry {
@@ -405,15 +408,24 @@ impl Client {
                      capabilities PATH` shows them)",
                 ),
             ),
-            HttpError::Unreachable(why) => rest::unreachable_failure(
-                what,
-                &why,
-                rest::Unanswered {
-                    service: &format!("Vault at `{at}`"),
-                    address: "VAULT_ADDR",
-                    ca: "VAULT_CACERT",
-                },
-            ),
+            HttpError::Unreachable(why) => {
+                let failure = rest::unreachable_failure(
+                    what,
+                    &why,
+                    rest::Unanswered {
+                        service: &format!("Vault at `{at}`"),
+                        address: "VAULT_ADDR",
+                        ca: "VAULT_CACERT",
+                    },
+                );
+                match self.addr_defaulted && !why.contains("certificate") {
+                    true => failure.with_hint(
+                        "VAULT_ADDR is not set, so secretrun tried Vault's default address; set \
+                         it to your Vault's (`export VAULT_ADDR=https://vault.example:8200`)",
+                    ),
+                    false => failure,
+                }
+            }
         }
     }
 }

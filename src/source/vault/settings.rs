@@ -130,6 +130,8 @@ pub(super) enum Auth {
 #[derive(Clone)]
 pub struct Settings {
     pub(super) addr: String,
+    /// Neither VAULT_ADDR nor the config named the address: Vault's default.
+    pub(super) addr_defaulted: bool,
     pub(super) namespace: Option<String>,
     pub(super) auth: Auth,
     pub(super) cacert: Option<PathBuf>,
@@ -197,6 +199,8 @@ impl Settings {
             None => file.client_timeout.unwrap_or(Duration::from_secs(60)),
         };
         Ok(Settings {
+            addr_defaulted: env.var(&["VAULT_ADDR", "BAO_ADDR"]).is_none()
+                && file.address.is_none(),
             addr,
             namespace: env
                 .var(&["VAULT_NAMESPACE", "BAO_NAMESPACE"])
