@@ -117,7 +117,8 @@ fn print_json(
             json!({
                 "name": var.name,
                 "origin": var.origin.to_string(),
-                "masked": var.value.masked(),
+                "masked": var.shown(),
+                "clear": var.in_clear(),
                 "provider": d.map(|d| d.provider.name()),
                 "kind": d.map(|d| d.kind.name()),
                 "mode": d.and_then(|d| d.mode).map(|m| m.to_string()),

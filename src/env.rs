@@ -15,7 +15,10 @@ pub const BASELINE: &[&str] = &[
 /// A value in the child's environment.
 pub enum VarValue<'a> {
     Secret(&'a SecretValue),
+    /// Kept from the parent by `--keep`: may be anything.
     Parent(OsString),
+    /// The parent's plumbing ([`BASELINE`]): not a secret.
+    Baseline(OsString),
     /// The path of a file holding a secret (`--file`): not a secret itself.
     File(OsString),
 }
@@ -24,7 +27,7 @@ impl VarValue<'_> {
     pub fn as_os_str(&self) -> &OsStr {
         match self {
             VarValue::Secret(secret) => OsStr::new(secret.expose()),
-            VarValue::Parent(value) | VarValue::File(value) => value,
+            VarValue::Parent(value) | VarValue::Baseline(value) | VarValue::File(value) => value,
         }
     }
 
@@ -32,7 +35,9 @@ impl VarValue<'_> {
     pub fn masked(&self) -> String {
         match self {
             VarValue::Secret(secret) => secret.masked(),
-            VarValue::Parent(value) => crate::secret::mask(&value.to_string_lossy()),
+            VarValue::Parent(value) | VarValue::Baseline(value) => {
+                crate::secret::mask(&value.to_string_lossy())
+            }
             VarValue::File(path) => path.to_string_lossy().into_owned(),
         }
     }
@@ -45,6 +50,29 @@ pub struct Var<'a> {
     pub origin: Origin,
     /// What the store recorded of the value's life (nothing for a parent variable).
     pub dates: Dates,
+    /// The schema marks it `secret = false`.
+    pub not_secret: bool,
+}
+
+impl Var<'_> {
+    /// The value as `list`, `check` and `explain` show it: in clear when it is
+    /// provably not a secret ([`crate::secrecy::shown_in_clear`]), else masked.
+    pub fn shown(&self) -> String {
+        if let VarValue::File(path) = &self.value {
+            return path.to_string_lossy().into_owned();
+        }
+        let text = self.value.as_os_str().to_string_lossy();
+        let plumbing = matches!(self.value, VarValue::Baseline(_));
+        match crate::secrecy::shown_in_clear(&self.name, &text, plumbing, self.not_secret) {
+            true => crate::escape::Escaped(&text).to_string(),
+            false => self.value.masked(),
+        }
+    }
+
+    /// Whether [`Var::shown`] shows it in clear.
+    pub fn in_clear(&self) -> bool {
+        !matches!(self.value, VarValue::File(_)) && self.shown() != self.value.masked()
+    }
 }
 
 /// The whole environment the child will get, sorted by name.
@@ -70,16 +98,17 @@ impl<'a> ChildEnv<'a> {
                 continue;
             };
             // Only what the child gets is copied: most of the parent's is not.
-            let var = |name: &str| Var {
+            let var = |name: &str, value: VarValue<'a>| Var {
                 name: name.to_owned(),
-                value: VarValue::Parent(value.clone()),
+                value,
                 origin: Origin::Parent,
                 dates: Dates::default(),
+                not_secret: false,
             };
             if keep.iter().any(|pattern| keeps(pattern, name)) {
-                kept.push(var(name));
+                kept.push(var(name, VarValue::Parent(value.clone())));
             } else if !pure && BASELINE.iter().any(|pattern| glob_match(pattern, name)) {
-                baseline.push(var(name));
+                baseline.push(var(name, VarValue::Baseline(value.clone())));
             }
         }
 
@@ -94,6 +123,7 @@ impl<'a> ChildEnv<'a> {
                     value: VarValue::Secret(&secret.value),
                     origin: secret.origin.clone(),
                     dates: secret.dates,
+                    not_secret: false,
                 });
             }
         }

@@ -88,7 +88,7 @@ impl Explained<'_> {
                 s.shadowed.iter().rev().map(Origin::to_string).collect()
             }),
             kept_over: secret.is_some() && var.is_some_and(|v| v.origin == Origin::Parent),
-            masked: var.map(|v| v.value.masked()),
+            masked: var.map(|v| v.shown()),
             kind: self.kind(),
             rules: rules(spec, self.rules.require.iter().any(|r| r == name)),
             delivered: self.delivery(),

@@ -40,6 +40,7 @@ pub mod prepare;
 #[cfg(test)]
 mod props;
 pub mod scan;
+pub mod secrecy;
 pub mod secret;
 pub mod sigset;
 pub mod source;

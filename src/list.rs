@@ -21,7 +21,8 @@ pub fn print(env: &ChildEnv, format: OutputFormat, out: &mut impl Write) -> io::
                         "name": var.name,
                         "origin": var.origin.to_string(),
                         "at_rest": var.origin.at_rest().map(crate::secret::AtRest::as_str),
-                        "masked": var.value.masked(),
+                        "masked": var.shown(),
+                        "clear": var.in_clear(),
                         "created": var.dates.created.map(timestamp::show),
                         "expires": var.dates.expires.map(timestamp::show),
                         "lease": lease_json(var.dates.leased),
@@ -86,7 +87,7 @@ pub fn lease_cell(leased: Option<Leased>) -> String {
 pub fn value_cell(var: &Var) -> String {
     match var.dates.leased {
         Some(Leased::NotRead) => "(not read)".to_owned(),
-        _ => var.value.masked(),
+        _ => var.shown(),
     }
 }
 

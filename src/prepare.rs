@@ -78,8 +78,15 @@ impl Pipeline {
     }
 
     /// The command's environment with these secrets.
+    /// The command's environment, each variable the schema marks `secret = false`
+    /// marked so (`list` and `check` then show it in clear).
     pub fn env<'s>(&self, secrets: &'s SecretSet) -> ChildEnv<'s> {
-        ChildEnv::build(secrets, &self.parent, &self.steps.keep, self.steps.pure)
+        let mut env = ChildEnv::build(secrets, &self.parent, &self.steps.keep, self.steps.pure);
+        for var in &mut env.vars {
+            let spec = self.steps.rules.vars.get(&var.name);
+            var.not_secret = spec.is_some_and(|s| s.secret == Some(false));
+        }
+        env
     }
 
     /// The parent's PATH, where the command is looked up (never the child's, which

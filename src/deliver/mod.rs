@@ -276,6 +276,7 @@ fn place(
             value: VarValue::File(path),
             origin,
             dates,
+            not_secret: false,
         },
     );
     Ok(())

@@ -206,6 +206,7 @@ mod tests {
                 value,
                 origin: Origin::Parent,
                 dates: Dates::default(),
+                not_secret: false,
             };
             let env = ChildEnv {
                 vars: vec![

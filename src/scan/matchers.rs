@@ -199,42 +199,10 @@ pub fn is_worth_finding(name: &str, value: &str) -> bool {
     if value.len() < MIN_VALUE_LEN || distinct < MIN_DISTINCT || is_placeholder(value) {
         return false;
     }
-    if detect(value).is_some() || url_with_password(value) {
+    if detect(value).is_some() || crate::secrecy::url_with_password(value) {
         return true;
     }
-    let upper = name.to_ascii_uppercase();
-    SECRET_WORDS.iter().any(|w| upper.contains(w))
-}
-
-/// Parts of a variable name that say its value is a secret.
-const SECRET_WORDS: &[&str] = &[
-    "KEY",
-    "SECRET",
-    "TOKEN",
-    "PASSWORD",
-    "PASSWD",
-    "PASS",
-    "PWD",
-    "CREDENTIAL",
-    "AUTH",
-    "PRIVATE",
-    "SIGNATURE",
-    "SALT",
-    "DSN",
-    "COOKIE",
-    "SESSION",
-    "CERT",
-];
-
-/// `scheme://user:password@host…`: a URL that carries a password.
-fn url_with_password(value: &str) -> bool {
-    let Some((_, rest)) = value.split_once("://") else {
-        return false;
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    authority
-        .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    crate::secrecy::name_says_secret(name)
 }
 
 /// A value in every form worth looking for: as it is, JSON-escaped and URL-encoded

@@ -163,6 +163,16 @@ fn check_value(report: &mut Report, var: &Var, in_schema: bool, expect: Option<M
             report.warning(&var.name, message);
         }
     }
+    if let Some(weakness) = weak_url_password(&value) {
+        let message = format!("`{}` is a URL with a weak password: {weakness}", var.name);
+        match expect == Some(Mode::Live) {
+            true => report.error(
+                &var.name,
+                format!("{message}, and live values are expected"),
+            ),
+            false => report.warning(&var.name, message),
+        }
+    }
     if var.origin != crate::secret::Origin::Parent && is_hijack(&var.name) {
         report.warning(
             &var.name,
@@ -193,6 +203,45 @@ fn check_value(report: &mut Report, var: &Var, in_schema: bool, expect: Option<M
         None if mode == Mode::Live => report.warning(&var.name, what),
         _ => {}
     }
+}
+
+/// Passwords every scanner tries first: the defaults of databases, queues and
+/// tutorials.
+const WEAK_PASSWORDS: &[&str] = &[
+    "password",
+    "passw0rd",
+    "postgres",
+    "mysql",
+    "root",
+    "admin",
+    "changeme",
+    "change_me",
+    "secret",
+    "default",
+    "guest",
+    "test",
+    "example",
+    "letmein",
+    "123456",
+    "12345678",
+    "qwerty",
+    "pass",
+    "redis",
+    "rabbitmq",
+    "mongo",
+    "oracle",
+    "toor",
+];
+
+/// What is weak about a URL's password, if anything: a well-known default, or the
+/// user name repeated (never the password itself: it is only named by kind).
+fn weak_url_password(value: &str) -> Option<&'static str> {
+    let (user, password) = crate::secrecy::url_credentials(value)?;
+    let lower = password.to_ascii_lowercase();
+    if WEAK_PASSWORDS.contains(&lower.as_str()) {
+        return Some("a well-known default, the first anyone tries");
+    }
+    (!password.is_empty() && password == user).then_some("the user name repeated")
 }
 
 /// Values of dynamic secrets that were not read (a read creates credentials): one

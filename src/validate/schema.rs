@@ -24,6 +24,9 @@ pub struct VarSpec {
     pub one_of: Option<Vec<String>>,
     #[serde(default)]
     pub allow_empty: bool,
+    /// `secret = false`: `list` and `check` show the value in clear, unless its
+    /// name, a URL's password or a detector says it is a secret.
+    pub secret: Option<bool>,
     /// How old the value may be (`90d`), where its store records when it was
     /// written.
     #[serde(default, deserialize_with = "max_age")]

@@ -187,7 +187,7 @@ fn a_dotenv_value_has_no_age_to_judge() {
     run.success();
     assert!(
         run.stdout.split_once("\n\n").unwrap().1.starts_with(
-            "NAME  ORIGIN  KIND  AGE      VALUE  VERDICT\nA     .env:1  -     unknown  …      ok\n"
+            "NAME  ORIGIN  KIND  AGE      VALUE  VERDICT\nA     .env:1  -     unknown  1      ok\n"
         ),
         "{}",
         run.stdout

@@ -140,7 +140,7 @@ fn check_text() {
         .stderr_is("")
         .report_is(concat!(
             "NAME               ORIGIN  KIND                      VALUE          VERDICT\n",
-            "RATE               .env:2  -                         …              error\n",
+            "RATE               .env:2  -                         2              error\n",
             "STRIPE_SECRET_KEY  .env:1  Stripe secret key (live)  sk_live_…4b5c  warning\n",
             "\n",
             "errors:\n",
@@ -176,7 +176,7 @@ fn check_json_shape() {
             "unprobed": 0,
             "variables": [{
                 "name": "STRIPE_SECRET_KEY", "origin": ".env:1", "at_rest": "plain",
-                "masked": "sk_live_…4b5c",
+                "masked": "sk_live_…4b5c", "clear": false,
                 "provider": "Stripe", "kind": "secret key", "mode": "live", "verdict": "warning",
                 "rotation": {"created": null, "age_days": null, "max_age_days": null,
                              "expires": null, "state": "unknown"},
@@ -422,4 +422,45 @@ fn every_named_format_is_taken_by_its_name() {
         samples.len(),
         "each format refuses the wrong shape"
     );
+}
+
+/// A URL's password that is a well-known default or the user name repeated is a
+/// warning, an error where live values are expected; the password is never shown.
+#[test]
+fn weak_passwords_in_urls_are_warned_about() {
+    for (url, weakness) in [
+        ("postgres://app:Password@db/app", "a well-known default"),
+        (
+            "redis://default:changeme@cache:6379",
+            "a well-known default",
+        ),
+        (
+            "postgres://marketplace:marketplace@db/app",
+            "the user name repeated",
+        ),
+    ] {
+        let test = || Test::new().file(".env", format!("DATABASE_URL={url}\n"));
+        let run = test().args(["check", "--pure"]).run();
+        run.success().stdout_has(&format!(
+            "`DATABASE_URL` is a URL with a weak password: {weakness}"
+        ));
+        let password = url.split(['/', ':', '@']).nth(4).unwrap();
+        assert!(
+            !run.stdout.contains(&format!(":{password}@")),
+            "{}",
+            run.stdout
+        );
+        test()
+            .args(["check", "--pure", "--expect", "live"])
+            .run()
+            .status(65)
+            .stdout_has("weak password");
+    }
+    let strong = format!("DATABASE_URL=postgres://app:{CANARY}@db/app\n");
+    let run = Test::new()
+        .file(".env", strong)
+        .args(["check", "--pure"])
+        .run();
+    run.success().no_canary();
+    assert!(!run.stdout.contains("weak password"), "{}", run.stdout);
 }
