@@ -63,6 +63,12 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// What expansion has produced so far in the launch (composing spends the rest
+    /// of the same budget).
+    pub fn expanded(&self) -> usize {
+        self.expanded.get()
+    }
+
     fn env(&self, name: &str) -> Option<String> {
         crate::parent::var(self.parent, name)
     }

@@ -214,7 +214,7 @@ pub fn load(
     if let Some(until) = until {
         deadline = deadline.min(Instant::from_std(until));
     }
-    let files = parse_files(plan, parent)?;
+    let (files, expanded) = parse_files(plan, parent)?;
     let platform_files = read_platform(plan, parent)?;
     // Every reference, from `--from` and from dotenv values.
     let from_flags = plan.sources.iter().filter_map(|spec| match spec {
@@ -227,7 +227,7 @@ pub fn load(
     let refs: Vec<&RemoteRef> = from_flags.chain(in_files).collect();
     let fetched = fetch_all(&refs, plan, parent, deadline, notice)?;
     // On an error the answers are dropped, and with them their leases, revoked.
-    let mut set = merge(plan, files, platform_files, &fetched)?;
+    let mut set = merge(plan, (files, expanded), platform_files, &fetched)?;
     for lease in fetched.into_values().filter_map(|answer| answer.lease) {
         set.add_lease(lease);
     }
@@ -236,7 +236,8 @@ pub fn load(
 
 /// Parses the dotenv sources in order (a later file may expand names of an earlier
 /// one), and the references their values hold.
-fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<ParsedFile>> {
+/// With what expansion produced in them, which composing spends on from.
+fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<(Vec<ParsedFile>, usize)> {
     let reader = files::Reader::new(&plan.identity, &plan.passphrases, parent);
     let mut files: Vec<ParsedFile> = Vec::new();
     for spec in &plan.sources {
@@ -266,6 +267,7 @@ fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<Parse
         let read = reader.read(path, &earlier)?;
         for entry in read.entries {
             let reference = match RemoteRef::parse(entry.value.expose()) {
+                _ if entry.composed => None,
                 Some(parsed) if !entry.literal => Some(parsed.with_context(|| {
                     format!(
                         "in `{}` line {}, the value of `{}`",
@@ -288,7 +290,7 @@ fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<Vec<Parse
             entries,
         });
     }
-    Ok(files)
+    Ok((files, reader.expanded()))
 }
 
 /// Reads the platforms' secret files, each source's in order, under one budget.
@@ -315,7 +317,7 @@ fn read_platform(
 /// Merges every source, in order, into one set: a later source wins.
 fn merge(
     plan: &Plan,
-    files: Vec<ParsedFile>,
+    (files, mut spent): (Vec<ParsedFile>, usize),
     platform_files: Vec<Vec<platform::FileVar>>,
     fetched: &HashMap<FetchKey, Answer>,
 ) -> Result<SecretSet> {
@@ -334,7 +336,7 @@ fn merge(
             }
             SourceSpec::Dotenv(_) => {
                 let file = files.next().expect("one parsed file per dotenv source");
-                merge_file(&mut set, file, fetched)?;
+                merge_file(&mut set, file, fetched, &mut spent)?;
             }
             SourceSpec::Remote(r) => {
                 let answer = &fetched[&r.fetch_key()];
@@ -348,14 +350,53 @@ fn merge(
     Ok(set)
 }
 
-/// A dotenv file's lines into the set: a value as written, or what its reference
-/// fetched.
+/// A composed line into the set, its fetched values in their places (from the
+/// lines and sources before it, as expansion has them), dated as the first of them.
+fn compose_into(
+    set: &mut SecretSet,
+    entry: &dotenv::Entry,
+    path: &Path,
+    spent: &mut usize,
+) -> Result<()> {
+    let dates = std::cell::Cell::new(None);
+    let value = dotenv::compose(
+        entry,
+        &|name| {
+            let secret = set.get(name)?;
+            dates.set(dates.get().or(Some(secret.dates)));
+            Some(secret.value.expose())
+        },
+        spent,
+    )
+    .map_err(|e| crate::error::Failure::new(e.kind, e.to_string()))
+    .with_context(|| format!("malformed dotenv file `{}`", os(path.as_os_str())))?;
+    let origin = Origin::Dotenv {
+        path: path.to_path_buf(),
+        line: entry.line,
+        at_rest: AtRest::Plain,
+    };
+    set.insert_dated(
+        entry.name.clone(),
+        value,
+        origin,
+        dates.get().unwrap_or_default(),
+    );
+    Ok(())
+}
+
+/// A dotenv file's lines into the set: a value as written, what its reference
+/// fetched, or a value composed of fetched ones.
 fn merge_file(
     set: &mut SecretSet,
     file: ParsedFile,
     fetched: &HashMap<FetchKey, Answer>,
+    spent: &mut usize,
 ) -> Result<()> {
     for (entry, reference) in file.entries {
+        if entry.composed {
+            compose_into(set, &entry, &file.path, spent)?;
+            continue;
+        }
         let Some(r) = reference else {
             let at_rest = match file.file {
                 AtRest::Plain if entry.sealed => AtRest::Dotenvx,

@@ -876,3 +876,55 @@ fn reads_run_at_once_with_a_bound() {
     let most = in_flight.max();
     assert!((2..=32).contains(&most), "{most} reads in flight at once");
 }
+
+/// A value composed from a fetched one (`DATABASE_URL=postgres://app:${DB_PASSWORD}@…`
+/// with `DB_PASSWORD` from Vault), and a value expanding the composed one: the
+/// command gets them whole; `list` masks them; `--redact` hides the composed value
+/// and its part; an operator on a fetched value is refused.
+#[test]
+fn values_compose_from_fetched_ones() {
+    bao::server().put("composed", json!({ "password": CANARY }));
+    let dotenv = "DB_PASSWORD=vault://secret/composed#password\n\
+                  DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app\n\
+                  REPLICA_URL=${DATABASE_URL}?target_session_attrs=read-only\n";
+    let run = vault(Test::new().file(".env", dotenv))
+        .args([
+            "--pure",
+            "--",
+            "sh",
+            "-c",
+            "test \"$DATABASE_URL\" = \"postgres://app:$DB_PASSWORD@db/app\" && \
+             test \"$REPLICA_URL\" = \"$DATABASE_URL?target_session_attrs=read-only\" && \
+             test -n \"$DB_PASSWORD\" && echo composed",
+        ])
+        .run();
+    run.success().no_canary().stdout_is("composed\n");
+    let run = vault(Test::new().file(".env", dotenv))
+        .args(["list", "--pure"])
+        .run();
+    run.success()
+        .no_canary()
+        .stdout_has("DATABASE_URL  .env:2 ")
+        .stdout_has(" postgres://…/app\n");
+    let run = vault(Test::new().file(".env", dotenv))
+        .args([
+            "--pure",
+            "--redact",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$REPLICA_URL\"",
+        ])
+        .run();
+    run.success().no_canary().stdout_is("[REPLICA_URL]\n");
+    vault(Test::new().file(
+        ".env",
+        "DB_PASSWORD=vault://secret/composed#password\nURL=x${DB_PASSWORD:-none}\n",
+    ))
+    .args(["--", "true"])
+    .run()
+    .status(65)
+    .stderr_has(
+        "line 2: the value of `URL` uses `${DB_PASSWORD:-…}`, but `DB_PASSWORD` is fetched",
+    );
+}

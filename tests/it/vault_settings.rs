@@ -435,20 +435,22 @@ fn each_distinct_secret_is_fetched_once() {
     assert_eq!(reads, 1);
 }
 
+/// A fetched value composes only as `${NAME}`: an operator on it is refused before
+/// any fetch, without a word of the line.
 #[test]
-fn a_fetched_value_is_not_expanded_into_another() {
+fn an_operator_on_a_fetched_value_is_refused() {
     Test::new()
         .env("VAULT_ADDR", "http://127.0.0.1:9")
         .env("VAULT_TOKEN", "t")
         .file(
             ".env",
-            format!("PW=vault://secret/db#pw\nURL=\"pg://u:${{PW}}@h/{CANARY}\"\n"),
+            format!("PW=vault://secret/db#pw\nURL=\"pg://u:${{PW:-x}}@h/{CANARY}\"\n"),
         )
         .args(["--", "true"])
         .run()
         .status(65)
         .no_canary()
-        .stderr_has("expanding fetched values is not supported");
+        .stderr_has("a fetched value composes as `${PW}` alone");
 }
 
 /// The files secretrun opens, under strace, for a read from `addr`.

@@ -13,6 +13,10 @@ pub const MAX_EXPANDED_VALUE: usize = 128 * 1024;
 /// few kilobytes of `${A}${A}…` lines, or a config listing hundreds of such files,
 /// must fail at once, not allocate gigabytes.
 pub const MAX_EXPANDED_TOTAL: usize = 4 * 1024 * 1024;
+/// Marks where a fetched value goes in a composed one (`${DB_PASSWORD}` in a URL):
+/// `COMPOSED NAME COMPOSED`, filled in by [`super::compose`] after the fetch.
+pub const COMPOSED: &str = "\0";
+
 /// `${A:-${B:-${C}}}` nests at most this deep.
 const MAX_NESTING: usize = 16;
 
@@ -165,12 +169,18 @@ pub fn expand(
     })?;
     let start = out.len();
     match (take, found) {
+        // A value still to be fetched: a mark that composing fills in once it is
+        // (NUL cannot be in a dotenv text, so the mark cannot be forged).
+        (Some(true), Some((_, true))) if op.is_empty() => {
+            push_zeroizing(out, COMPOSED);
+            push_zeroizing(out, wanted);
+            push_zeroizing(out, COMPOSED);
+        }
         (Some(true), Some((_, true))) => {
-            return Err(error(
-                "expands a variable whose value is fetched from a secret store; expanding \
-                 fetched values is not supported"
-                    .into(),
-            ));
+            return Err(error(format!(
+                "uses `${{{wanted}{op}…}}`, but `{wanted}` is fetched from a secret store: a \
+                 fetched value composes as `${{{wanted}}}` alone"
+            )));
         }
         (Some(true), Some((value, false))) => push_zeroizing(out, value),
         (Some(true), None) => {

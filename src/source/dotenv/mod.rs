@@ -30,13 +30,57 @@ pub struct Entry {
     pub literal: bool,
     /// A dotenvx `encrypted:` value, opened.
     pub sealed: bool,
+    /// It expands fetched values (`postgres://app:${DB_PASSWORD}@db/app`): marks
+    /// stand where they go until [`compose`] fills them in.
+    pub composed: bool,
 }
 
 impl Entry {
-    /// Whether the value is a reference to be fetched from a store.
+    /// Whether the value is known only after the fetch: a reference, or composed
+    /// from one.
     pub fn is_fetched(&self) -> bool {
-        !self.literal && is_reference(self.value.expose())
+        self.composed || (!self.literal && is_reference(self.value.expose()))
     }
+}
+
+/// A composed value with each fetched value in its place, `fetched` giving them by
+/// name (the values of the lines and sources before it); `spent` is what expansion
+/// has produced in the launch so far. `Err` names the variable and why, never a
+/// value.
+pub fn compose<'v>(
+    entry: &Entry,
+    fetched: &dyn Fn(&str) -> Option<&'v str>,
+    spent: &mut usize,
+) -> Result<SecretValue, ParseError> {
+    let error = |message: String| ParseError {
+        line: entry.line,
+        message: format!("the value of `{}` {message}", entry.name),
+        kind: Kind::Invalid,
+    };
+    let mut out = String::new();
+    let mut parts = entry.value.expose().split(expand::COMPOSED);
+    while let Some(text) = parts.next() {
+        push_zeroizing(&mut out, text);
+        let Some(name) = parts.next() else { break };
+        let value = fetched(name).ok_or_else(|| {
+            error(format!(
+                "uses `${{{name}}}`, which its source did not return"
+            ))
+        })?;
+        if value.contains('\0') {
+            return Err(error(format!("uses `${{{name}}}`, which holds a NUL byte")));
+        }
+        *spent += value.len();
+        push_zeroizing(&mut out, value);
+        if out.len() > MAX_EXPANDED_VALUE || *spent > MAX_EXPANDED_TOTAL {
+            return Err(error(
+                "grows past the bounds of expansion (128 KiB a value, 4 MiB in all) once \
+                 its fetched values are in; secretrun stops there"
+                    .into(),
+            ));
+        }
+    }
+    Ok(SecretValue::new(out))
 }
 
 /// What `$NAME` finds: the value, and whether it is a reference still to be fetched.
@@ -84,6 +128,14 @@ pub fn parse_with<'e>(
     expanded: &mut usize,
 ) -> Result<Vec<Entry>, ParseError> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // No NUL anywhere: no variable can hold one, and composing marks with it.
+    if let Some(at) = text.find('\0') {
+        return Err(ParseError {
+            line: line_ends(&text[..at]) + 1,
+            message: "holds a NUL byte, which no environment variable can".into(),
+            kind: Kind::Invalid,
+        });
+    }
     let mut parser = Parser {
         text,
         pos: 0,
@@ -112,21 +164,21 @@ pub fn parse_with<'e>(
                 message: format!("`{name}` {message}"),
                 kind,
             })?;
+            if plain.expose().contains('\0') {
+                return Err(parser.error(
+                    line,
+                    format!(
+                        "the value of `{name}` holds a NUL byte, which no environment variable can"
+                    ),
+                ));
+            }
             value = if literal {
                 plain
             } else {
                 parser.expand_text(name, line, plain.expose(), &lookup)?
             };
         }
-        if value.expose().contains('\0') {
-            return Err(ParseError {
-                line,
-                message: format!(
-                    "the value of `{name}` holds a NUL byte, which no environment variable can"
-                ),
-                kind: Kind::Invalid,
-            });
-        }
+        let composed = value.expose().contains(expand::COMPOSED);
         last.insert(name.to_owned(), entries.len());
         entries.push(Entry {
             name: name.to_owned(),
@@ -134,6 +186,7 @@ pub fn parse_with<'e>(
             line,
             literal,
             sealed,
+            composed,
         });
     }
     *expanded = parser.expanded;

@@ -301,9 +301,37 @@ fn single_quoted_references_are_literal() {
         all.iter().map(|e| e.is_fetched()).collect::<Vec<_>>(),
         [false, true, true]
     );
-    // A literal that looks like a reference may be expanded; a fetched one not.
+    // A literal that looks like a reference expands as it is; a fetched one is
+    // composed after the fetch (a mark stands in its place), and so is what expands
+    // the composed one; an operator on a fetched value is refused.
     assert_eq!(parse_ok("A='vault://x'\nB=$A")[1].1, "vault://x");
-    assert!(err("A=vault://x\nB=$A").message.contains("fetched"));
+    let all = parse("A=vault://x\nB=pre-${A}-post\nC=$B", &|_| None).unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|e| (e.composed, e.is_fetched()))
+            .collect::<Vec<_>>(),
+        [(false, true), (true, true), (true, true)]
+    );
+    let fetched = |name: &str| (name == "A").then_some("secret-value");
+    let b = compose(&all[1], &fetched, &mut 0).unwrap();
+    assert_eq!(b.expose(), "pre-secret-value-post");
+    assert!(
+        err("A=vault://x\nB=${A:-d}")
+            .message
+            .contains("composes as `${A}` alone")
+    );
+    // A NUL in the text is refused, so that no line can forge the mark.
+    assert_eq!(err("A=1\nB=x\0y").line, 2);
+    let missing = compose(&all[1], &|_| None, &mut 0).unwrap_err();
+    assert!(
+        missing.message.contains("which its source did not return"),
+        "{missing}"
+    );
+    let mut spent = MAX_EXPANDED_TOTAL;
+    assert!(
+        compose(&all[1], &fetched, &mut spent).is_err(),
+        "the launch's budget"
+    );
 }
 
 #[test]
