@@ -26,6 +26,7 @@ pub mod explain;
 mod freed;
 #[cfg(test)]
 mod fuzz;
+pub mod init;
 pub mod jitter;
 pub mod launch;
 pub mod lease;
@@ -175,6 +176,11 @@ fn generate(cli: &Cli) -> Result<Option<u8>> {
         }
         Some(Command::Manpage) => {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        }
+        // Before the configuration: init writes it, and must not fail on one.
+        Some(Command::Init { force, dry_run }) => {
+            let mut out = std::io::stdout().lock();
+            return init::run(init::Options { force, dry_run }, &mut out).map(Some);
         }
         _ => return Ok(None),
     }

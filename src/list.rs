@@ -83,11 +83,24 @@ pub fn lease_cell(leased: Option<Leased>) -> String {
     leased.map_or_else(|| "-".to_owned(), Leased::describe)
 }
 
-/// The masked value, or that it was not read.
+/// The value as shown (a long one in clear cut in the middle, so that a PATH does
+/// not stretch the table), or that it was not read.
 pub fn value_cell(var: &Var) -> String {
+    const WIDE: usize = 60;
     match var.dates.leased {
         Some(Leased::NotRead) => "(not read)".to_owned(),
-        _ => var.shown(),
+        _ => {
+            let shown = var.shown();
+            let chars: Vec<char> = shown.chars().collect();
+            match chars.len() > WIDE && var.in_clear() {
+                true => {
+                    let head: String = chars[..WIDE / 2].iter().collect();
+                    let tail: String = chars[chars.len() - WIDE / 2 + 1..].iter().collect();
+                    format!("{head}…{tail}")
+                }
+                false => shown,
+            }
+        }
     }
 }
 

@@ -132,6 +132,18 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Write a starting secretrun.toml from the dotenv files here: each variable with
+    /// the format its values show, `required` where the code reads it, a profile for
+    /// each environment's file; add the dotenv files to .gitignore, write a
+    /// .env.example without values. Never replaces a file without --force.
+    Init {
+        /// Replace secretrun.toml and .env.example when they exist.
+        #[arg(long)]
+        force: bool,
+        /// Show what would be written; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print the man page (roff) to standard output: `secretrun manpage > secretrun.1`.
     #[command(hide = true)]
     Manpage,

@@ -20,6 +20,7 @@ mod features;
 mod files;
 mod gcp;
 mod herd;
+mod init;
 mod launch;
 mod leaks;
 mod lease;
