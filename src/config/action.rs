@@ -111,6 +111,7 @@ pub(super) fn action(
                 _ => scan::Mode::Tree,
             },
             format: *format,
+            progress: *format == FindingsFormat::Text && std::io::stderr().is_terminal(),
             hidden: *hidden,
             binary: *binary,
             exclude: scan_file.exclude.clone(),

@@ -114,6 +114,7 @@ pub fn scan_staged(
     options: &Options,
     matchers: &Matchers,
     exclude: &globset::GlobSet,
+    progress: &super::progress::Progress,
 ) -> Result<Vec<Finding>> {
     let dir = repository(options);
     let names = git(
@@ -138,6 +139,7 @@ pub fn scan_staged(
         if !options.binary && is_binary(&blob) {
             continue;
         }
+        progress.file(blob.len());
         found.extend(findings_in(name, &blob, matchers, None, 1));
     }
     Ok(found)
@@ -148,6 +150,7 @@ pub fn scan_history(
     options: &Options,
     matchers: &Matchers,
     exclude: &globset::GlobSet,
+    progress: &super::progress::Progress,
 ) -> Result<Vec<Finding>> {
     let args = [
         "log",
@@ -166,6 +169,10 @@ pub fn scan_history(
     let mut found = Vec::new();
     let mut state = Diff::default();
     git_lines(repository(options), &args, |raw| {
+        progress.bytes(raw.len());
+        if raw.starts_with(b"commit ") {
+            progress.commit();
+        }
         state.read(raw, |path, line, text, commit| {
             if !exclude.is_match(Path::new(OsStr::from_bytes(path))) {
                 found.extend(findings_in(path, text, matchers, Some(commit), line));

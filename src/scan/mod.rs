@@ -11,6 +11,7 @@
 
 mod git;
 pub mod matchers;
+mod progress;
 mod report;
 mod walk;
 
@@ -39,6 +40,8 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     pub mode: Mode,
     pub format: FindingsFormat,
+    /// Show progress on standard error (a terminal, and the text report).
+    pub progress: bool,
     pub hidden: bool,
     pub binary: bool,
     /// Path globs never reported (`[scan] exclude`).
@@ -120,11 +123,14 @@ impl Finding {
 pub fn run(options: &Options, secrets: &SecretSet, out: &mut impl Write) -> Result<u8> {
     let matchers = Matchers::new(secrets);
     let exclude = exclusions(&options.exclude)?;
-    let mut findings = match options.mode {
-        Mode::Tree => walk::scan_tree(options, &matchers, &exclude)?,
-        Mode::Staged => git::scan_staged(options, &matchers, &exclude)?,
-        Mode::History => git::scan_history(options, &matchers, &exclude)?,
+    let shown = progress::Progress::new(options.progress);
+    let found = match options.mode {
+        Mode::Tree => walk::scan_tree(options, &matchers, &exclude, &shown),
+        Mode::Staged => git::scan_staged(options, &matchers, &exclude, &shown),
+        Mode::History => git::scan_history(options, &matchers, &exclude, &shown),
     };
+    shown.done();
+    let mut findings = found?;
     findings.retain(|f| !options.allow.contains(&f.fingerprint()));
     findings.sort_by(|a, b| {
         (a.rank, &a.path, a.line, a.column).cmp(&(b.rank, &b.path, b.line, b.column))

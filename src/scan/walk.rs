@@ -23,6 +23,7 @@ pub fn scan_tree(
     options: &Options,
     matchers: &Matchers,
     exclude: &globset::GlobSet,
+    progress: &super::progress::Progress,
 ) -> Result<Vec<Finding>> {
     let dot = [PathBuf::from(".")];
     let paths = if options.paths.is_empty() {
@@ -74,6 +75,7 @@ pub fn scan_tree(
                     return WalkState::Continue;
                 }
             };
+            progress.file(bytes.len());
             let here = findings_in(shown.as_os_str().as_bytes(), &bytes, matchers, None, 1);
             if !here.is_empty() {
                 lock(&found).extend(here);

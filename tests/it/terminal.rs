@@ -218,3 +218,45 @@ fn started_in_the_background_a_command_that_reads_the_terminal_is_brought_back_b
     term.send("echo \"status-$?\"\n");
     term.expect("status-0", LIMIT);
 }
+
+/// `scan` shows its progress on a terminal, on one line of standard error that it
+/// clears at the end; none through a pipe, none for JSON. `check` colours its
+/// verdicts on a terminal, and not under `NO_COLOR`.
+#[test]
+fn progress_and_colour_on_a_terminal_and_neither_through_a_pipe() {
+    let mut test = project();
+    for i in 0..50 {
+        test = test.file(&format!("src/file{i}.py"), "print('hello')\n");
+    }
+    let mut term = shell(&test);
+    let mut run = |line: &str| {
+        term.send(&format!("{line}; echo \"status-$?\"\n"));
+        term.expect("status-", LIMIT)
+    };
+    let out = run(&format!("{BIN} scan --no-values src"));
+    assert!(out.contains("\r\x1b[Kscanning: "), "{out:?}");
+    assert!(out.contains(" files, "), "{out:?}");
+    // Cleared: nothing follows the last progress line but the clearing.
+    let last = out.rfind("scanning: ").unwrap();
+    assert!(out[last..].contains("\r\x1b[K"), "not cleared: {out:?}");
+    for quiet in [
+        format!("{BIN} scan --no-values src 2>&1 | cat"),
+        format!("{BIN} scan --no-values --format json src"),
+    ] {
+        let out = run(&quiet);
+        assert!(!out.contains("scanning"), "{quiet}: {out:?}");
+    }
+    let out = run(
+        "git init -q . && git add src && git -c user.name=t -c user.email=t@t commit -qm one \
+         && echo committed",
+    );
+    assert!(out.contains("committed"), "{out:?}");
+    let out = run(&format!("{BIN} scan --no-values --history"));
+    assert!(out.contains("\r\x1b[Kscanning history: 1 commits, "), "{out:?}");
+    let out = run(&format!("{BIN} check"));
+    assert!(out.contains("\x1b["), "no colour on a terminal: {out:?}");
+    let out = run(&format!("NO_COLOR=1 {BIN} check"));
+    assert!(!out.contains("\x1b["), "colour under NO_COLOR: {out:?}");
+    let out = run(&format!("{BIN} check | cat"));
+    assert!(!out.contains("\x1b["), "colour through a pipe: {out:?}");
+}
