@@ -574,3 +574,29 @@ fn the_example_runs_production_from_openbao_and_secrets_manager() {
         assert!(!all.contains(staging_secret_key), "a value was shown");
     }
 }
+
+/// Without `secretrun --`, the example's settings say to run through it (the
+/// helper `secretrun.django.env`), instead of ending in a KeyError; a value that
+/// does not cast is named, never shown.
+#[test]
+fn settings_read_without_secretrun_say_to_run_through_it() {
+    let mut env = django_env(&[]);
+    env.retain(|(name, _)| name != "SECRET_KEY");
+    let (status, _, err) = django(&env, &["validate_secrets"]);
+    assert_ne!(status, 0);
+    // The traceback ends in the helper's word, not the KeyError of os.environ.
+    let last = err.trim_end().lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("django.core.exceptions.ImproperlyConfigured: SECRET_KEY is not set. Run Django through secretrun"),
+        "{err}"
+    );
+    assert!(
+        last.contains("`secretrun -- python manage.py runserver`"),
+        "{err}"
+    );
+    assert!(!err.contains("KeyError: 'SECRET_KEY'"), "{err}");
+    let (status, _, err) = django(&django_env(&[("DEBUG", CANARY)]), &["check"]);
+    assert_ne!(status, 0);
+    assert!(err.contains("DEBUG is not a boolean"), "{err}");
+    assert!(!err.contains("CANARY"), "a value was shown: {err}");
+}

@@ -252,7 +252,10 @@ fn progress_and_colour_on_a_terminal_and_neither_through_a_pipe() {
     );
     assert!(out.contains("committed"), "{out:?}");
     let out = run(&format!("{BIN} scan --no-values --history"));
-    assert!(out.contains("\r\x1b[Kscanning history: 1 commits, "), "{out:?}");
+    assert!(
+        out.contains("\r\x1b[Kscanning history: 1 commits, "),
+        "{out:?}"
+    );
     let out = run(&format!("{BIN} check"));
     assert!(out.contains("\x1b["), "no colour on a terminal: {out:?}");
     let out = run(&format!("NO_COLOR=1 {BIN} check"));

@@ -3,19 +3,15 @@
 Behind a proxy that terminates TLS (Railway, Heroku, a load balancer), requests carry
 X-Forwarded-Proto; the security settings below are those `check --deploy` asks for.
 """
-import os
 from pathlib import Path
 from urllib.parse import urlparse
 
+# Reads the environment secretrun built; a missing variable says to run through
+# `secretrun --` (the KeyError of os.environ[...] said nothing of it).
+from secretrun.django import env
+
 # Where secretrun.django finds the project's secretrun.toml.
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name, default=False):
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def database(url):
@@ -35,15 +31,15 @@ def database(url):
     raise ValueError(f"unsupported DATABASE_URL scheme: {parsed.scheme}")
 
 
-SECRET_KEY = os.environ["SECRET_KEY"]
-DEBUG = env_bool("DEBUG")
-ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1").split(",")
+SECRET_KEY = env("SECRET_KEY")
+DEBUG = env("DEBUG", default=False, cast=bool)
+ALLOWED_HOSTS = env("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"], cast=list)
 
-STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
-STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
-STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", default="")
 
-DATABASES = {"default": database(os.environ["DATABASE_URL"])}
+DATABASES = {"default": database(env("DATABASE_URL"))}
 
 # secretrun's app (from `pip install secretrun`): `manage.py validate_secrets`, and a
 # deploy check that fails on missing secrets or a test key with DEBUG = False.
