@@ -1,5 +1,5 @@
 //! `secretrun check`: the whole pipeline without exec, as a report for people (text,
-//! colour on a terminal unless NO_COLOR) or for CI (JSON, shape in the README).
+//! colour on a terminal unless NO_COLOR) or for CI (JSON, shape in docs/guide.md).
 
 use std::io::{self, Write};
 

@@ -45,7 +45,7 @@ pub struct Cli {
 impl Cli {
     /// Parses `args` (the program's name first). A launch, the common case, is
     /// parsed without the subcommands: building their definitions was most of the
-    /// launch's parsing time (bench/launch.sh, README). Anything else, and anything
+    /// launch's parsing time (bench/launch.sh, bench/README.md). Anything else, and anything
     /// the launch's definitions refuse (`--help` too), goes to the whole command
     /// line, which answers as it always did.
     ///

@@ -236,7 +236,7 @@ fn rules(spec: Option<&VarSpec>, required: bool) -> Vec<String> {
         return rules;
     };
     if let Some(format) = &spec.format {
-        rules.push(format!("format {format:?}"));
+        rules.push(format!("format {}", format.name()));
     }
     if spec.pattern.is_some() {
         rules.push("a pattern".to_owned());

@@ -18,6 +18,7 @@ pub mod diff;
 pub mod duration;
 pub mod encrypted;
 pub mod env;
+pub mod envvars;
 pub mod error;
 pub mod escape;
 pub mod exec;
@@ -176,6 +177,9 @@ fn generate(cli: &Cli) -> Result<Option<u8>> {
         }
         Some(Command::Manpage) => {
             clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+        }
+        Some(Command::Environment) => {
+            std::io::stdout().write_all(envvars::reference().as_bytes())?;
         }
         // Before the configuration: init writes it, and must not fail on one.
         Some(Command::Init { force, dry_run }) => {

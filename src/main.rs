@@ -4,7 +4,7 @@
 //! `main` is the C entry point (`no_main`): Rust's runtime start-up does not run, and
 //! `secretrun::start` does the part of it secretrun needs (the command line, the
 //! standard streams, SIGPIPE) without the rest, which costs a launch time
-//! (bench/launch.sh measures it; the figure is in the README).
+//! (bench/launch.sh measures it; the figure is in bench/README.md).
 
 // A test harness built from this file (`cargo test --all-targets`) brings its own
 // `main`; the binary has no tests of its own (tests/it runs it).

@@ -14,7 +14,7 @@
 //! What is left out is the main thread's stack-overflow handler: std reads
 //! `/proc/self/maps` for the stack's guard page and maps an alternate signal stack,
 //! the costliest step of its start-up (bench/launch.sh measures it; the figure is
-//! in the README). Without it a stack overflow still ends the process, by SIGSEGV,
+//! in bench/README.md). Without it a stack overflow still ends the process, by SIGSEGV,
 //! only without std's one-line message first; no core is dumped either way (the
 //! core-dump limit is 0 while secrets are held, `exec::SavedCoreLimit`).
 

@@ -144,6 +144,10 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the reference of the environment variables secretrun reads (Markdown:
+    /// docs/environment.md).
+    #[command(hide = true)]
+    Environment,
     /// Print the man page (roff) to standard output: `secretrun manpage > secretrun.1`.
     #[command(hide = true)]
     Manpage,

@@ -1,7 +1,7 @@
 //! A launch's command line read without clap, in the forms people write:
 //! `--name value`, `--name=value`, `-f`/`-c`/`-i value`, flags, then `--` and the
 //! command. Building clap's definitions and running its parser was most of what a
-//! launch spends before it loads anything (bench/launch.sh, README). Anything else
+//! launch spends before it loads anything (bench/launch.sh, bench/README.md). Anything else
 //! (help, a typo, a repeated single option, a value starting with `-`, an empty
 //! value, a conflict, text that is not UTF-8) gets `None` here and goes to clap,
 //! which answers as it always did; tests in `cli` compare the two on every form read

@@ -71,7 +71,7 @@ pub unsafe fn hand_over(core: &rustix::process::Rlimit) {
 ///
 /// execve is called directly, with argv and envp built in one buffer each, instead of
 /// through std's `Command`, which copies every variable into a map and then into
-/// strings of its own: a tenth of a launch's instructions (bench/launch.sh, README).
+/// strings of its own: a tenth of a launch's instructions (bench/launch.sh, bench/README.md).
 /// What std's exec does besides is done here too: [`hand_over`] resets the signal
 /// mask and SIGPIPE, and `execvpe` runs a script without a `#!` line with `/bin/sh`,
 /// as std's `execvp` does. `program` holds a `/` ([`resolve`]), so nothing is searched.

@@ -119,7 +119,12 @@ mod tests {
             ),
             ("ALLOWED_HOSTS", "localhost,127.0.0.1", None),
         ] {
-            assert_eq!(format_of(name, value).map(|f| f.1), format, "{name}");
+            let found = format_of(name, value);
+            assert_eq!(found.map(|f| f.1), format, "{name}");
+            // The name written is the one the schema reads.
+            if let Some((format, text)) = found {
+                assert_eq!(format.name(), text);
+            }
         }
         // Kept only when every value passes.
         assert_eq!(format_of_all("PORT", &["8000", "80"]), Some("port"));

@@ -26,7 +26,9 @@ pub(super) fn config(
             let _ = writeln!(text, "# Written by `secretrun init` from {from}.");
         }
     }
-    text.push_str("# `secretrun check` validates against it; edit freely (README, \"Schema\").\n");
+    text.push_str(
+        "# `secretrun check` validates against it; edit freely (docs/guide.md, \"The schema\").\n",
+    );
     let sources: Vec<String> = base.iter().map(|f| source(f)).collect();
     let _ = writeln!(text, "sources = [{}]", sources.join(", "));
     for name in order {

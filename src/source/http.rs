@@ -5,7 +5,7 @@
 //! failures. Each store keeps only its protocol: paths, headers, bodies.
 //!
 //! The default root loaders read the distribution's CA bundle and then every file of
-//! `/etc/ssl/certs` (some 150 files: README, "Performance"); where the distribution
+//! `/etc/ssl/certs` (some 150 files: bench/README.md); where the distribution
 //! keeps one bundle file, reading just that file gives the same roots.
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,12 @@
 //! Named formats for `format = "…"` in the schema. Each check says why a value fails
 //! without quoting it.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::boolean::parse_bool;
 use crate::detectors::{KeyKind, Provider, detect};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     StripeSecretKey,
@@ -38,6 +38,14 @@ fn rejected(why: impl Into<String>) -> Check {
 }
 
 impl Format {
+    /// The name the schema writes it by (`stripe-secret-key`).
+    pub fn name(self) -> String {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => name,
+            _ => format!("{self:?}"),
+        }
+    }
+
     /// Whether the format is a kind of number (so min/max read the same value).
     pub fn is_numeric(self) -> bool {
         matches!(self, Format::Int | Format::Number | Format::Port)

@@ -32,10 +32,13 @@ fn manage(test: Test) -> Test {
     test.args(["--config", config.to_str().unwrap()])
 }
 
-/// Made-up live-mode keys (a deploy with DEBUG = False must use live keys); the
-/// secret key is the canary, which must not show anywhere.
+/// A deploy's values: made-up live-mode keys and DEBUG off (the example's .env is a
+/// development one, DEBUG on); the secret key is the canary, which must not show
+/// anywhere.
 fn live_keys() -> String {
-    format!("STRIPE_PUBLISHABLE_KEY=pk_live_ExampleExample0123456789\nSTRIPE_SECRET_KEY={CANARY}\n")
+    format!(
+        "STRIPE_PUBLISHABLE_KEY=pk_live_ExampleExample0123456789\nSTRIPE_SECRET_KEY={CANARY}\nDEBUG=false\n"
+    )
 }
 
 #[test]
@@ -266,7 +269,7 @@ fn runserver_serves_the_configuration_page_and_stops_on_term() {
             "STRIPE_SECRET_KEY: configured (test mode)\n",
             "STRIPE_WEBHOOK_SECRET: configured\n",
             "DATABASE_URL: configured (sqlite3)\n",
-            "DEBUG: False\n",
+            "DEBUG: True\n",
         )
     );
     // secretrun exec'd: the PID we started is Django's, and TERM goes straight to it.
@@ -550,7 +553,7 @@ fn the_example_runs_production_from_openbao_and_secrets_manager() {
     let staging = prod(&["explain", "SECRET_KEY", "--profile", "staging"]).run();
     staging
         .success()
-        .stdout_has("examples/django/.env:2 (the last source that defines it wins)\n");
+        .stdout_has("examples/django/.env:3 (the last source that defines it wins)\n");
     let run = prod(&[
         "explain",
         "SECRET_KEY",

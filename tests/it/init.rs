@@ -68,8 +68,11 @@ fn the_example_apps_config_is_what_init_writes_for_it() {
     let by_hand = std::fs::read_to_string(example().join("secretrun.toml")).unwrap();
     assert_eq!(schema_part(&written), schema_part(&by_hand));
     let dotenv = read(&test, ".env");
+    // The values long enough to be recognised (not `true`).
     for line in dotenv.lines().filter_map(|l| l.split_once('=')) {
-        assert!(!done.stdout.contains(line.1), "a value was printed");
+        if line.1.len() >= 8 {
+            assert!(!done.stdout.contains(line.1), "a value was printed");
+        }
     }
     no_values(&read(&test, ".env.example"));
     assert!(read(&test, ".gitignore").contains("\n/.env\n"));

@@ -13,6 +13,8 @@ mod config;
 mod conformance;
 mod credentials;
 mod django;
+mod docker;
+mod docs;
 mod dotenv;
 mod dotenvx;
 mod edit;

@@ -73,3 +73,26 @@ fn python_finds_the_binary() {
         wheel_tool("secretrun").to_str().unwrap()
     );
 }
+
+/// The wheel carries the man page and the completions, written from the binary:
+/// pip puts them under the virtualenv's `share/`, where `man` finds the page from
+/// PATH's `bin/`.
+#[test]
+fn the_wheel_installs_the_man_page_and_completions() {
+    let venv = crate::util::wheel_tool("secretrun")
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_owned();
+    let read = |path: &str| {
+        std::fs::read_to_string(venv.join(path))
+            .unwrap_or_else(|e| panic!("{path} is not in the wheel's install: {e}"))
+    };
+    assert!(read("share/man/man1/secretrun.1").contains(".TH secretrun 1"));
+    assert!(read("share/bash-completion/completions/secretrun").contains("_secretrun()"));
+    assert!(read("share/zsh/site-functions/_secretrun").starts_with("#compdef secretrun"));
+    assert!(
+        read("share/fish/vendor_completions.d/secretrun.fish").contains("complete -c secretrun")
+    );
+}

@@ -3,7 +3,7 @@
 //! Written here rather than taken from dotenvy: dotenvy expands `${X}` from the
 //! process environment (so `X=${AWS_SECRET_ACCESS_KEY}` would copy the launcher's own
 //! credentials), reads `pa$$word` as `pa`, and prints the offending line in its
-//! errors. The rules, and where they differ from python-dotenv, are in the README.
+//! errors. The rules, and where they differ from python-dotenv, are in docs/guide.md, "The dotenv format".
 
 use std::collections::HashMap;
 use std::fmt;

@@ -63,7 +63,7 @@ pub struct Client {
 pub enum Requests {
     /// One after another (one reference, a lease call): HTTP/1.1 only, since a lone
     /// request on a new connection is answered sooner over it than over HTTP/2
-    /// (README, "Performance", has the figure).
+    /// (bench/README.md has the figure).
     OneByOne,
     /// Several at once (several references): HTTP/2 where the server offers it (over
     /// TLS, as Vault's Go server does), so that they share one connection and one

@@ -312,7 +312,7 @@ fn filtering_leaves_no_copy_of_the_output_in_freed_memory() {
         assert!(!out.windows(MARK.len()).any(|w| w == MARK.as_bytes()));
     });
     // Aho-Corasick's automaton keeps its own copies of the values and does not
-    // zero them (the README says so): that is the baseline, and the redactor and
+    // zero them (docs/security.md says so): that is the baseline, and the redactor and
     // its streams add no freed copy of their own to it.
     // The patterns the redactor builds from, made outside the count.
     let mut patterns = super::forms(MARK.as_bytes());
