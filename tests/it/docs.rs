@@ -260,3 +260,24 @@ fn every_example_runs_as_written() {
     }
     assert!(ran >= 2, "only {ran} examples found");
 }
+
+/// The architecture's module map names every module of `src/`.
+#[test]
+fn the_module_map_names_every_module() {
+    let map = read(&repo().join("docs/architecture.md"));
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(repo().join("src")).unwrap().flatten() {
+        let name = entry.file_name().into_string().unwrap();
+        let shown = match entry.path().is_dir() {
+            true => format!("{name}/"),
+            false => name.clone(),
+        };
+        if !map.contains(&shown) {
+            missing.push(shown);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "not in docs/architecture.md: {missing:?}"
+    );
+}
