@@ -61,7 +61,7 @@ struct Learnt {
 /// Runs `init` in the current directory.
 pub fn run(options: Options, out: &mut impl Write) -> Result<u8> {
     let dir = Path::new(".");
-    if dir.join(DEFAULT_CONFIG).exists() && !options.force && !options.dry_run {
+    if there(&dir.join(DEFAULT_CONFIG)) && !options.force && !options.dry_run {
         return fail(
             Kind::Config,
             format!(
@@ -71,6 +71,15 @@ pub fn run(options: Options, out: &mut impl Write) -> Result<u8> {
         );
     }
     let found = dotenv_files(dir)?;
+    let unignored = not_ignored(dir, &found);
+    if !unignored.is_empty() && there(&dir.join(".gitignore")) && !regular(&dir.join(".gitignore"))
+    {
+        return fail(
+            Kind::Config,
+            ".gitignore is not a regular file (a link?): init writes nothing through it, and \
+             nothing was written",
+        );
+    }
     let mut order: Vec<String> = Vec::new();
     let mut learnt: BTreeMap<String, Learnt> = BTreeMap::new();
     learn(&found, &mut order, &mut learnt);
@@ -98,7 +107,7 @@ pub fn run(options: Options, out: &mut impl Write) -> Result<u8> {
         ),
     ];
     for (path, text, what) in files {
-        let exists = dir.join(path).exists();
+        let exists = there(&dir.join(path));
         let line = match (exists && !options.force, options.dry_run) {
             (true, true) => format!("would keep {path} (it exists; --force replaces it)"),
             (true, false) => format!("kept {path} (it exists; --force replaces it)"),
@@ -110,7 +119,6 @@ pub fn run(options: Options, out: &mut impl Write) -> Result<u8> {
         };
         done.push(line);
     }
-    let unignored = not_ignored(dir, &found);
     if !unignored.is_empty() {
         let list = unignored.join(", ");
         match options.dry_run {
@@ -279,9 +287,14 @@ fn not_ignored(dir: &Path, found: &[Found]) -> Vec<String> {
         .collect()
 }
 
+/// Adds the names to `.gitignore`: its text and theirs, written as a new file over
+/// the old (never through a link the repository planted).
 fn add_to_gitignore(dir: &Path, names: &[String]) -> Result<()> {
     let path = dir.join(".gitignore");
-    let mut text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut text = match there(&path) {
+        true => read_regular(&path)?,
+        false => String::new(),
+    };
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
@@ -289,19 +302,52 @@ fn add_to_gitignore(dir: &Path, names: &[String]) -> Result<()> {
     for name in names {
         text.push_str(&format!("/{name}\n"));
     }
-    std::fs::write(&path, text).context("writing .gitignore")
+    write_file(&path, &text, true)
 }
 
-/// Writes a file: a new one, or, when `replace`, over the old.
+/// Whether anything is at `path`, a link (even to nothing) included.
+fn there(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok()
+}
+
+/// Whether `path` is a regular file itself, not a link to one.
+fn regular(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
+}
+
+/// A regular file's text, of at most [`MAX_TEXT`] bytes, not through a link.
+fn read_regular(path: &Path) -> Result<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .with_context(|| format!("reading `{}`", os(path.as_os_str())))?;
+    let mut text = String::new();
+    file.take(MAX_TEXT).read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Writes a file: a new one (never over anything there, a link included), or, when
+/// `replace`, a new one renamed over the old, so that a link planted in its place is
+/// replaced, not written through.
 fn write_file(path: &Path, text: &str, replace: bool) -> Result<()> {
+    let shown = || format!("writing `{}`", os(path.as_os_str()));
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let new = match replace {
+        true => path.with_file_name(format!(".{name}.secretrun-init-{}", std::process::id())),
+        false => path.to_path_buf(),
+    };
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .create_new(!replace)
-        .truncate(true)
-        .open(path)
-        .with_context(|| format!("writing `{}`", os(path.as_os_str())))?;
-    file.write_all(text.as_bytes())?;
+        .create_new(true)
+        .open(&new)
+        .with_context(shown)?;
+    file.write_all(text.as_bytes()).with_context(shown)?;
+    if replace {
+        std::fs::rename(&new, path).with_context(shown)?;
+    }
     Ok(())
 }
 

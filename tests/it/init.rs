@@ -159,3 +159,34 @@ fn dotenv_files_already_ignored_are_left_alone() {
         read(&test, "secretrun.toml").contains("sources = [\".env\", \"optional:.env.local\"]")
     );
 }
+
+/// A repository's links cannot make init write elsewhere: a `secretrun.toml` that
+/// links to a file outside is replaced by `--force`, not written through; a
+/// `.gitignore` that is a link stops init before it writes anything.
+#[test]
+fn links_a_repository_planted_are_never_written_through() {
+    let outside = Test::new().file("victim", "precious\n");
+    let victim = outside.dir().join("victim");
+    let test = Test::new().file(".env", "A=1\n");
+    std::os::unix::fs::symlink(&victim, test.dir().join("secretrun.toml")).unwrap();
+    std::os::unix::fs::symlink(&victim, test.dir().join(".env.example")).unwrap();
+    run(&test, &["init", "--force"]).success();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    let config = test.dir().join("secretrun.toml");
+    assert!(
+        !config.symlink_metadata().unwrap().is_symlink(),
+        "the link was kept"
+    );
+    assert!(read(&test, "secretrun.toml").contains("[vars.A]"));
+
+    let test = Test::new().file(".env", "A=1\n");
+    std::os::unix::fs::symlink(&victim, test.dir().join(".gitignore")).unwrap();
+    run(&test, &["init"])
+        .status(78)
+        .stderr_has(".gitignore is not a regular file (a link?): init writes nothing through it");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(
+        !test.dir().join("secretrun.toml").exists(),
+        "a file was written"
+    );
+}
