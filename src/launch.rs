@@ -41,7 +41,7 @@ pub fn launch(
         .into());
     }
     let program = exec::resolve(&command[0], pipeline.path())?;
-    let keep_parent = lease_keeps_parent(&secrets, how)? || files_keep_parent(pipeline);
+    let keep_parent = lease_keeps_parent(&secrets, how)? || files_keep_parent(pipeline)?;
     if !how.supervise && !keep_parent {
         // Held open until the exec, which hands them on.
         let _files = crate::deliver::deliver(&mut env, pipeline.files())?;
@@ -62,19 +62,22 @@ pub fn launch(
 
 /// Whether the files make secretrun stay as the command's parent: where memory
 /// files are refused, they are put on a tmpfs, and someone must remove them when
-/// the command exits.
-fn files_keep_parent(pipeline: &Pipeline) -> bool {
+/// the command exits. With neither, the launch stops here, before anything runs.
+fn files_keep_parent(pipeline: &Pipeline) -> Result<bool> {
     if pipeline.files().is_empty() {
-        return false;
+        return Ok(false);
     }
     match crate::deliver::memory_files_work() {
-        Ok(()) => false,
+        Ok(()) => Ok(false),
+        Err(why) if !crate::deliver::tmpfs::available() => {
+            Err(crate::deliver::tmpfs::neither(&why).into())
+        }
         Err(why) => {
             messages::warning(&format!(
                 "memory files are refused here ({why}): the files go on a tmpfs, and \
                  secretrun stays as the command's parent to remove them when it exits"
             ));
-            true
+            Ok(true)
         }
     }
 }

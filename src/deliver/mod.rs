@@ -29,7 +29,7 @@ use crate::names::is_valid_name;
 use crate::validate::{Deliver, VarSpec};
 
 mod template;
-mod tmpfs;
+pub mod tmpfs;
 
 pub use template::{FileSpec, Template};
 

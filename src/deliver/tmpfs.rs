@@ -27,31 +27,50 @@ pub fn in_memory(dir: &Path) -> bool {
     })
 }
 
+/// Where a directory of ours may go, in order: the user's runtime directory, then
+/// `/dev/shm`.
+fn bases() -> [PathBuf; 2] {
+    let uid = rustix::process::getuid().as_raw();
+    [
+        PathBuf::from(format!("/run/user/{uid}")),
+        PathBuf::from("/dev/shm"),
+    ]
+}
+
+/// Whether one of them is on a tmpfs.
+pub fn available() -> bool {
+    bases().iter().any(|b| in_memory(b))
+}
+
+/// Neither a memory file (`why`) nor a tmpfs: nothing is written, nothing runs.
+pub fn neither(why: &rustix::io::Errno) -> Failure {
+    let uid = rustix::process::getuid().as_raw();
+    Failure::new(
+        Kind::Unreachable,
+        format!(
+            "delivering files: no memory file ({why}) and no tmpfs to hold one \
+             (/run/user/{uid}, /dev/shm)"
+        ),
+    )
+    .with_hint(
+        "secretrun never writes a secret to disk; allow memfd_create (Linux 3.17 and \
+         later) in the seccomp profile, or mount a tmpfs on /dev/shm",
+    )
+}
+
 impl TmpDir {
     /// A new directory of ours under the user's runtime directory (`/run/user/UID`)
     /// or `/dev/shm`, whichever is a tmpfs first.
     pub fn make(why: &rustix::io::Errno) -> Result<TmpDir, Failure> {
-        let uid = rustix::process::getuid().as_raw();
         let pid = rustix::process::getpid().as_raw_pid();
         let nonce = crate::jitter::random_u64();
-        for base in [format!("/run/user/{uid}"), "/dev/shm".to_owned()] {
-            let base = Path::new(&base);
-            if !in_memory(base) {
-                continue;
-            }
+        for base in bases().iter().filter(|b| in_memory(b)) {
             let path = base.join(format!("secretrun-{pid}-{nonce:016x}"));
             if std::fs::DirBuilder::new().mode(0o700).create(&path).is_ok() {
                 return Ok(TmpDir { path });
             }
         }
-        Err(Failure::new(
-            Kind::Unreachable,
-            format!(
-                "delivering files: no memory file ({why}) and no tmpfs to hold one \
-                 (/run/user/{uid}, /dev/shm)"
-            ),
-        )
-        .with_hint("secretrun never writes a secret to disk; allow memfd_create (Linux 3.17 and later) in the seccomp profile, or mount a tmpfs on /dev/shm"))
+        Err(neither(why))
     }
 
     /// Puts `bytes` in the file `name`, read-only for its owner, whole at once: a

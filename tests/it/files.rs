@@ -550,3 +550,77 @@ fn without_memory_files_only_the_tmpfs_is_written() {
         "{ours} is still there"
     );
 }
+
+/// Neither a memory file nor a tmpfs (memfd refused, and `/dev/shm` and the runtime
+/// directory on a disk, in a mount namespace of the test's own): the launch stops
+/// (nothing runs) rather than write the value to a disk.
+#[test]
+fn with_neither_memory_files_nor_a_tmpfs_the_launch_stops() {
+    let disk = Test::new();
+    let unshare = crate::launch::which("unshare").expect("unshare (util-linux)");
+    let script = format!(
+        "mount --bind {disk} /dev/shm || exit 90; \
+         if [ -d /run/user/0 ]; then mount --bind {disk} /run/user/0 || exit 91; fi; \
+         exec \"$@\"",
+        disk = disk.dir().display()
+    );
+    let test = Test::new().file(".env", format!("DB_PASSWORD={CANARY}\n"));
+    let mut command = std::process::Command::new(unshare);
+    command
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+            "sh",
+        ])
+        .arg(crate::util::BIN)
+        .args([
+            "--pure",
+            "--file",
+            "DB_PASSWORD",
+            "--",
+            "sh",
+            "-c",
+            "echo ran",
+        ])
+        .env_clear()
+        .env("PATH", crate::util::PATH)
+        .env("HOME", test.dir())
+        .current_dir(test.dir());
+    refuse_memfd(&mut command);
+    let run = crate::util::Run::from(command.output().unwrap());
+    run.no_canary();
+    assert_ne!(
+        run.status,
+        Some(90),
+        "could not hide /dev/shm: {}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("ran"),
+        "the command ran: {}",
+        run.stdout
+    );
+    // 69: a facility this machine lacks; said once, before anything ran.
+    assert_eq!(run.status, Some(69), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "error: delivering files: no memory file (Operation not permitted (os error 1)) and no tmpfs to hold one"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("the files go on a tmpfs"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(disk.dir()).unwrap().count(),
+        0,
+        "a file was written to the disk"
+    );
+}
