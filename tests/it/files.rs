@@ -227,6 +227,24 @@ fn no_file_system_sees_a_delivered_file() {
 /// process; when a value in the environment changed, the command restarts.
 #[test]
 fn a_changed_file_is_swapped_behind_its_path_and_signalled() {
+    swapped_and_signalled(false);
+}
+
+/// The same where memory files are refused: the files are on a tmpfs, swapped
+/// there, and the directory is gone when secretrun ends.
+#[test]
+fn a_changed_file_on_a_tmpfs_is_swapped_behind_its_path_and_signalled() {
+    let path = swapped_and_signalled(true);
+    assert!(
+        path.starts_with("/dev/shm/") || path.starts_with("/run/user/"),
+        "{path}"
+    );
+    let dir = std::path::Path::new(&path).parent().unwrap();
+    assert!(!dir.exists(), "{} was left behind", dir.display());
+}
+
+/// Runs the swap; the file's path the command was first given.
+fn swapped_and_signalled(refuse: bool) -> String {
     use crate::supervise::LIMIT;
     use crate::util::Lines;
     let dotenv = |password: &str, other: &str| format!("DB_PASSWORD={password}\nOTHER={other}\n");
@@ -243,7 +261,11 @@ while :; do sleep 0.05; done"#;
             "DB_PASSWORD_FILE=DB_PASSWORD",
         ])
         .args(["--", "sh", "-c", script]);
-    let mut child = test.command().spawn().unwrap();
+    let mut command = test.command();
+    if refuse {
+        refuse_memfd(&mut command);
+    }
+    let mut child = command.spawn().unwrap();
     let lines = Lines::new(child.stdout.take().unwrap());
     let first = lines.next_within(LIMIT).expect("the command started");
     let words: Vec<&str> = first.split(' ').collect();
@@ -273,6 +295,7 @@ while :; do sleep 0.05; done"#;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("CANARY"), "a value was logged");
     assert!(stderr.contains("watch: changed: `DB_PASSWORD`"), "{stderr}");
+    words[2].to_owned()
 }
 
 /// A real consumer: psql reads `PGPASSFILE`, a `[files.PGPASSFILE]` template
