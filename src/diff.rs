@@ -8,7 +8,7 @@
 //! findings.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde_json::{Value, json};
@@ -81,7 +81,7 @@ pub struct Difference {
 pub fn run(
     (ours, theirs): (&Pipeline, &Pipeline),
     (a, b): (&str, &str),
-    format: FindingsFormat,
+    (format, config): (FindingsFormat, Option<&Path>),
     out: &mut impl Write,
 ) -> Result<u8> {
     let (ours_set, theirs_set) = (ours.load()?, theirs.load()?);
@@ -103,7 +103,7 @@ pub fn run(
             expect: theirs.rules().expect,
         },
     );
-    print(&found, format, out)?;
+    print(&found, (format, config), out)?;
     Ok(u8::from(found.iter().any(|d| d.finding)))
 }
 
@@ -282,8 +282,14 @@ fn ages_apart((a, age_a): (&str, &Age), (b, age_b): (&str, &Age)) -> Option<(Str
     }
 }
 
-/// Writes the differences: a line each, JSON, or SARIF.
-pub fn print(found: &[Difference], format: FindingsFormat, out: &mut impl Write) -> io::Result<()> {
+/// Writes the differences: a line each, JSON, or SARIF (where a variable no file
+/// line defines is placed at the config's first line: code scanning wants a place
+/// for every result).
+pub fn print(
+    found: &[Difference],
+    (format, config): (FindingsFormat, Option<&Path>),
+    out: &mut impl Write,
+) -> io::Result<()> {
     let doc = match format {
         FindingsFormat::Text => return text(found, out),
         FindingsFormat::Json => {
@@ -302,7 +308,7 @@ pub fn print(found: &[Difference], format: FindingsFormat, out: &mut impl Write)
                 .collect();
             json!({ "differences": rows })
         }
-        FindingsFormat::Sarif => sarif(found),
+        FindingsFormat::Sarif => sarif(found, config),
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
@@ -323,15 +329,15 @@ fn text(found: &[Difference], out: &mut impl Write) -> io::Result<()> {
 
 /// SARIF 2.1.0: one rule per kind of difference, findings as errors and notes as
 /// notes, each at the line that defines the variable when a file does.
-fn sarif(found: &[Difference]) -> Value {
+fn sarif(found: &[Difference], config: Option<&Path>) -> Value {
     let mut rules: Vec<Rule> = found.iter().map(|d| d.rule).collect();
     rules.sort_by_key(|r| r.id());
     rules.dedup();
     let results: Vec<Value> = found
         .iter()
         .map(|d| {
-            let locations: Vec<Value> = d
-                .at
+            let at = d.at.clone().or(config.map(|c| (c.to_path_buf(), 1)));
+            let locations: Vec<Value> = at
                 .iter()
                 .map(|(path, line)| {
                     json!({ "physicalLocation": {

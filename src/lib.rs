@@ -113,7 +113,7 @@ pub fn run(cli: Cli, parent: parent::Parent) -> Result<u8> {
             let status = diff::run(
                 (&pipeline, &theirs),
                 (a.label(), b.label()),
-                *format,
+                (*format, config.project.config.as_deref()),
                 &mut out,
             )?;
             out.flush()?;

@@ -315,6 +315,22 @@ fn diff_takes_profiles_as_flags_or_two_sources_and_writes_sarif() {
         .find(|r| r["ruleId"] == "diff/live-and-test")
         .unwrap();
     assert_eq!(split["level"], "note");
+
+    // A variable no dotenv line defines (a secret file of `dir:`) is placed at the
+    // config's first line: code scanning wants a place for every result.
+    let shared = "django-CANARY-shared-0123456789abcdef";
+    let sarif = project()
+        .file("staging/SECRET_KEY", shared)
+        .file("prod/SECRET_KEY", shared)
+        .args(["diff", "dir:staging", "dir:prod", "--format", "sarif"])
+        .run();
+    sarif.status(1).no_canary();
+    let doc: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "diff/same-value", "{doc}");
+    let at = &result["locations"][0]["physicalLocation"];
+    assert_eq!(at["artifactLocation"]["uri"], "secretrun.toml", "{doc}");
+    assert_eq!(at["region"]["startLine"], 1);
 }
 
 /// `diff` needs two sides: one, three, `--profile` twice beside two words, or a
