@@ -81,17 +81,29 @@ impl<'a> Reader<'a> {
         Ok(self.identities.get_or_init(|| found).clone())
     }
 
-    /// Reads and parses one dotenv file, opening what is encrypted.
-    pub fn read<'e>(&self, path: &Path, earlier: &'e dotenv::Lookup<'e>) -> Result<Read> {
+    /// Reads and parses one dotenv file, opening what is encrypted; `None` for an
+    /// optional one that is not there.
+    pub fn read<'e>(
+        &self,
+        spec: &DotenvSpec,
+        earlier: &'e dotenv::Lookup<'e>,
+    ) -> Result<Option<Read>> {
+        let path = &spec.path;
         let shown = os(path.as_os_str());
-        let bytes = crate::encrypted::read_file(path).map_err(|e| {
-            let kind = match e.kind() {
-                ErrorKind::PermissionDenied => Kind::Denied,
-                _ => Kind::Config,
-            };
-            let what = crate::encrypted::read_failure(&e);
-            Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"))
-        })?;
+        let bytes = match crate::encrypted::read_file(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == ErrorKind::NotFound && spec.optional => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Err(missing(spec).into()),
+            Err(e) => {
+                let kind = match e.kind() {
+                    ErrorKind::PermissionDenied => Kind::Denied,
+                    _ => Kind::Config,
+                };
+                let what = crate::encrypted::read_failure(&e);
+                let failure = Failure::new(kind, format!("reading dotenv file `{shown}`: {what}"));
+                return Err(failure.into());
+            }
+        };
         let (bytes, file) = if age::is_age(&bytes) {
             let plain = age::decrypt(&bytes, &shown, &mut || self.identities(), self.passphrases)?;
             (plain, AtRest::Age)
@@ -143,7 +155,7 @@ impl<'a> Reader<'a> {
                 (_, true) => format!("in dotenv file `{shown}`"),
                 _ => format!("malformed dotenv file `{shown}`"),
             })?;
-        Ok(Read { entries, file })
+        Ok(Some(Read { entries, file }))
     }
 
     /// The keys for a file holding dotenvx values: its declared public keys come from
@@ -212,18 +224,9 @@ fn describe(failure: dotenvx::Failure, keyring: &Keyring) -> (Kind, String) {
     }
 }
 
-/// Whether a dotenv source is there to read: `false` for an optional one that is
-/// not; an error for a required one that is not, naming its whole path, who named
-/// it and what to do.
-pub fn present(spec: &DotenvSpec) -> Result<bool> {
-    match std::fs::metadata(&spec.path) {
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        // Anything else (a directory, no permission) the read says.
-        _ => return Ok(true),
-    }
-    if spec.optional {
-        return Ok(false);
-    }
+/// A required dotenv source that is not there: its whole path, who named it and
+/// what to do.
+fn missing(spec: &DotenvSpec) -> Failure {
     let whole = std::path::absolute(&spec.path).unwrap_or_else(|_| spec.path.clone());
     let shown = os(whole.as_os_str());
     let (who, hint) = match &spec.asked {
@@ -244,10 +247,9 @@ pub fn present(spec: &DotenvSpec) -> Result<bool> {
             ),
         ),
     };
-    Err(Failure::new(
+    Failure::new(
         Kind::Config,
         format!("reading dotenv file `{shown}`: not found ({who})"),
     )
     .with_hint(hint)
-    .into())
 }

@@ -245,15 +245,6 @@ fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<(Vec<Pars
             continue;
         };
         let path = &dotenv.path;
-        if !files::present(dotenv)? {
-            // An optional file that is not there: nothing from it.
-            files.push(ParsedFile {
-                path: path.clone(),
-                file: AtRest::Plain,
-                entries: Vec::new(),
-            });
-            continue;
-        }
         let earlier = |name: &str| -> Option<(&str, bool)> {
             files.iter().rev().find_map(|f| {
                 f.entries
@@ -264,7 +255,15 @@ fn parse_files(plan: &Plan, parent: &[(OsString, OsString)]) -> Result<(Vec<Pars
             })
         };
         let mut entries = Vec::new();
-        let read = reader.read(path, &earlier)?;
+        // An optional file that is not there: nothing from it.
+        let Some(read) = reader.read(dotenv, &earlier)? else {
+            files.push(ParsedFile {
+                path: path.clone(),
+                file: AtRest::Plain,
+                entries: Vec::new(),
+            });
+            continue;
+        };
         for entry in read.entries {
             let reference = match RemoteRef::parse(entry.value.expose()) {
                 _ if entry.composed => None,
