@@ -95,10 +95,12 @@ pub fn find(named: Option<&Path>, cwd: &Path, home: Option<&OsStr>) -> Result<Pr
         }
         looked.push(dir.to_path_buf());
         let candidate = dir.join(DEFAULT_CONFIG);
-        if candidate.is_file() {
+        if let Ok(meta) = std::fs::metadata(&candidate)
+            && meta.is_file()
+        {
             let here = dir == cwd;
             if !here {
-                owned_by_us(&candidate)?;
+                owned_by_us(&candidate, &meta)?;
             }
             return Ok(Project {
                 // The current directory's is named as it always was: relative.
@@ -145,8 +147,8 @@ fn shared(dir: &Path) -> bool {
 
 /// A config found above the current directory is obeyed only when this user (or
 /// root) owns it.
-fn owned_by_us(path: &Path) -> Result<()> {
-    let owner = std::fs::metadata(path).map(|m| m.uid()).unwrap_or(u32::MAX);
+fn owned_by_us(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    let owner = meta.uid();
     // SAFETY: geteuid has no preconditions and cannot fail.
     let me = unsafe { libc::geteuid() };
     if owner == me || owner == 0 {
