@@ -13,6 +13,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use zeroize::Zeroizing;
 
 use crate::config::DEFAULT_CONFIG;
 use crate::error::{Failure, Kind, fail};
@@ -147,9 +148,15 @@ fn dotenv_files(dir: &Path) -> Result<Vec<Found>> {
     let mut left = MAX_TEXT;
     let mut found = Vec::new();
     for name in names {
-        let text = read_bounded(&dir.join(&name), &mut left)?;
+        let bytes = read_bounded(&dir.join(&name), &mut left)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| {
+            Failure::new(
+                Kind::Invalid,
+                format!("malformed dotenv file `{}`: not UTF-8", os(name.as_ref())),
+            )
+        })?;
         // Values only shape formats here: a `${NAME}` stands for any text.
-        let entries = dotenv::parse(&text, &|_| Some(("x", false))).map_err(|e| {
+        let entries = dotenv::parse(text, &|_| Some(("x", false))).map_err(|e| {
             Failure::new(
                 e.kind,
                 format!("malformed dotenv file `{}`: {e}", os(name.as_ref())),
@@ -194,33 +201,26 @@ fn profile_of(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Reads a file, spending the budget all files share.
-fn read_bounded(path: &Path, left: &mut u64) -> Result<String> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("reading `{}`", os(path.as_os_str())))?;
-    let mut bytes = Vec::new();
-    file.take(*left + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > *left {
-        return fail(
-            Kind::Invalid,
-            format!(
+/// Reads a dotenv file found here (a regular file only, so that a FIFO cannot hold
+/// init up), into memory that is zeroed when dropped, spending the budget all files
+/// share.
+fn read_bounded(path: &Path, left: &mut u64) -> Result<Zeroizing<Vec<u8>>> {
+    let bytes = crate::encrypted::read_regular_file_at_most(path, *left).map_err(|e| {
+        let what = match e.kind() {
+            std::io::ErrorKind::InvalidData => format!(
                 "the dotenv files here hold more than {} MiB; init stops there",
                 MAX_TEXT >> 20
             ),
-        );
-    }
-    *left -= bytes.len() as u64;
-    String::from_utf8(bytes).map_err(|_| {
-        Failure::new(
-            Kind::Invalid,
-            format!(
-                "malformed dotenv file `{}`: not UTF-8",
-                os(path.as_os_str())
+            _ => format!(
+                "reading `{}`: {}",
+                os(path.as_os_str()),
+                crate::encrypted::read_failure(&e)
             ),
-        )
-        .into()
-    })
+        };
+        Failure::new(Kind::Invalid, what)
+    })?;
+    *left -= bytes.len() as u64;
+    Ok(bytes)
 }
 
 /// Each name in the order first seen, and its format across every file's values.
@@ -255,17 +255,12 @@ fn learn(found: &[Found], order: &mut Vec<String>, learnt: &mut BTreeMap<String,
 /// The live/test expectation one environment's file shows: every provider key in
 /// it of one mode.
 fn expectation(file: &Found) -> Option<Mode> {
-    let modes: BTreeSet<String> = file
+    let mut modes = file
         .entries
         .iter()
-        .filter_map(|e| crate::detectors::detect(e.value.expose())?.mode)
-        .map(|m| m.to_string())
-        .collect();
-    match modes.iter().next().map(String::as_str) {
-        Some("live") if modes.len() == 1 => Some(Mode::Live),
-        Some("test") if modes.len() == 1 => Some(Mode::Test),
-        _ => None,
-    }
+        .filter_map(|e| crate::detectors::detect(e.value.expose())?.mode);
+    let first = modes.next()?;
+    modes.all(|m| m == first).then_some(first)
 }
 
 /// The dotenv files here that no ignore file covers (a walk of this directory
@@ -291,8 +286,13 @@ fn not_ignored(dir: &Path, found: &[Found]) -> Vec<String> {
 /// the old (never through a link the repository planted).
 fn add_to_gitignore(dir: &Path, names: &[String]) -> Result<()> {
     let path = dir.join(".gitignore");
+    // Not a link: run() refused one before anything was written.
     let mut text = match there(&path) {
-        true => read_regular(&path)?,
+        true => {
+            let bytes = crate::encrypted::read_regular_file_at_most(&path, MAX_TEXT)
+                .context("reading .gitignore")?;
+            String::from_utf8(bytes.to_vec()).context(".gitignore is not UTF-8 text")?
+        }
         false => String::new(),
     };
     if !text.is_empty() && !text.ends_with('\n') {
@@ -313,20 +313,6 @@ fn there(path: &Path) -> bool {
 /// Whether `path` is a regular file itself, not a link to one.
 fn regular(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file())
-}
-
-/// A regular file's text, of at most [`MAX_TEXT`] bytes, not through a link.
-fn read_regular(path: &Path) -> Result<String> {
-    use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .with_context(|| format!("reading `{}`", os(path.as_os_str())))?;
-    let mut text = String::new();
-    file.take(MAX_TEXT).read_to_string(&mut text)?;
-    Ok(text)
 }
 
 /// Writes a file: a new one (never over anything there, a link included), or, when
