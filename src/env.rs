@@ -58,20 +58,24 @@ impl Var<'_> {
     /// The value as `list`, `check` and `explain` show it: in clear when it is
     /// provably not a secret ([`crate::secrecy::shown_in_clear`]), else masked.
     pub fn shown(&self) -> String {
-        if let VarValue::File(path) = &self.value {
-            return path.to_string_lossy().into_owned();
-        }
-        let text = self.value.as_os_str().to_string_lossy();
-        let plumbing = matches!(self.value, VarValue::Baseline(_));
-        match crate::secrecy::shown_in_clear(&self.name, &text, plumbing, self.not_secret) {
-            true => crate::escape::Escaped(&text).to_string(),
-            false => self.value.masked(),
+        match &self.value {
+            VarValue::File(path) => path.to_string_lossy().into_owned(),
+            value if self.in_clear() => {
+                crate::escape::Escaped(&value.as_os_str().to_string_lossy()).to_string()
+            }
+            value => value.masked(),
         }
     }
 
-    /// Whether [`Var::shown`] shows it in clear.
+    /// Whether [`Var::shown`] shows it in clear: a value provably not a secret (a
+    /// file's path is shown as it is, but is no value).
     pub fn in_clear(&self) -> bool {
-        !matches!(self.value, VarValue::File(_)) && self.shown() != self.value.masked()
+        if let VarValue::File(_) = self.value {
+            return false;
+        }
+        let plumbing = matches!(self.value, VarValue::Baseline(_));
+        let text = self.value.as_os_str().to_string_lossy();
+        crate::secrecy::shown_in_clear(&self.name, &text, plumbing, self.not_secret)
     }
 }
 
