@@ -141,9 +141,7 @@ fn print_json(
         "errors": findings(&report.errors),
         "warnings": findings(&report.warnings),
         "rotation": rotation_summary(report),
-        "config": project.config.as_ref().map(|c| {
-            std::path::absolute(c).unwrap_or_else(|_| c.clone()).to_string_lossy().into_owned()
-        }),
+        "config": project.config_path().map(|c| c.to_string_lossy().into_owned()),
         "config_looked_in": project.looked.iter().map(|d| d.to_string_lossy()).collect::<Vec<_>>(),
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;

@@ -48,11 +48,16 @@ pub enum Stop {
 }
 
 impl Project {
+    /// The config read, as a whole path.
+    pub fn config_path(&self) -> Option<PathBuf> {
+        let config = self.config.as_ref()?;
+        Some(std::path::absolute(config).unwrap_or_else(|_| config.clone()))
+    }
+
     /// A sentence for a report: which config, or that none was found and where.
     pub fn describe(&self) -> String {
-        if let Some(config) = &self.config {
-            let shown = std::path::absolute(config).unwrap_or_else(|_| config.clone());
-            return os(shown.as_os_str()).to_string();
+        if let Some(config) = self.config_path() {
+            return os(config.as_os_str()).to_string();
         }
         let looked: Vec<String> = self
             .looked
