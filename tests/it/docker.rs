@@ -162,20 +162,8 @@ fn first_child(pid: u32) -> i32 {
 /// `nobody` must read the app, as in the image.
 fn make_readable_by_all(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    for entry in walk(dir) {
+    for entry in crate::util::tree(dir) {
         let mode = if entry.is_dir() { 0o755 } else { 0o644 };
         std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(mode)).unwrap();
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut all = vec![dir.to_owned()];
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        match path.is_dir() {
-            true => all.extend(walk(&path)),
-            false => all.push(path),
-        }
-    }
-    all
 }

@@ -103,15 +103,8 @@ fn the_reference_names_every_variable_the_code_reads() {
 }
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut all = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            all.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            all.push(path);
-        }
-    }
+    let mut all = crate::util::tree(dir);
+    all.retain(|path| path.extension().is_some_and(|e| e == "rs"));
     all
 }
 

@@ -29,20 +29,13 @@ fn example_copy() -> Test {
     test
 }
 
-/// secretrun with `args`, in the test's directory (which stays for reading after).
-fn run(test: &Test, args: &[&str]) -> Run {
-    let mut command = test.command();
-    command.args(args);
-    Run::from(command.output().unwrap())
-}
-
 fn read(test: &Test, name: &str) -> String {
     std::fs::read_to_string(test.dir().join(name)).unwrap_or_default()
 }
 
 /// `check --pure` with the written config.
 fn run_check(test: &Test, args: &[&str]) -> Run {
-    run(test, &[&["check", "--pure"], args].concat())
+    test.run_in(".", &[&["check", "--pure"], args].concat())
 }
 
 /// Up to the profiles, which the example adds by hand.
@@ -60,7 +53,7 @@ fn no_values(example: &str) {
 #[test]
 fn the_example_apps_config_is_what_init_writes_for_it() {
     let test = example_copy();
-    let done = run(&test, &["init"]);
+    let done = test.run_in(".", &["init"]);
     done.success()
         .stdout_has("wrote secretrun.toml (6 variables)\n")
         .stdout_has("added .env to .gitignore\n");
@@ -96,7 +89,7 @@ fn a_tree_with_a_live_key_a_pem_and_a_database_url_gets_a_schema_and_profiles() 
         .file(".env.example", "# kept\n")
         .file("app/billing.py", "stripe.api_key = os.environ['STRIPE_SECRET_KEY']\n")
         .file("app/db.js", "const url = process.env.DATABASE_URL;\n");
-    let done = run(&test, &["init"]);
+    let done = test.run_in(".", &["init"]);
     done.success().no_canary();
     assert!(!done.stdout.contains("MIIEvQ"), "the PEM was printed");
     let config = read(&test, "secretrun.toml");
@@ -127,7 +120,7 @@ fn a_tree_with_a_live_key_a_pem_and_a_database_url_gets_a_schema_and_profiles() 
     // A second init refuses and changes nothing; --force replaces; --dry-run writes
     // nothing.
     std::fs::write(test.dir().join("secretrun.toml"), "# mine\n").unwrap();
-    let again = |args: &[&str]| run(&test, &[&["init"], args].concat());
+    let again = |args: &[&str]| test.run_in(".", &[&["init"], args].concat());
     again(&[])
         .status(78)
         .stderr_has("secretrun.toml exists here; `secretrun init --force` replaces it");
@@ -153,7 +146,7 @@ fn dotenv_files_already_ignored_are_left_alone() {
         .file(".env", "A=1\n")
         .file(".env.local", "B=2\n")
         .file(".gitignore", ".env*\n");
-    run(&test, &["init"]).success();
+    test.run_in(".", &["init"]).success();
     assert_eq!(read(&test, ".gitignore"), ".env*\n");
     assert!(
         read(&test, "secretrun.toml").contains("sources = [\".env\", \"optional:.env.local\"]")
@@ -170,7 +163,7 @@ fn links_a_repository_planted_are_never_written_through() {
     let test = Test::new().file(".env", "A=1\n");
     std::os::unix::fs::symlink(&victim, test.dir().join("secretrun.toml")).unwrap();
     std::os::unix::fs::symlink(&victim, test.dir().join(".env.example")).unwrap();
-    run(&test, &["init", "--force"]).success();
+    test.run_in(".", &["init", "--force"]).success();
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
     let config = test.dir().join("secretrun.toml");
     assert!(
@@ -181,7 +174,7 @@ fn links_a_repository_planted_are_never_written_through() {
 
     let test = Test::new().file(".env", "A=1\n");
     std::os::unix::fs::symlink(&victim, test.dir().join(".gitignore")).unwrap();
-    run(&test, &["init"])
+    test.run_in(".", &["init"])
         .status(78)
         .stderr_has(".gitignore is not a regular file (a link?): init writes nothing through it");
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");

@@ -75,6 +75,14 @@ impl Test {
         Run::from(self.command().output().expect("running secretrun"))
     }
 
+    /// Runs secretrun with `args` too, in `subdir` of the test's directory, keeping
+    /// the test (its files stay to be read after, and to run again).
+    pub fn run_in(&self, subdir: &str, args: &[&str]) -> Run {
+        let mut command = self.command();
+        command.current_dir(self.dir().join(subdir)).args(args);
+        Run::from(command.output().expect("running secretrun"))
+    }
+
     /// Runs secretrun to its end within `limit`, and what it used.
     pub fn run_measured(&self, limit: std::time::Duration) -> (Run, Usage) {
         measured(self.command(), limit)
@@ -746,4 +754,16 @@ impl Opens {
             }
         }
     }
+}
+
+/// `dir` and everything below it, each directory before what it holds.
+pub fn tree(dir: &Path) -> Vec<PathBuf> {
+    let mut all = vec![dir.to_owned()];
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        match entry.path() {
+            path if path.is_dir() => all.extend(tree(&path)),
+            path => all.push(path),
+        }
+    }
+    all
 }
