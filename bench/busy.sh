@@ -18,9 +18,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 source bench/lib.sh
 bin=$(release_binary)
-work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+scratch
 token=bench
 mkdir "$work/tls"
 stores=() # OpenBao's pids and the proxies', for taskset

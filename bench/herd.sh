@@ -21,13 +21,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
-work=$(mktemp -d)
 source bench/lib.sh
+scratch
 bins=("$work/secretrun")
 cp "$(release_binary)" "${bins[0]}"
 for b in "$@"; do bins+=("$work/other-${#bins[@]}"); cp "$b" "${bins[-1]}"; done
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 fleets=${FLEETS:-100:10s 500:10s 500:35s}
 most=$(printf '%s\n' $fleets | cut -d: -f1 | sort -n | tail -1)
 

@@ -15,3 +15,11 @@ release_binary() {
   cargo build --release --quiet
   echo "target/$(rustc -vV | sed -n 's/^host: //p')/release/secretrun"
 }
+
+# A scratch directory ($work), the background servers' pids ($pids), and a trap
+# that stops the servers and removes the directory when the script exits.
+scratch() {
+  work=$(mktemp -d)
+  pids=()
+  trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+}

@@ -11,9 +11,7 @@ cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 source bench/lib.sh
 bin=$(release_binary)
-work=$(mktemp -d)
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
+scratch
 bao_port=$(free_port); moto_port=$(free_port); vault_front=$(free_port); aws_front=$(free_port)
 HOME="$work" bao server -dev -dev-no-store-token -dev-root-token-id=bench \
   -dev-listen-address=127.0.0.1:$bao_port >"$work/bao.log" 2>&1 &
